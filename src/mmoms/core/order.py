@@ -1,0 +1,59 @@
+"""The order as the local book holds it: mutable, owned by the single writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mmoms.core.enums import OrderStatus, OrderType, PositionSide, Side, TimeInForce
+from mmoms.core.ids import ClientOrderId, GroupId, Symbol, TradeId, VenueOrderId
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    trade_id: TradeId
+    qty: Decimal
+    price: Decimal
+    commission: Decimal
+    commission_asset: str
+    ts_ns: int
+
+
+@dataclass(slots=True)
+class Order:
+    client_order_id: ClientOrderId
+    symbol: Symbol
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None
+    status: OrderStatus
+    time_in_force: TimeInForce | None = None
+    reduce_only: bool = False
+    position_side: PositionSide = PositionSide.BOTH
+    venue_order_id: VenueOrderId | None = None
+    filled_qty: Decimal = Decimal(0)
+    fills: list[Fill] = field(default_factory=list)
+    venue_rank: int = 0  # highest VenueOrderStatus.rank seen: lower-ranked reports are stale
+    last_event_ns: int = 0  # venue time of the newest report applied (tie-break for amends)
+    external: bool = False  # adopted from a venue report, not created by us
+    group_id: GroupId | None = None
+    tag: str | None = None  # strategy's level tag
+    created_ns: int = 0
+    updated_ns: int = 0
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        return max(self.quantity - self.filled_qty, Decimal(0))
+
+    @property
+    def avg_price(self) -> Decimal:
+        """Volume-weighted price of the fills we hold (0 if none)."""
+        qty = sum((f.qty for f in self.fills), Decimal(0))
+        if not qty:
+            return Decimal(0)
+        return sum((f.qty * f.price for f in self.fills), Decimal(0)) / qty
+
+    @property
+    def fills_qty(self) -> Decimal:
+        return sum((f.qty for f in self.fills), Decimal(0))

@@ -1,0 +1,238 @@
+from decimal import Decimal as D
+
+import pytest
+
+from mmoms.core.book import LocalOrderBook, UnknownOrderError
+from mmoms.core.clock import TestClock
+from mmoms.core.enums import OrderStatus, PositionSide, Side
+from mmoms.core.enums import VenueOrderStatus as V
+from mmoms.core.events import (
+    OrderAccepted,
+    OrderAdopted,
+    OrderAmended,
+    OrderAnomaly,
+    OrderCanceled,
+    OrderCreated,
+    OrderFilled,
+    OrderOutcomeUnknown,
+    OrderPendingCancel,
+    OrderRejected,
+)
+from mmoms.core.fsm import InvalidTransitionError, Trigger
+from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
+from mmoms.core.reports import OpenOrdersSnapshot, OrderNotFoundReport
+
+from .factories import SYM, fill, status, submit
+
+A = ClientOrderId("a")
+
+
+@pytest.fixture
+def book() -> LocalOrderBook:
+    return LocalOrderBook(TestClock())
+
+
+def order_a(book: LocalOrderBook):  # type: ignore[no-untyped-def]
+    order = book.get(SYM, A)
+    assert order is not None
+    return order
+
+
+def test_create_tracks_a_pending_order(book: LocalOrderBook) -> None:
+    events = book.create(submit("a"))
+    assert [type(e) for e in events] == [OrderCreated]
+    assert order_a(book).status is OrderStatus.PENDING_NEW
+    with pytest.raises(ValueError, match="already used"):
+        book.create(submit("a"))
+
+
+def test_lifecycle_new_partial_filled(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    assert isinstance(book.apply(status("a", 7, V.NEW, qty="2"))[0], OrderAccepted)
+    assert book.by_venue_id(SYM, VenueOrderId(7)) is order_a(book)
+    events = book.apply(fill("a", 7, 1, "0.5", cum="0.5"))
+    assert isinstance(events[0], OrderFilled)
+    assert order_a(book).status is OrderStatus.PARTIALLY_FILLED
+    book.apply(fill("a", 7, 2, "1.5", cum="2", price="101"))
+    order = order_a(book)
+    assert order.status is OrderStatus.FILLED
+    assert order.filled_qty == D(2)
+    assert order.avg_price == (D("0.5") * 100 + D("1.5") * 101) / 2
+    assert book.position(SYM) == D(2)
+
+
+def test_duplicate_reports_change_nothing(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2"))
+    first = book.apply(fill("a", 7, 1, "1", cum="1"))
+    assert first
+    assert book.apply(fill("a", 7, 1, "1", cum="1")) == []
+    assert book.apply(status("a", 7, V.PARTIALLY_FILLED, "1", qty="2")) == []
+    assert book.apply(status("a", 7, V.NEW, qty="2")) == []  # stale: ranks below what we know
+    assert order_a(book).filled_qty == D(1)
+    assert book.position(SYM) == D(1)
+
+
+def test_a_trade_counts_once_whatever_its_source(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(fill("a", 7, 42, "1", cum="1"))
+    # The same trade again from userTrades during reconciliation (no cum there).
+    assert book.apply(fill("a", 7, 42, "1")) == []
+    assert book.position(SYM) == D(1)
+
+
+def test_status_never_moves_backwards(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.CANCELED, "1", qty="2", ts_ms=5))
+    assert order_a(book).status is OrderStatus.CANCELED
+    assert book.apply(status("a", 7, V.PARTIALLY_FILLED, "1", qty="2", ts_ms=3)) == []
+    assert book.apply(status("a", 7, V.NEW, ts_ms=2)) == []
+    # ... but the fill behind the late partial report still counts.
+    book.apply(fill("a", 7, 9, "1", cum="1", ts_ms=3))
+    assert order_a(book).status is OrderStatus.CANCELED
+    assert book.position(SYM) == D(1)
+
+
+def test_filled_quantity_never_exceeds_order_quantity(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="1"))
+    book.apply(fill("a", 7, 1, "1", cum="1"))
+    events = book.apply(fill("a", 7, 2, "0.5", cum="1.5"))
+    assert isinstance(events[0], OrderAnomaly)
+    assert order_a(book).filled_qty == D(1)
+    assert book.position(SYM) == D(1)
+    assert book.anomaly_count == 1
+    book.create(submit("b", qty="2"))
+    bad = book.apply(status("b", 8, V.PARTIALLY_FILLED, "3", qty="2"))
+    assert isinstance(bad[0], OrderAnomaly)
+    order_b = book.get(SYM, ClientOrderId("b"))
+    assert order_b is not None
+    assert order_b.filled_qty == D(0)
+
+
+def test_unknown_order_is_adopted_not_dropped(book: LocalOrderBook) -> None:
+    events = book.apply(status("ext", 99, V.NEW, side=Side.SELL))
+    assert isinstance(events[0], OrderAdopted)
+    order = book.get(SYM, ClientOrderId("ext"))
+    assert order is not None
+    assert order.external
+    assert order.status is OrderStatus.NEW
+
+
+def test_fill_before_adoption_counts_at_once_and_attaches_later(book: LocalOrderBook) -> None:
+    assert book.apply(fill("ext", 99, 5, "0.3", side=Side.SELL)) == []
+    assert book.position(SYM) == D("-0.3")
+    events = book.apply(status("ext", 99, V.PARTIALLY_FILLED, "0.3", side=Side.SELL))
+    assert [type(e) for e in events] == [OrderAdopted, OrderFilled]
+    order = book.get(SYM, ClientOrderId("ext"))
+    assert order is not None
+    assert [f.trade_id for f in order.fills] == [5]
+    assert book.position(SYM) == D("-0.3")  # not counted twice
+
+
+def test_cancel_race_fill_wins(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.NEW))
+    assert isinstance(book.mark(SYM, A, Trigger.CANCEL_SENT)[0], OrderPendingCancel)
+    book.apply(fill("a", 7, 1, "1", cum="1"))
+    assert order_a(book).status is OrderStatus.FILLED
+    # The cancel then fails with -2011: the order stays filled.
+    book.mark(SYM, A, Trigger.CANCEL_FAILED, "-2011 Unknown order sent.")
+    assert order_a(book).status is OrderStatus.FILLED
+
+
+def test_failed_cancel_returns_to_working_status(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2"))
+    book.apply(fill("a", 7, 1, "1", cum="1"))
+    book.mark(SYM, A, Trigger.CANCEL_SENT)
+    book.mark(SYM, A, Trigger.CANCEL_FAILED, "timeout budget")
+    assert order_a(book).status is OrderStatus.PARTIALLY_FILLED
+
+
+def test_amend_flow(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.NEW, ts_ms=1))
+    book.mark(SYM, A, Trigger.AMEND_SENT)
+    assert order_a(book).status is OrderStatus.PENDING_REPLACE
+    events = book.apply(status("a", 7, V.NEW, price="99", ts_ms=2, amended=True))
+    assert isinstance(events[0], OrderAmended)
+    assert order_a(book).price == D(99)
+    assert order_a(book).status is OrderStatus.NEW
+    # An older amendment arriving late does not undo the newer price.
+    book.apply(status("a", 7, V.NEW, price="98", ts_ms=1, amended=True))
+    assert order_a(book).price == D(99)
+
+
+def test_amend_that_cancels(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2"))
+    book.apply(fill("a", 7, 1, "1", cum="1"))
+    book.mark(SYM, A, Trigger.AMEND_SENT)
+    events = book.apply(status("a", 7, V.CANCELED, "1", qty="2", ts_ms=2))
+    assert isinstance(events[0], OrderCanceled)
+
+
+def test_unknown_outcome_resolved_by_query(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    assert isinstance(book.mark(SYM, A, Trigger.OUTCOME_UNKNOWN, "timeout")[0], OrderOutcomeUnknown)
+    assert order_a(book).status is OrderStatus.UNKNOWN
+    book.apply(status("a", 7, V.NEW))
+    assert order_a(book).status is OrderStatus.NEW
+
+
+def test_unknown_outcome_not_found_means_rejected(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.mark(SYM, A, Trigger.OUTCOME_UNKNOWN)
+    events = book.apply(
+        OrderNotFoundReport(ts_event_ns=1, ts_recv_ns=1, symbol=SYM, client_order_id=A)
+    )
+    assert isinstance(events[0], OrderRejected)
+    assert order_a(book).status is OrderStatus.REJECTED
+
+
+def test_not_found_for_a_live_order_is_an_anomaly(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.NEW))
+    events = book.apply(
+        OrderNotFoundReport(ts_event_ns=1, ts_recv_ns=1, symbol=SYM, client_order_id=A)
+    )
+    assert isinstance(events[0], OrderAnomaly)
+    assert order_a(book).status is OrderStatus.NEW
+
+
+def test_invalid_venue_transition_is_recorded_not_applied(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.CANCELED, ts_ms=2))
+    events = book.apply(status("a", 7, V.EXPIRED, ts_ms=3))
+    assert isinstance(events[0], OrderAnomaly)
+    assert order_a(book).status is OrderStatus.CANCELED
+
+
+def test_mark_refuses_unknown_orders_and_invalid_triggers(book: LocalOrderBook) -> None:
+    with pytest.raises(UnknownOrderError):
+        book.mark(SYM, A, Trigger.CANCEL_SENT)
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.FILLED, "1"))
+    with pytest.raises(InvalidTransitionError):
+        book.mark(SYM, A, Trigger.AMEND_SENT)
+
+
+def test_snapshot_lists_what_is_missing(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.create(submit("b"))
+    book.create(submit("c"))
+    book.apply(status("a", 1, V.NEW))
+    book.apply(status("b", 2, V.NEW))
+    snapshot = OpenOrdersSnapshot(
+        ts_event_ns=5, ts_recv_ns=5, symbols=(SYM,), orders=(status("b", 2, V.NEW),)
+    )
+    book.apply(snapshot)
+    missing = book.missing_from(snapshot)
+    # "a" is live locally but absent: query it. "c" is still in flight: not missing yet.
+    assert [o.client_order_id for o in missing] == ["a"]
+
+
+def test_positions_are_kept_per_position_side(book: LocalOrderBook) -> None:
+    book.apply(fill("x", 1, 1, "2"))
+    assert book.position(SYM, PositionSide.BOTH) == D(2)
+    assert book.position(Symbol("ETHUSDC")) == D(0)
