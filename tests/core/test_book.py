@@ -236,3 +236,24 @@ def test_positions_are_kept_per_position_side(book: LocalOrderBook) -> None:
     book.apply(fill("x", 1, 1, "2"))
     assert book.position(SYM, PositionSide.BOTH) == D(2)
     assert book.position(Symbol("ETHUSDC")) == D(0)
+
+
+def test_state_hash_sees_every_change(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    h0 = book.state_hash()
+    book.apply(status("a", 7, V.NEW, qty="2"))
+    h1 = book.state_hash()
+    book.apply(fill("a", 7, 1, "1", cum="1"))
+    h2 = book.state_hash()
+    assert len({h0, h1, h2}) == 3
+    assert book.state_hash() == h2  # deterministic
+
+
+def test_snapshot_version_from_the_future_is_refused(book: LocalOrderBook) -> None:
+    import msgspec
+
+    from mmoms.core.snapshot import decode_snapshot, encode_snapshot
+
+    future = msgspec.structs.replace(book.snapshot(), version=99)
+    with pytest.raises(ValueError, match="newer"):
+        decode_snapshot(encode_snapshot(future))

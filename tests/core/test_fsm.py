@@ -101,7 +101,7 @@ def test_every_non_terminal_state_can_reach_a_terminal_one() -> None:
         seen, frontier = {start}, [start]
         while frontier:
             current = frontier.pop()
-            for (status, trigger), target in TRANSITIONS.items():
+            for (status, _trigger), target in TRANSITIONS.items():
                 if status is not current:
                     continue
                 for nxt in LIVE if target is WORKING else (target,):

@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
+import msgspec
+
 from mmoms.core.clock import Clock
 from mmoms.core.commands import SubmitOrder
 from mmoms.core.enums import OrderStatus, PositionSide, VenueOrderStatus
@@ -58,6 +60,14 @@ from mmoms.core.reports import (
     OrderNotFoundReport,
     OrderStatusReport,
     PositionReport,
+)
+from mmoms.core.snapshot import (
+    SNAPSHOT_VERSION,
+    BookSnapshot,
+    FillState,
+    OrderState,
+    PositionState,
+    state_hash,
 )
 
 _TRIGGER_FOR_STATUS = {
@@ -153,6 +163,87 @@ class LocalOrderBook:
             for o in self.orders(s)
             if o.status in live and o.client_order_id not in listed
         ]
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def snapshot(self) -> BookSnapshot:
+        """Everything the merge rules depend on, as a plain struct (see :mod:`.snapshot`)."""
+        orders = [
+            OrderState(
+                client_order_id=o.client_order_id,
+                symbol=o.symbol,
+                side=o.side,
+                order_type=o.order_type,
+                quantity=o.quantity,
+                price=o.price,
+                status=o.status,
+                time_in_force=o.time_in_force,
+                reduce_only=o.reduce_only,
+                position_side=o.position_side,
+                venue_order_id=o.venue_order_id,
+                filled_qty=o.filled_qty,
+                fills=[
+                    FillState(f.trade_id, f.qty, f.price, f.commission, f.commission_asset, f.ts_ns)
+                    for f in o.fills
+                ],
+                venue_rank=o.venue_rank,
+                last_event_ns=o.last_event_ns,
+                external=o.external,
+                group_id=o.group_id,
+                tag=o.tag,
+                created_ns=o.created_ns,
+                updated_ns=o.updated_ns,
+            )
+            for o in self.orders()
+        ]
+        return BookSnapshot(
+            version=SNAPSHOT_VERSION,
+            orders=orders,
+            positions=[PositionState(s, ps, q) for (s, ps), q in self.positions.items()],
+            seen_trades={s: sorted(t) for s, t in self._seen_trades.items()},
+            orphan_fills=[f for fills in self._orphan_fills.values() for f in fills],
+            anomaly_count=self.anomaly_count,
+        )
+
+    @classmethod
+    def restore(cls, snapshot: BookSnapshot, clock: Clock) -> LocalOrderBook:
+        """A book in exactly the state ``snapshot`` was taken in."""
+        book = cls(clock)
+        for s in snapshot.orders:
+            order = Order(
+                client_order_id=s.client_order_id,
+                symbol=s.symbol,
+                side=s.side,
+                order_type=s.order_type,
+                quantity=s.quantity,
+                price=s.price,
+                status=s.status,
+                time_in_force=s.time_in_force,
+                reduce_only=s.reduce_only,
+                position_side=s.position_side,
+                venue_order_id=s.venue_order_id,
+                filled_qty=s.filled_qty,
+                fills=[Fill(*msgspec.structs.astuple(f)) for f in s.fills],
+                venue_rank=s.venue_rank,
+                last_event_ns=s.last_event_ns,
+                external=s.external,
+                group_id=s.group_id,
+                tag=s.tag,
+                created_ns=s.created_ns,
+                updated_ns=s.updated_ns,
+            )
+            book._orders.setdefault(s.symbol, {})[s.client_order_id] = order
+            if s.venue_order_id is not None:
+                book._by_venue_id[(s.symbol, s.venue_order_id)] = order
+        book.positions = {(p.symbol, p.position_side): p.quantity for p in snapshot.positions}
+        book._seen_trades = {s: set(t) for s, t in snapshot.seen_trades.items()}
+        for f in snapshot.orphan_fills:
+            book._orphan_fills.setdefault((f.symbol, f.venue_order_id), []).append(f)
+        book.anomaly_count = snapshot.anomaly_count
+        return book
+
+    def state_hash(self) -> str:
+        return state_hash(self.snapshot())
 
     # -- our own actions -------------------------------------------------------------------
 
