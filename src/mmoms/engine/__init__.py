@@ -1,0 +1,1 @@
+"""The OrderManager: the single-writer engine and its pure parts (diff, risk, batching)."""

@@ -1,0 +1,265 @@
+"""Pre-trade risk: every new order and every amend passes here first. No path around it.
+
+Checks, in order (the first failure rejects, with the check's name and a reason):
+
+* ``kill_switch`` — engaged manually or automatically (hard position breach, too many
+  anomalies). Cancels are never blocked: getting out of the market must always work.
+* ``circuit_breaker`` — the gateway's API error rate crossed a threshold; new risk waits for a
+  cool-down.
+* ``max_order_qty`` / ``max_order_notional`` — per order.
+* ``max_open_orders`` — per symbol, counting in-flight orders.
+* ``price_band`` — a fat-finger guard against the reference (mark or mid) price.
+* ``reduce_only`` — a reduce-only order must shrink the position, never grow or flip it.
+* ``max_position`` — worst case: the position plus every resting order on that side filling,
+  plus this one.
+* ``order_rate`` — our own budget of new orders and amends per second, below the exchange's.
+
+Pure: a clock and the book are passed in; the error rate comes from a callable the gateway feeds.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mmoms.core.book import LocalOrderBook
+from mmoms.core.clock import NANOS_PER_SECOND, Clock
+from mmoms.core.enums import OrderType, Side
+from mmoms.core.ids import Symbol
+from mmoms.core.order import Order
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolLimits:
+    max_order_qty: Decimal
+    max_order_notional: Decimal
+    max_open_orders: int
+    max_position: Decimal  # absolute, in base units (contracts)
+    price_band_pct: Decimal = Decimal(5)  # limit price within ±5 % of the reference price
+
+
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    limits: Mapping[Symbol, SymbolLimits]
+    max_orders_per_second: int = 50
+    circuit_error_rate: float = 0.5  # trip when half the recent requests failed...
+    circuit_min_requests: int = 20  # ...over at least this many requests
+    circuit_cooldown_s: float = 5.0
+    hard_position_multiple: Decimal = Decimal("1.5")  # auto kill beyond 1.5 × max_position
+    max_anomalies: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class RiskRejection:
+    check: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ErrorRate:
+    """What the gateway reports: failures and total over its sliding window."""
+
+    errors: int = 0
+    requests: int = 0
+
+
+@dataclass(slots=True)
+class RiskEngine:
+    config: RiskConfig
+    clock: Clock
+    error_rate: Callable[[], ErrorRate] = ErrorRate
+    kill_reason: str | None = None
+    reference_prices: dict[Symbol, Decimal] = field(default_factory=dict)
+    _sends: deque[int] = field(default_factory=deque)
+    _circuit_open_until: int = 0
+
+    # -- switches ------------------------------------------------------------------------
+
+    def engage_kill_switch(self, reason: str) -> None:
+        if self.kill_reason is None:
+            self.kill_reason = reason
+
+    def release_kill_switch(self) -> None:
+        self.kill_reason = None
+
+    def set_reference_price(self, symbol: Symbol, price: Decimal) -> None:
+        self.reference_prices[symbol] = price
+
+    def after_fill(self, book: LocalOrderBook, symbol: Symbol) -> None:
+        """Automatic kill switch: a position beyond the hard limit, or a book full of anomalies."""
+        limits = self.config.limits.get(symbol)
+        if limits is not None:
+            hard = limits.max_position * self.config.hard_position_multiple
+            if abs(book.position(symbol)) > hard:
+                self.engage_kill_switch(f"{symbol} position {book.position(symbol)} beyond {hard}")
+        if book.anomaly_count > self.config.max_anomalies:
+            self.engage_kill_switch(f"{book.anomaly_count} book anomalies")
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def check_new(
+        self,
+        book: LocalOrderBook,
+        *,
+        symbol: Symbol,
+        side: Side,
+        order_type: OrderType,
+        quantity: Decimal,
+        price: Decimal | None,
+        reduce_only: bool = False,
+    ) -> RiskRejection | None:
+        """Check a new order; on success the order counts against the rate budget."""
+        gate = self._gates()
+        if gate is not None:
+            return gate
+        limits = self.config.limits.get(symbol)
+        if limits is None:
+            return RiskRejection("limits", f"no risk limits configured for {symbol}")
+        ref = self.reference_prices.get(symbol)
+        notional_price = price if price is not None else ref
+        rejection = (
+            self._size(limits, quantity, notional_price)
+            or self._open_orders(book, symbol, limits)
+            or self._band(symbol, limits, price, order_type, ref)
+            or self._reduce_only(book, symbol, side, quantity, reduce_only)
+            or self._position(
+                book, symbol, side, quantity, limits, exclude=None, reduce_only=reduce_only
+            )
+            or self._rate()
+        )
+        return rejection
+
+    def check_amend(
+        self, book: LocalOrderBook, order: Order, new_price: Decimal, new_quantity: Decimal
+    ) -> RiskRejection | None:
+        """Check a modify of ``order`` to ``new_price`` / total ``new_quantity``."""
+        gate = self._gates()
+        if gate is not None:
+            return gate
+        limits = self.config.limits.get(order.symbol)
+        if limits is None:
+            return RiskRejection("limits", f"no risk limits configured for {order.symbol}")
+        remaining = new_quantity - order.filled_qty
+        ref = self.reference_prices.get(order.symbol)
+        return (
+            self._size(limits, new_quantity, new_price)
+            or self._band(order.symbol, limits, new_price, order.order_type, ref)
+            or self._position(
+                book,
+                order.symbol,
+                order.side,
+                remaining,
+                limits,
+                exclude=order,
+                reduce_only=order.reduce_only,
+            )
+            or self._rate()
+        )
+
+    # -- the individual checks -------------------------------------------------------------
+
+    def _gates(self) -> RiskRejection | None:
+        if self.kill_reason is not None:
+            return RiskRejection("kill_switch", self.kill_reason)
+        now = self.clock.monotonic_ns()
+        if now < self._circuit_open_until:
+            return RiskRejection("circuit_breaker", "API error rate too high; cooling down")
+        rate = self.error_rate()
+        if (
+            rate.requests >= self.config.circuit_min_requests
+            and rate.errors >= rate.requests * self.config.circuit_error_rate
+        ):
+            self._circuit_open_until = now + int(self.config.circuit_cooldown_s * NANOS_PER_SECOND)
+            return RiskRejection(
+                "circuit_breaker", f"API errors {rate.errors}/{rate.requests} over threshold"
+            )
+        return None
+
+    @staticmethod
+    def _size(
+        limits: SymbolLimits, quantity: Decimal, price: Decimal | None
+    ) -> RiskRejection | None:
+        if quantity > limits.max_order_qty:
+            return RiskRejection("max_order_qty", f"{quantity} > {limits.max_order_qty}")
+        if price is None:
+            return RiskRejection("max_order_notional", "no price to value the order at")
+        if quantity * price > limits.max_order_notional:
+            return RiskRejection(
+                "max_order_notional", f"{quantity * price} > {limits.max_order_notional}"
+            )
+        return None
+
+    @staticmethod
+    def _open_orders(
+        book: LocalOrderBook, symbol: Symbol, limits: SymbolLimits
+    ) -> RiskRejection | None:
+        count = len(book.open_orders(symbol))
+        if count >= limits.max_open_orders:
+            return RiskRejection("max_open_orders", f"{count} open on {symbol}")
+        return None
+
+    @staticmethod
+    def _band(
+        symbol: Symbol,
+        limits: SymbolLimits,
+        price: Decimal | None,
+        order_type: OrderType,
+        ref: Decimal | None,
+    ) -> RiskRejection | None:
+        if order_type is OrderType.MARKET or price is None:
+            return None
+        if ref is None:
+            return RiskRejection("price_band", f"no reference price for {symbol} yet")
+        if abs(price - ref) * 100 > ref * limits.price_band_pct:
+            return RiskRejection(
+                "price_band", f"{price} is more than {limits.price_band_pct}% from {ref}"
+            )
+        return None
+
+    @staticmethod
+    def _reduce_only(
+        book: LocalOrderBook, symbol: Symbol, side: Side, quantity: Decimal, reduce_only: bool
+    ) -> RiskRejection | None:
+        if not reduce_only:
+            return None
+        position = book.position(symbol)
+        if position == 0 or (position > 0) == (side is Side.BUY):
+            return RiskRejection("reduce_only", f"{side.value} would not reduce {position}")
+        if quantity > abs(position):
+            return RiskRejection("reduce_only", f"{quantity} would flip position {position}")
+        return None
+
+    @staticmethod
+    def _position(
+        book: LocalOrderBook,
+        symbol: Symbol,
+        side: Side,
+        quantity: Decimal,
+        limits: SymbolLimits,
+        *,
+        exclude: Order | None,
+        reduce_only: bool,
+    ) -> RiskRejection | None:
+        if reduce_only:
+            return None  # checked by _reduce_only: it can only shrink exposure
+        resting = sum(
+            (o.leaves_qty for o in book.open_orders(symbol) if o.side is side and o is not exclude),
+            Decimal(0),
+        )
+        worst = book.position(symbol) + side.sign * (resting + quantity)
+        if abs(worst) > limits.max_position:
+            return RiskRejection(
+                "max_position", f"worst case {worst} beyond ±{limits.max_position}"
+            )
+        return None
+
+    def _rate(self) -> RiskRejection | None:
+        now = self.clock.monotonic_ns()
+        while self._sends and self._sends[0] <= now - NANOS_PER_SECOND:
+            self._sends.popleft()
+        if len(self._sends) >= self.config.max_orders_per_second:
+            return RiskRejection("order_rate", f"{len(self._sends)} orders in the last second")
+        self._sends.append(now)
+        return None
