@@ -1,0 +1,98 @@
+"""Collect actions over a short window, net out the ones that cancel each other, and send
+cancels first in as few requests as the venue allows.
+
+Quotes are netted before they get here: the engine keeps only the latest desired set per symbol
+and diffs once per window, so a burst of quote updates costs one diff. This module nets the
+imperative actions, keyed by client order id:
+
+* a new order and its cancel in the same window: neither is sent;
+* a second amend of the same order replaces the first;
+* a cancel supersedes a pending amend of the same order;
+* a duplicate cancel is dropped.
+
+:meth:`ActionBatcher.drain` returns :class:`Flight`s: cancels first (getting out of the market is
+never delayed behind new risk), then amends, then new orders, grouped per symbol into the
+venue's batch sizes (Binance: ≤ 10 cancels, ≤ 5 modifies, ≤ 5 new orders per request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.ids import ClientOrderId, Symbol
+
+Action = SubmitOrder | AmendOrder | CancelOrder
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLimits:
+    cancels: int = 10
+    amends: int = 5
+    news: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """One request's worth of same-kind actions on one symbol."""
+
+    symbol: Symbol
+    actions: tuple[Action, ...]
+
+    @property
+    def kind(self) -> type[Action]:
+        return type(self.actions[0])
+
+
+@dataclass(slots=True)
+class ActionBatcher:
+    limits: BatchLimits = field(default_factory=BatchLimits)
+    _news: dict[ClientOrderId, SubmitOrder] = field(default_factory=dict)
+    _amends: dict[ClientOrderId, AmendOrder] = field(default_factory=dict)
+    _cancels: dict[ClientOrderId, CancelOrder] = field(default_factory=dict)
+    netted: int = 0  # actions that never had to be sent
+
+    def __len__(self) -> int:
+        return len(self._news) + len(self._amends) + len(self._cancels)
+
+    def add(self, action: Action) -> None:
+        cid = action.client_order_id
+        if isinstance(action, SubmitOrder):
+            self._news[cid] = action
+        elif isinstance(action, AmendOrder):
+            if cid in self._cancels:
+                self.netted += 1  # the order is being canceled anyway
+                return
+            if self._amends.pop(cid, None) is not None:
+                self.netted += 1
+            self._amends[cid] = action
+        else:
+            if self._news.pop(cid, None) is not None:
+                self.netted += 2  # placed and canceled within one window: send neither
+                return
+            if self._amends.pop(cid, None) is not None:
+                self.netted += 1
+            if cid in self._cancels:
+                self.netted += 1
+                return
+            self._cancels[cid] = action
+
+    def pending_new(self, client_order_id: ClientOrderId) -> bool:
+        return client_order_id in self._news
+
+    def drain(self) -> list[Flight]:
+        """Everything collected, as flights: cancels, then amends, then new orders."""
+        flights: list[Flight] = []
+        for actions, size in (
+            (self._cancels, self.limits.cancels),
+            (self._amends, self.limits.amends),
+            (self._news, self.limits.news),
+        ):
+            by_symbol: dict[Symbol, list[Action]] = {}
+            for action in actions.values():
+                by_symbol.setdefault(action.symbol, []).append(action)
+            for symbol, items in by_symbol.items():
+                for i in range(0, len(items), max(size, 1)):
+                    flights.append(Flight(symbol, tuple(items[i : i + size])))
+            actions.clear()
+        return flights

@@ -1,0 +1,74 @@
+from decimal import Decimal as D
+
+from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.enums import OrderType, Side
+from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.engine.batcher import ActionBatcher, BatchLimits
+
+BTC, ETH = Symbol("BTCUSDC"), Symbol("ETHUSDC")
+
+
+def new(cid: str, symbol: Symbol = BTC) -> SubmitOrder:
+    return SubmitOrder(
+        ts_ns=0,
+        client_order_id=ClientOrderId(cid),
+        symbol=symbol,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=D(1),
+        price=D(100),
+    )
+
+
+def cancel(cid: str, symbol: Symbol = BTC) -> CancelOrder:
+    return CancelOrder(ts_ns=0, client_order_id=ClientOrderId(cid), symbol=symbol)
+
+
+def amend(cid: str, price: str = "99") -> AmendOrder:
+    return AmendOrder(
+        ts_ns=0,
+        client_order_id=ClientOrderId(cid),
+        symbol=BTC,
+        side=Side.BUY,
+        quantity=D(1),
+        price=D(price),
+    )
+
+
+def test_new_then_cancel_in_one_window_sends_nothing() -> None:
+    b = ActionBatcher()
+    b.add(new("a"))
+    b.add(cancel("a"))
+    assert b.drain() == []
+    assert b.netted == 2
+
+
+def test_last_amend_wins_and_cancel_supersedes_amend() -> None:
+    b = ActionBatcher()
+    b.add(amend("a", "99"))
+    b.add(amend("a", "98"))
+    b.add(amend("b"))
+    b.add(cancel("b"))
+    b.add(cancel("b"))
+    flights = b.drain()
+    kinds = [(f.kind.__name__, [a.client_order_id for a in f.actions]) for f in flights]
+    assert kinds == [("CancelOrder", ["b"]), ("AmendOrder", ["a"])]
+    amended = flights[1].actions[0]
+    assert isinstance(amended, AmendOrder)
+    assert amended.price == D(98)
+    assert b.netted == 3
+
+
+def test_cancels_go_first_and_batches_respect_limits() -> None:
+    b = ActionBatcher(BatchLimits(cancels=2, amends=5, news=2))
+    for i in range(5):
+        b.add(new(f"n{i}"))
+    for i in range(3):
+        b.add(cancel(f"c{i}"))
+    b.add(new("e0", ETH))
+    flights = b.drain()
+    assert [f.kind.__name__ for f in flights] == ["CancelOrder"] * 2 + ["SubmitOrder"] * 4
+    assert [len(f.actions) for f in flights] == [2, 1, 2, 2, 1, 1]
+    assert {f.symbol for f in flights if f.kind is SubmitOrder} == {BTC, ETH}
+    assert len(b) == 0
+    assert b.drain() == []
