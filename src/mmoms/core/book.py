@@ -50,7 +50,7 @@ from mmoms.core.events import (
     ReasonedOrderEvent,
 )
 from mmoms.core.fsm import InvalidTransitionError, Trigger, next_status
-from mmoms.core.ids import ClientOrderId, GroupId, Symbol, TradeId, VenueOrderId
+from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, TradeId, VenueOrderId
 from mmoms.core.order import Fill, Order
 from mmoms.core.reports import (
     AnyReport,
@@ -193,6 +193,7 @@ class LocalOrderBook:
                 tag=o.tag,
                 created_ns=o.created_ns,
                 updated_ns=o.updated_ns,
+                strategy_id=o.strategy_id,
             )
             for o in self.orders()
         ]
@@ -231,6 +232,7 @@ class LocalOrderBook:
                 tag=s.tag,
                 created_ns=s.created_ns,
                 updated_ns=s.updated_ns,
+                strategy_id=s.strategy_id,
             )
             book._orders.setdefault(s.symbol, {})[s.client_order_id] = order
             if s.venue_order_id is not None:
@@ -254,6 +256,7 @@ class LocalOrderBook:
         inactive: bool = False,
         group_id: GroupId | None = None,
         tag: str | None = None,
+        strategy_id: StrategyId | None = None,
     ) -> list[Event]:
         """Track a new order of ours: PENDING_NEW (about to be sent) or INACTIVE.
 
@@ -278,6 +281,7 @@ class LocalOrderBook:
             position_side=cmd.position_side,
             group_id=group_id,
             tag=tag,
+            strategy_id=strategy_id,
             created_ns=now,
             updated_ns=now,
         )

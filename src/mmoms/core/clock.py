@@ -70,6 +70,23 @@ class TestClock:
         self.advance(now_ns - self._now)
 
 
+class ManualClock:
+    """A clock whose reading is set by its owner, e.g. to a journal record's timestamp.
+
+    Unlike :class:`TestClock` it may be set backwards: replaying a journal reproduces whatever
+    the wall clock said, NTP steps included.
+    """
+
+    def __init__(self, now_ns: int = 0) -> None:
+        self.now_ns = now_ns
+
+    def time_ns(self) -> int:
+        return self.now_ns
+
+    def monotonic_ns(self) -> int:
+        return self.now_ns
+
+
 def ms_to_ns(ms: int) -> int:
     return ms * NANOS_PER_MILLI
 

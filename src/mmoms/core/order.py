@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from mmoms.core.enums import OrderStatus, OrderType, PositionSide, Side, TimeInForce
-from mmoms.core.ids import ClientOrderId, GroupId, Symbol, TradeId, VenueOrderId
+from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, TradeId, VenueOrderId
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class Order:
     external: bool = False  # adopted from a venue report, not created by us
     group_id: GroupId | None = None
     tag: str | None = None  # strategy's level tag
+    strategy_id: StrategyId | None = None
     created_ns: int = 0
     updated_ns: int = 0
 

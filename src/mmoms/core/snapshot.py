@@ -14,7 +14,7 @@ from decimal import Decimal
 import msgspec
 
 from mmoms.core.enums import OrderStatus, OrderType, PositionSide, Side, TimeInForce
-from mmoms.core.ids import ClientOrderId, GroupId, Symbol, TradeId, VenueOrderId
+from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, TradeId, VenueOrderId
 from mmoms.core.reports import FillReport
 
 SNAPSHOT_VERSION = 1
@@ -50,6 +50,7 @@ class OrderState(msgspec.Struct, frozen=True):
     tag: str | None
     created_ns: int
     updated_ns: int
+    strategy_id: StrategyId | None = None
 
 
 class PositionState(msgspec.Struct, frozen=True, array_like=True):

@@ -20,7 +20,7 @@ import msgspec
 from mmoms.core.commands import AnyCommand, SubmitOrder
 from mmoms.core.events import AnyEvent
 from mmoms.core.fsm import Trigger
-from mmoms.core.ids import ClientOrderId, GroupId, Symbol
+from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol
 from mmoms.core.intents import AnyIntent
 from mmoms.core.reports import AnyReport
 
@@ -34,6 +34,7 @@ class BookCreate(Entry, frozen=True, tag=True, kw_only=True):
     inactive: bool = False
     group_id: GroupId | None = None
     tag: str | None = None
+    strategy_id: StrategyId | None = None
 
 
 class BookMark(Entry, frozen=True, tag=True, kw_only=True):
