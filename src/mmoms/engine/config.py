@@ -1,0 +1,29 @@
+"""Settings of the OrderManager. Loaded and validated by the app layer (TOML); plain data here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mmoms.core.ids import Symbol
+from mmoms.engine.diff import Tolerance
+from mmoms.engine.risk import RiskConfig
+
+
+@dataclass(frozen=True, slots=True)
+class OmsConfig:
+    risk: RiskConfig
+    symbols: tuple[Symbol, ...]  # what the OMS trades and reconciles
+    tolerance: Mapping[Symbol, Tolerance] = field(default_factory=dict)
+    batch_window_s: float = 0.010  # collect actions this long before sending
+    reconcile_interval_s: float = 30.0
+    allow_amend: bool = True
+    client_id_prefix: str = "mm"
+    queue_size: int = 10_000  # bounded inbound queue: backpressure, not unbounded memory
+    snapshot_every: int = 50_000  # journal records between snapshots
+    dead_man_switch_ms: int = 0  # countdownCancelAll heartbeat; 0 = off
+    retry_unknown_s: float = 0.5  # re-query an order still unknown after this long
+    stop_timeout_s: float = 5.0
+
+    def tolerance_for(self, symbol: Symbol) -> Tolerance:
+        return self.tolerance.get(symbol, Tolerance())

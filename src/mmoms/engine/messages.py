@@ -1,0 +1,63 @@
+"""What reaches the engine loop. Every input is one of these, through one bounded queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mmoms.core.intents import AnyIntent
+from mmoms.core.reports import (
+    OpenOrdersSnapshot,
+    OrderNotFoundReport,
+    OrderStatusReport,
+    PositionReport,
+)
+from mmoms.engine.batcher import Flight
+from mmoms.venues.gateway import StreamMessage
+
+
+@dataclass(frozen=True, slots=True)
+class IntentMsg:
+    intent: AnyIntent
+    received_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMsg:
+    message: StreamMessage
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyMsg:
+    """The outcome of one flight: per action a report or the exception it ended with."""
+
+    flight: Flight
+    results: Sequence[object]
+    sent_ns: int
+    replied_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueryMsg:
+    """The answer to a query by client order id (unknown outcome, missing in a snapshot)."""
+
+    result: OrderStatusReport | OrderNotFoundReport | None
+    symbol: str
+    client_order_id: str
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileMsg:
+    reason: str
+    snapshot: OpenOrdersSnapshot | None
+    positions: Sequence[PositionReport]
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerMsg:
+    kind: str  # "flush", "reconcile", "retry"
+
+
+EngineMsg = IntentMsg | StreamMsg | ReplyMsg | QueryMsg | ReconcileMsg | TimerMsg

@@ -1,0 +1,314 @@
+"""An in-memory venue that implements the gateway protocol, for deterministic engine tests.
+
+It keeps its own orders, answers requests the way Binance does (REST reply + stream events),
+and lets a test fill orders, inject failures (rejects, unknown outcomes that did or did not
+place the order), drop stream events and cut the stream (gap). End-to-end behaviour against the
+real wire protocol is tested against the simulator; this fake makes the engine's own logic
+testable step by step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mmoms.core.clock import Clock
+from mmoms.core.commands import (
+    AmendOrder,
+    CancelAllOrders,
+    CancelOrder,
+    QueryOrder,
+    SubmitOrder,
+)
+from mmoms.core.enums import OrderType, Side, TimeInForce, VenueOrderStatus
+from mmoms.core.ids import ClientOrderId, Symbol, TradeId, VenueOrderId
+from mmoms.core.instrument import Instrument
+from mmoms.core.reports import (
+    BalanceReport,
+    FillReport,
+    OpenOrdersSnapshot,
+    OrderNotFoundReport,
+    OrderStatusReport,
+    PositionReport,
+    ReportSource,
+)
+from mmoms.venues.errors import OrderNotFound, Rejected, VenueError
+from mmoms.venues.gateway import (
+    BatchResult,
+    GatewayCapabilities,
+    RateLimitState,
+    StreamGap,
+    StreamItem,
+    StreamMessage,
+)
+from tests.core.test_instrument import BTCUSDC
+
+SYM = Symbol("BTCUSDC")
+
+
+@dataclass
+class VenueOrder:
+    cid: ClientOrderId
+    vid: VenueOrderId
+    side: Side
+    qty: Decimal
+    price: Decimal
+    tif: TimeInForce | None
+    status: VenueOrderStatus = VenueOrderStatus.NEW
+    filled: Decimal = Decimal(0)
+
+
+@dataclass
+class Failure:
+    error: VenueError
+    executed: bool = False  # for unknown outcomes: did the venue act anyway?
+
+
+@dataclass
+class FakeGateway:
+    clock: Clock
+    orders: dict[ClientOrderId, VenueOrder] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)  # one entry per request (a batch counts once)
+    fail_next: list[Failure] = field(default_factory=list)
+    drop_stream: bool = False
+    _stream: asyncio.Queue[StreamMessage | None] = field(default_factory=asyncio.Queue)
+    _vids: itertools.count[int] = field(default_factory=lambda: itertools.count(8_000_000_000))
+    _tids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _epoch: int = 0
+    position: Decimal = Decimal(0)
+
+    # -- test controls ----------------------------------------------------------------------
+
+    def live(self) -> list[VenueOrder]:
+        return [o for o in self.orders.values() if o.status in _OPEN]
+
+    def fill(self, cid: ClientOrderId, qty: Decimal) -> None:
+        o = self.orders[cid]
+        o.filled += qty
+        o.status = (
+            VenueOrderStatus.FILLED if o.filled == o.qty else VenueOrderStatus.PARTIALLY_FILLED
+        )
+        self.position += o.side.sign * qty
+        fill = FillReport(
+            ts_event_ns=self.clock.time_ns(),
+            ts_recv_ns=self.clock.time_ns(),
+            symbol=SYM,
+            client_order_id=o.cid,
+            venue_order_id=o.vid,
+            trade_id=TradeId(next(self._tids)),
+            side=o.side,
+            last_qty=qty,
+            last_price=o.price,
+            cum_filled_qty=o.filled,
+        )
+        self._push(fill)
+        self._push(self._report(o))
+
+    def gap(self) -> None:
+        self._epoch += 1
+        self._stream.put_nowait(
+            StreamGap(epoch=self._epoch, ts_ns=self.clock.time_ns(), reason="test", down_since_ns=1)
+        )
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> GatewayCapabilities:
+        return GatewayCapabilities(
+            venue="fake",
+            max_batch_submit=5,
+            max_batch_amend=5,
+            max_batch_cancel=10,
+            supports_amend=True,
+            supports_conditional=False,
+        )
+
+    async def start(self) -> None:
+        self._stream = asyncio.Queue()  # a new connection: whatever the old one held is gone
+        self._epoch += 1
+        self._stream.put_nowait(
+            StreamGap(epoch=self._epoch, ts_ns=self.clock.time_ns(), reason="initial connect")
+        )
+
+    async def close(self) -> None:
+        self._stream.put_nowait(None)
+
+    async def stream(self) -> AsyncIterator[StreamMessage]:  # type: ignore[override]
+        while True:
+            item = await self._stream.get()
+            if item is None:
+                return
+            yield item
+
+    async def submit(self, cmd: SubmitOrder) -> OrderStatusReport:
+        self.requests.append("submit")
+        return self._submit(cmd)
+
+    async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]:
+        self.requests.append("submit_batch")
+        return [self._try(self._submit, c) for c in cmds]
+
+    async def cancel(self, cmd: CancelOrder) -> OrderStatusReport:
+        self.requests.append("cancel")
+        return self._cancel(cmd)
+
+    async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]:
+        self.requests.append("cancel_batch")
+        return [self._try(self._cancel, c) for c in cmds]
+
+    async def amend(self, cmd: AmendOrder) -> OrderStatusReport:
+        self.requests.append("amend")
+        return self._amend(cmd)
+
+    async def amend_batch(self, cmds: Sequence[AmendOrder]) -> list[BatchResult]:
+        self.requests.append("amend_batch")
+        return [self._try(self._amend, c) for c in cmds]
+
+    async def cancel_all(self, cmd: CancelAllOrders) -> None:
+        self.requests.append("cancel_all")
+        for o in self.live():
+            o.status = VenueOrderStatus.CANCELED
+            self._push(self._report(o))
+
+    async def query(self, cmd: QueryOrder) -> OrderStatusReport | OrderNotFoundReport:
+        self.requests.append("query")
+        o = self.orders.get(cmd.client_order_id)
+        if o is None:
+            return OrderNotFoundReport(
+                ts_event_ns=self.clock.time_ns(),
+                ts_recv_ns=self.clock.time_ns(),
+                symbol=cmd.symbol,
+                client_order_id=cmd.client_order_id,
+                source=ReportSource.RECONCILIATION,
+            )
+        return self._report(o, ReportSource.RECONCILIATION)
+
+    async def resolve_unknown(
+        self, symbol: Symbol, client_order_id: ClientOrderId
+    ) -> OrderStatusReport | OrderNotFoundReport:
+        return await self.query(QueryOrder(ts_ns=0, client_order_id=client_order_id, symbol=symbol))
+
+    async def open_orders(self, symbols: Sequence[Symbol] | None = None) -> OpenOrdersSnapshot:
+        self.requests.append("open_orders")
+        now = self.clock.time_ns()
+        return OpenOrdersSnapshot(
+            ts_event_ns=now,
+            ts_recv_ns=now,
+            source=ReportSource.RECONCILIATION,
+            symbols=(SYM,),
+            orders=tuple(self._report(o, ReportSource.RECONCILIATION) for o in self.live()),
+        )
+
+    async def positions(self) -> list[PositionReport]:
+        from mmoms.core.enums import PositionSide
+
+        now = self.clock.time_ns()
+        return [
+            PositionReport(
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                symbol=SYM,
+                position_side=PositionSide.BOTH,
+                quantity=self.position,
+                entry_price=Decimal(0),
+                source=ReportSource.RECONCILIATION,
+            )
+        ]
+
+    async def balances(self) -> list[BalanceReport]:
+        return []
+
+    async def instruments(self) -> list[Instrument]:
+        return [Instrument.from_exchange_info(BTCUSDC)]
+
+    def rate_state(self) -> RateLimitState:
+        return RateLimitState(
+            halted=False, halted_until_ns=None, cooldown_until_ns=0, throttle_factor=1.0, pools=()
+        )
+
+    def error_rate(self, endpoint: str | None = None) -> float:
+        return 0.0
+
+    # -- venue behaviour ----------------------------------------------------------------------
+
+    def _try(self, fn, cmd):  # type: ignore[no-untyped-def]
+        try:
+            return fn(cmd)
+        except VenueError as exc:
+            return exc
+
+    def _inject(self) -> Failure | None:
+        return self.fail_next.pop(0) if self.fail_next else None
+
+    def _submit(self, cmd: SubmitOrder) -> OrderStatusReport:
+        failure = self._inject()
+        if failure is not None and not failure.executed:
+            raise failure.error
+        if cmd.client_order_id in self.orders:
+            raise Rejected("duplicate", code=-4116)
+        o = VenueOrder(
+            cmd.client_order_id,
+            VenueOrderId(next(self._vids)),
+            cmd.side,
+            cmd.quantity,
+            cmd.price or Decimal(0),
+            cmd.time_in_force,
+        )
+        self.orders[o.cid] = o
+        self._push(self._report(o))
+        if failure is not None:
+            raise failure.error  # executed, but the reply was lost
+        return self._report(o, ReportSource.REST)
+
+    def _cancel(self, cmd: CancelOrder) -> OrderStatusReport:
+        failure = self._inject()
+        if failure is not None and not failure.executed:
+            raise failure.error
+        o = self.orders.get(cmd.client_order_id)
+        if o is None or o.status not in _OPEN:
+            raise OrderNotFound("Unknown order sent.", code=-2011)
+        o.status = VenueOrderStatus.CANCELED
+        self._push(self._report(o))
+        if failure is not None:
+            raise failure.error
+        return self._report(o, ReportSource.REST)
+
+    def _amend(self, cmd: AmendOrder) -> OrderStatusReport:
+        o = self.orders.get(cmd.client_order_id)
+        if o is None or o.status not in _OPEN:
+            raise OrderNotFound("Order does not exist.", code=-2013)
+        o.price, o.qty = cmd.price, cmd.quantity
+        report = self._report(o, amended=True)
+        self._push(report)
+        return self._report(o, ReportSource.REST, amended=True)
+
+    def _report(
+        self, o: VenueOrder, source: ReportSource = ReportSource.STREAM, amended: bool = False
+    ) -> OrderStatusReport:
+        now = self.clock.time_ns()
+        return OrderStatusReport(
+            ts_event_ns=now,
+            ts_recv_ns=now,
+            source=source,
+            symbol=SYM,
+            client_order_id=o.cid,
+            venue_order_id=o.vid,
+            side=o.side,
+            order_type=OrderType.LIMIT,
+            status=o.status,
+            quantity=o.qty,
+            price=o.price,
+            filled_qty=o.filled,
+            time_in_force=o.tif,
+            amended=amended,
+        )
+
+    def _push(self, report: OrderStatusReport | FillReport) -> None:
+        if not self.drop_stream:
+            self._stream.put_nowait(StreamItem(self._epoch, report))
+
+
+_OPEN = (VenueOrderStatus.NEW, VenueOrderStatus.PARTIALLY_FILLED)
