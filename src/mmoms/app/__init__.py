@@ -1,0 +1,1 @@
+"""Application layer: wiring, the demo strategy, the live view, metrics. May import everything."""
