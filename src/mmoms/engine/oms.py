@@ -35,11 +35,11 @@ from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import NANOS_PER_MILLI, Clock, LiveClock, ManualClock
 from mmoms.core.commands import AmendOrder, CancelOrder, QueryOrder, SubmitOrder
 from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce
-from mmoms.core.errors import MmomsError, UnrepresentableValueError
+from mmoms.core.errors import MmomsError
 from mmoms.core.events import Event, OrderEvent
 from mmoms.core.fsm import Trigger, is_allowed
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol
-from mmoms.core.instrument import Instrument, PriceRounding
+from mmoms.core.instrument import Instrument
 from mmoms.core.intents import (
     AmendOrderIntent,
     AnyIntent,
@@ -59,10 +59,9 @@ from mmoms.core.reports import (
     Report,
 )
 from mmoms.core.snapshot import encode_snapshot
-from mmoms.engine.batcher import ActionBatcher, Flight
+from mmoms.engine.batcher import Flight
 from mmoms.engine.client_ids import ClientOrderIdFactory
 from mmoms.engine.config import OmsConfig
-from mmoms.engine.diff import diff_side
 from mmoms.engine.messages import (
     EngineMsg,
     IntentMsg,
@@ -73,8 +72,9 @@ from mmoms.engine.messages import (
     TimerMsg,
 )
 from mmoms.engine.metrics import OmsMetrics
+from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner, Rejection
 from mmoms.engine.reconcile import compare_positions, describe_changes, order_fingerprints
-from mmoms.engine.risk import ErrorRate, RiskEngine, RiskRejection
+from mmoms.engine.risk import ErrorRate, RiskEngine
 from mmoms.engine.sender import send_flight
 from mmoms.journal.records import (
     ApiErrorRecorded,
@@ -151,13 +151,9 @@ class OrderManager:
         self._touched: dict[tuple[Symbol, ClientOrderId], Order] = {}
         self._notifications: list[Notification] = []
         self._outgoing: list[Flight] = []
-        self._batcher = ActionBatcher()
-        self._desired: dict[tuple[StrategyId, Symbol], tuple[QuoteLevel, ...]] = {}
-        self._intent_ns: dict[tuple[StrategyId, Symbol], int] = {}
-        self._dirty: set[tuple[StrategyId, Symbol]] = set()
-        self._pending_meta: dict[ClientOrderId, tuple[StrategyId, str | None, int]] = {}
-        self._deferred_cancels: set[tuple[Symbol, ClientOrderId]] = set()
-        self._deferred_amends: dict[tuple[Symbol, ClientOrderId], AmendOrderIntent] = {}
+        self._planner = ActionPlanner(
+            self.book, self.risk, self._instruments, config, self._ids, self.metrics
+        )
         self._timing: dict[ClientOrderId, _Timing] = {}
         self._querying: set[tuple[Symbol, ClientOrderId]] = set()
         self._stream_buffer: list[StreamItem] | None = []  # buffer until the first reconciliation
@@ -283,9 +279,10 @@ class OrderManager:
         await self._store.open()
         state = await recover(self._store)
         self.book = LocalOrderBook.restore(state.book.snapshot(), self._book_clock)
+        self._planner.book = self.book
         self._seq = state.last_seq
         await self._gw.start()
-        self._instruments = {i.symbol: i for i in await self._gw.instruments()}
+        self._instruments.update({i.symbol: i for i in await self._gw.instruments()})
         missing = [s for s in self._cfg.symbols if s not in self._instruments]
         if missing:
             raise MmomsError(f"the venue does not list {missing}")
@@ -316,9 +313,8 @@ class OrderManager:
     async def stop(self, *, cancel_orders: bool = True) -> None:
         """Pull every quote and order of ours (optionally), journal, snapshot, disconnect."""
         if cancel_orders and self._running:
-            for key in list(self._desired):
-                self._desired[key] = ()
-            self._queue.put_nowait(IntentMsg(CancelAllIntent(strategy_id=StrategyId("*")), 0))
+            self._planner.pull_all()
+            self._queue.put_nowait(IntentMsg(CancelAllIntent(strategy_id=EVERY_STRATEGY), 0))
             try:
                 await asyncio.wait_for(self._wait_flat(), self._cfg.stop_timeout_s)
             except TimeoutError:
@@ -460,185 +456,33 @@ class OrderManager:
             if order.filled_qty and type(event).__name__ == "OrderFilled":
                 self.risk.after_fill(self.book, order.symbol)
             if not order.status.is_in_flight:
-                self._settled(order)
+                self._planner.settled(order)
+                self._after_planning()
 
-    def _reject(
-        self,
-        check: RiskRejection,
-        *,
-        intent: AnyIntent | None = None,
-        command: SubmitOrder | AmendOrder | None = None,
-    ) -> None:
-        entry = RiskRejected(intent=intent, command=command, check=check.check, reason=check.reason)
-        self._record(entry, getattr(command, "client_order_id", ""))
+    def _reject(self, rejection: Rejection) -> None:
+        check = rejection.check
+        entry = RiskRejected(
+            intent=rejection.intent,
+            command=rejection.command,
+            check=check.check,
+            reason=check.reason,
+        )
+        self._record(entry, getattr(rejection.command, "client_order_id", ""))
         self._notifications.append(entry)
         self.metrics.count(self.metrics.risk_rejections, check.check)
 
-    # -- intents --------------------------------------------------------------------------------
+    # -- intents and the window flush -------------------------------------------------------------
 
     def _on_intent(self, msg: IntentMsg) -> None:
-        intent = msg.intent
-        self._record(IntentReceived(intent=intent))
-        if isinstance(intent, SetQuotes):
-            key = (intent.strategy_id, intent.symbol)
-            if intent.symbol not in self._instruments:
-                self._reject(
-                    RiskRejection("symbol", f"{intent.symbol} is not traded"), intent=intent
-                )
-                return
-            levels = self._snap_levels(intent)
-            if levels is None:
-                return
-            self._desired[key] = levels
-            self._intent_ns.setdefault(key, msg.received_ns)
-            self._dirty.add(key)
-            self._schedule_flush()
-        elif isinstance(intent, PlaceOrder):
-            self._on_place(intent, msg.received_ns)
-        elif isinstance(intent, CancelOrderIntent):
-            self._cancel_by_id(intent.symbol, intent.client_order_id)
-        elif isinstance(intent, AmendOrderIntent):
-            self._deferred_amends[(intent.symbol, intent.client_order_id)] = intent
-            self._try_deferred(intent.symbol, intent.client_order_id)
-        else:
-            self._on_cancel_all(intent)
+        self._record(IntentReceived(intent=msg.intent))
+        self._planner.intent(msg.intent, msg.received_ns, self._now)
+        self._after_planning()
 
-    def _snap_levels(self, intent: SetQuotes) -> tuple[QuoteLevel, ...] | None:
-        inst = self._instruments[intent.symbol]
-        try:
-            return tuple(
-                QuoteLevel(
-                    side=lv.side,
-                    price=inst.round_price(lv.price, PriceRounding.PASSIVE, lv.side),
-                    quantity=inst.round_qty(lv.quantity),
-                    tag=lv.tag,
-                    post_only=lv.post_only,
-                )
-                for lv in intent.levels
-            )
-        except UnrepresentableValueError as exc:
-            self._reject(RiskRejection("instrument", str(exc)), intent=intent)
-            return None
-
-    def _on_place(self, intent: PlaceOrder, received_ns: int) -> None:
-        inst = self._instruments.get(intent.symbol)
-        if inst is None:
-            self._reject(RiskRejection("symbol", f"{intent.symbol} is not traded"), intent=intent)
-            return
-        market = intent.order_type is OrderType.MARKET
-        try:
-            qty = inst.round_qty(intent.quantity, market=market)
-            price = (
-                None
-                if intent.price is None
-                else inst.round_price(intent.price, PriceRounding.PASSIVE, intent.side)
-            )
-        except UnrepresentableValueError as exc:
-            self._reject(RiskRejection("instrument", str(exc)), intent=intent)
-            return
-        cid = intent.client_order_id or self._ids.next()
-        cmd = SubmitOrder(
-            ts_ns=self._now,
-            client_order_id=cid,
-            symbol=intent.symbol,
-            side=intent.side,
-            order_type=intent.order_type,
-            quantity=qty,
-            price=price,
-            time_in_force=intent.time_in_force or (None if market else TimeInForce.GTC),
-            reduce_only=intent.reduce_only,
-            position_side=intent.position_side,
-        )
-        rejection = self.risk.check_new(
-            self.book,
-            symbol=cmd.symbol,
-            side=cmd.side,
-            order_type=cmd.order_type,
-            quantity=qty,
-            price=price,
-            reduce_only=cmd.reduce_only,
-        )
-        if rejection is not None:
-            self._reject(rejection, intent=intent, command=cmd)
-            return
-        self._pending_meta[cid] = (intent.strategy_id, intent.tag, received_ns)
-        self._batcher.add(cmd)
-        self._schedule_flush()
-
-    def _cancel_by_id(self, symbol: Symbol, cid: ClientOrderId) -> None:
-        if self._batcher.pending_new(cid):  # still in this window: it never leaves
-            self._batcher.add(CancelOrder(ts_ns=self._now, client_order_id=cid, symbol=symbol))
-            self._pending_meta.pop(cid, None)
-            return
-        self._deferred_cancels.add((symbol, cid))
-        self._try_deferred(symbol, cid)
-
-    def _on_cancel_all(self, intent: CancelAllIntent) -> None:
-        everyone = intent.strategy_id == "*"
-        for key in list(self._desired):
-            if (everyone or key[0] == intent.strategy_id) and intent.symbol in (None, key[1]):
-                self._desired[key] = ()
-        for order in self.book.open_orders(intent.symbol):
-            if order.external:
-                continue
-            if everyone or order.strategy_id == intent.strategy_id:
-                self._cancel_by_id(order.symbol, order.client_order_id)
-
-    def _try_deferred(self, symbol: Symbol, cid: ClientOrderId) -> None:
-        """Act on a wanted cancel or amend once the order has no request in flight."""
-        order = self.book.get(symbol, cid)
-        if order is None or order.status.is_terminal:
-            self._deferred_cancels.discard((symbol, cid))
-            self._deferred_amends.pop((symbol, cid), None)
-            return
-        if order.status.is_in_flight or order.status is OrderStatus.INACTIVE:
-            return  # wait until it settles: _settled() calls back
-        if (symbol, cid) in self._deferred_cancels:
-            self._deferred_cancels.discard((symbol, cid))
-            self._deferred_amends.pop((symbol, cid), None)
-            self._batcher.add(
-                CancelOrder(
-                    ts_ns=self._now,
-                    client_order_id=cid,
-                    symbol=symbol,
-                    venue_order_id=order.venue_order_id,
-                )
-            )
-            self._schedule_flush()
-            return
-        amend = self._deferred_amends.pop((symbol, cid), None)
-        if amend is not None:
-            self._queue_amend(order, amend.price, amend.quantity)
-
-    def _queue_amend(self, order: Order, price: Decimal, total_qty: Decimal) -> None:
-        inst = self._instruments[order.symbol]
-        try:
-            price = inst.round_price(price, PriceRounding.PASSIVE, order.side)
-            total_qty = inst.round_qty(total_qty)
-        except UnrepresentableValueError as exc:
-            self._reject(RiskRejection("instrument", str(exc)))
-            return
-        rejection = self.risk.check_amend(self.book, order, price, total_qty)
-        if rejection is not None:
+    def _after_planning(self) -> None:
+        for rejection in self._planner.rejections:
             self._reject(rejection)
-            return
-        self._batcher.add(
-            AmendOrder(
-                ts_ns=self._now,
-                client_order_id=order.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=total_qty,
-                price=price,
-                venue_order_id=order.venue_order_id,
-            )
-        )
-        self._schedule_flush()
-
-    # -- the window flush: diff, risk, batch, journal ----------------------------------------------
-
-    def _schedule_flush(self) -> None:
-        if self._flush_handle is None:
+        self._planner.rejections.clear()
+        if self._planner.needs_flush and self._flush_handle is None:
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(
                 self._cfg.batch_window_s, self._post_timer, "flush"
@@ -647,102 +491,10 @@ class OrderManager:
     def _flush(self) -> None:
         self._flush_handle = None
         decided = self._clock.monotonic_ns()
-        for key in list(self._dirty):
-            self._diff(key, decided)
-        self._dirty.clear()
-        self.metrics.netted = self._batcher.netted
-        for flight in self._batcher.drain():
+        flights = self._planner.flush(self._now, decided)
+        self._after_planning()
+        for flight in flights:
             self._launch(flight, decided)
-
-    def _diff(self, key: tuple[StrategyId, Symbol], decided: int) -> None:
-        strategy_id, symbol = key
-        levels = list(self._desired.get(key, ()))
-        inst = self._instruments[symbol]
-        mine = [
-            o
-            for o in self.book.orders(symbol)
-            if o.strategy_id == strategy_id
-            and o.group_id is None
-            and o.status.is_open
-            and o.order_type is OrderType.LIMIT
-            and (symbol, o.client_order_id) not in self._deferred_cancels
-        ]
-        intent_ns = self._intent_ns.pop(key, decided)
-        for side in Side:
-            result = diff_side(
-                side,
-                levels,
-                [o for o in mine if o.side is side],
-                inst.tick_size,
-                self._cfg.tolerance_for(symbol),
-                allow_amend=self._cfg.allow_amend,
-            )
-            self.metrics.actions_saved += result.saved
-            for cancel in result.cancels:
-                o = cancel.order
-                self._batcher.add(
-                    CancelOrder(
-                        ts_ns=self._now,
-                        client_order_id=o.client_order_id,
-                        symbol=symbol,
-                        venue_order_id=o.venue_order_id,
-                    )
-                )
-            for amend in result.amends:
-                o = amend.order
-                rejection = self.risk.check_amend(
-                    self.book, o, amend.level.price, amend.new_quantity
-                )
-                if rejection is not None:  # do not leave the old quote standing: pull it
-                    self._reject(rejection)
-                    self._batcher.add(
-                        CancelOrder(
-                            ts_ns=self._now,
-                            client_order_id=o.client_order_id,
-                            symbol=symbol,
-                            venue_order_id=o.venue_order_id,
-                        )
-                    )
-                    continue
-                self._timing[o.client_order_id] = _Timing(intent_ns, decided)
-                self._batcher.add(
-                    AmendOrder(
-                        ts_ns=self._now,
-                        client_order_id=o.client_order_id,
-                        symbol=symbol,
-                        side=o.side,
-                        quantity=amend.new_quantity,
-                        price=amend.level.price,
-                        venue_order_id=o.venue_order_id,
-                    )
-                )
-            for place in result.places:
-                lv = place.level
-                rejection = self.risk.check_new(
-                    self.book,
-                    symbol=symbol,
-                    side=lv.side,
-                    order_type=OrderType.LIMIT,
-                    quantity=lv.quantity,
-                    price=lv.price,
-                )
-                if rejection is not None:
-                    self._reject(rejection)
-                    continue
-                cid = self._ids.next()
-                self._pending_meta[cid] = (strategy_id, lv.tag, intent_ns)
-                self._batcher.add(
-                    SubmitOrder(
-                        ts_ns=self._now,
-                        client_order_id=cid,
-                        symbol=symbol,
-                        side=lv.side,
-                        order_type=OrderType.LIMIT,
-                        quantity=lv.quantity,
-                        price=lv.price,
-                        time_in_force=TimeInForce.GTX if lv.post_only else TimeInForce.GTC,
-                    )
-                )
 
     def _launch(self, flight: Flight, decided: int) -> None:
         """Book and journal the flight's actions now; they go on the wire after the commit."""
@@ -750,11 +502,9 @@ class OrderManager:
         for action in flight.actions:
             cid = action.client_order_id
             if isinstance(action, SubmitOrder):
-                strategy_id, tag, intent_ns = self._pending_meta.pop(
-                    cid, (StrategyId(""), None, decided)
-                )
-                self._create(action, strategy_id=strategy_id, tag=tag)
-                self._timing.setdefault(cid, _Timing(intent_ns, decided))
+                meta = self._planner.meta(cid, decided)
+                self._create(action, strategy_id=meta.strategy_id, tag=meta.tag)
+                self._timing[cid] = _Timing(meta.intent_ns, decided)
                 self.metrics.count(self.metrics.actions, "new")
             else:
                 order = self.book.get(action.symbol, cid)
@@ -763,6 +513,9 @@ class OrderManager:
                 )
                 if order is None or not self._mark(order, trigger):
                     continue  # settled meanwhile (filled, canceled): nothing to send
+                intent_ns = self._planner.intent_ns(cid)
+                if intent_ns is not None:
+                    self._timing[cid] = _Timing(intent_ns, decided)
                 self.metrics.count(
                     self.metrics.actions, "amend" if trigger is Trigger.AMEND_SENT else "cancel"
                 )
@@ -833,7 +586,7 @@ class OrderManager:
             if isinstance(exc, OrderNotFound):
                 self._start_query(order.symbol, order.client_order_id, unknown=False)
             else:  # not sent (budget, halt): keep wanting it gone
-                self._deferred_cancels.add((order.symbol, order.client_order_id))
+                self._planner.want_cancel(order)
                 self._arm_timer(self._cfg.retry_unknown_s, "retry")
 
     def _observe_ack(self, cid: ClientOrderId, replied_ns: int) -> None:
@@ -847,14 +600,6 @@ class OrderManager:
         lat["wire"].record(t.sent_ns - t.journaled_ns)
         lat["ack"].record(replied_ns - t.sent_ns)
         lat["total"].record(replied_ns - t.intent_ns)
-
-    def _settled(self, order: Order) -> None:
-        key = (order.symbol, order.client_order_id)
-        if key in self._deferred_cancels or key in self._deferred_amends:
-            self._try_deferred(*key)
-        if order.strategy_id is not None and (order.strategy_id, order.symbol) in self._desired:
-            self._dirty.add((order.strategy_id, order.symbol))
-            self._schedule_flush()
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -982,8 +727,8 @@ class OrderManager:
             if self._running:
                 self._arm_timer(self._cfg.reconcile_interval_s, "reconcile")
         elif msg.kind == "retry":
-            for symbol, cid in list(self._deferred_cancels):
-                self._try_deferred(symbol, cid)
+            self._planner.retry_deferred(self._now)
+            self._after_planning()
             for order in self.book.orders():
                 if order.status is OrderStatus.UNKNOWN:
                     self._start_query(order.symbol, order.client_order_id, unknown=True)

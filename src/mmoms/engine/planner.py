@@ -1,0 +1,357 @@
+"""The action planner: from intents to the actions of one window. Pure: no I/O, no journal.
+
+It keeps what strategies want — the latest quote set per (strategy, symbol), cancels and amends
+waiting for an order to settle — and, when the engine's window closes, turns it into flights:
+diff the quotes against the live orders, check risk on every new order and amend, net, and
+batch (cancels first). The engine then books, journals and sends those flights.
+
+Rules it enforces:
+
+* an order with a request in flight is never acted on; a cancel or amend wanted for it waits
+  until it settles (:meth:`ActionPlanner.settled`), and its quotes are re-diffed then;
+* a cancel of an order still waiting in this window means the order never leaves;
+* quotes are snapped passively to the tick grid (a bid rounds down, an ask up), quantities down;
+  what cannot be represented is a rejection, not a guess;
+* an amend that risk refuses pulls the old quote instead of leaving it standing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mmoms.core.book import LocalOrderBook
+from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from mmoms.core.errors import UnrepresentableValueError
+from mmoms.core.ids import ClientOrderId, StrategyId, Symbol
+from mmoms.core.instrument import Instrument, PriceRounding
+from mmoms.core.intents import (
+    AmendOrderIntent,
+    AnyIntent,
+    CancelAllIntent,
+    CancelOrderIntent,
+    PlaceOrder,
+    QuoteLevel,
+    SetQuotes,
+)
+from mmoms.core.order import Order
+from mmoms.engine.batcher import ActionBatcher, Flight
+from mmoms.engine.client_ids import ClientOrderIdFactory
+from mmoms.engine.config import OmsConfig
+from mmoms.engine.diff import diff_side
+from mmoms.engine.metrics import OmsMetrics
+from mmoms.engine.risk import RiskEngine, RiskRejection
+
+EVERY_STRATEGY = StrategyId("*")
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    check: RiskRejection
+    intent: AnyIntent | None = None
+    command: SubmitOrder | AmendOrder | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrderMeta:
+    strategy_id: StrategyId
+    tag: str | None
+    intent_ns: int  # monotonic time the intent behind it arrived
+
+
+@dataclass(slots=True)
+class ActionPlanner:
+    book: LocalOrderBook
+    risk: RiskEngine
+    instruments: dict[Symbol, Instrument]
+    config: OmsConfig
+    ids: ClientOrderIdFactory
+    metrics: OmsMetrics
+    rejections: list[Rejection] = field(default_factory=list)
+    needs_flush: bool = False
+    _now: int = 0
+    _batcher: ActionBatcher = field(default_factory=ActionBatcher)
+    _desired: dict[tuple[StrategyId, Symbol], tuple[QuoteLevel, ...]] = field(default_factory=dict)
+    _intent_ns: dict[tuple[StrategyId, Symbol], int] = field(default_factory=dict)
+    _dirty: set[tuple[StrategyId, Symbol]] = field(default_factory=set)
+    _meta: dict[ClientOrderId, NewOrderMeta] = field(default_factory=dict)
+    _amend_intent_ns: dict[ClientOrderId, int] = field(default_factory=dict)
+    _deferred_cancels: set[tuple[Symbol, ClientOrderId]] = field(default_factory=set)
+    _deferred_amends: dict[tuple[Symbol, ClientOrderId], AmendOrderIntent] = field(
+        default_factory=dict
+    )
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def intent(self, intent: AnyIntent, received_ns: int, now: int) -> None:
+        self._now = now
+        if isinstance(intent, SetQuotes):
+            self._set_quotes(intent, received_ns)
+        elif isinstance(intent, PlaceOrder):
+            self._place(intent, received_ns)
+        elif isinstance(intent, CancelOrderIntent):
+            self._cancel(intent.symbol, intent.client_order_id)
+        elif isinstance(intent, AmendOrderIntent):
+            self._deferred_amends[(intent.symbol, intent.client_order_id)] = intent
+            self._amend_intent_ns[intent.client_order_id] = received_ns
+            self._try_deferred(intent.symbol, intent.client_order_id)
+        else:
+            self._cancel_all(intent)
+
+    def settled(self, order: Order) -> None:
+        """``order`` has no request in flight any more: act on what waited for it."""
+        key = (order.symbol, order.client_order_id)
+        if key in self._deferred_cancels or key in self._deferred_amends:
+            self._try_deferred(*key)
+        if order.strategy_id is not None and (order.strategy_id, order.symbol) in self._desired:
+            self._dirty.add((order.strategy_id, order.symbol))
+            self.needs_flush = True
+
+    def want_cancel(self, order: Order) -> None:
+        """A cancel that could not be sent (budget, halt): keep wanting the order gone."""
+        self._deferred_cancels.add((order.symbol, order.client_order_id))
+
+    def retry_deferred(self, now: int) -> None:
+        self._now = now
+        for symbol, cid in list(self._deferred_cancels):
+            self._try_deferred(symbol, cid)
+
+    def pull_all(self) -> None:
+        """Stop quoting everywhere (the engine is stopping)."""
+        for key in self._desired:
+            self._desired[key] = ()
+
+    def meta(self, cid: ClientOrderId, default_ns: int) -> NewOrderMeta:
+        return self._meta.pop(cid, None) or NewOrderMeta(StrategyId(""), None, default_ns)
+
+    def intent_ns(self, cid: ClientOrderId) -> int | None:
+        return self._amend_intent_ns.pop(cid, None)
+
+    # -- the window -----------------------------------------------------------------------------
+
+    def flush(self, now: int, decided_ns: int) -> list[Flight]:
+        """Diff every changed quote set and return this window's flights (cancels first)."""
+        self._now = now
+        self.needs_flush = False
+        for key in list(self._dirty):
+            self._diff(key, decided_ns)
+        self._dirty.clear()
+        self.metrics.netted = self._batcher.netted
+        return self._batcher.drain()
+
+    def _diff(self, key: tuple[StrategyId, Symbol], decided_ns: int) -> None:
+        strategy_id, symbol = key
+        levels = list(self._desired.get(key, ()))
+        inst = self.instruments[symbol]
+        mine = [
+            o
+            for o in self.book.orders(symbol)
+            if o.strategy_id == strategy_id
+            and o.group_id is None
+            and o.status.is_open
+            and o.order_type is OrderType.LIMIT
+            and (symbol, o.client_order_id) not in self._deferred_cancels
+        ]
+        intent_ns = self._intent_ns.pop(key, decided_ns)
+        tolerance = self.config.tolerance_for(symbol)
+        for side in Side:
+            result = diff_side(
+                side,
+                levels,
+                [o for o in mine if o.side is side],
+                inst.tick_size,
+                tolerance,
+                allow_amend=self.config.allow_amend,
+            )
+            self.metrics.actions_saved += result.saved
+            for cancel in result.cancels:
+                self._add_cancel(cancel.order)
+            for amend in result.amends:
+                order, level = amend.order, amend.level
+                rejection = self.risk.check_amend(self.book, order, level.price, amend.new_quantity)
+                if rejection is not None:  # do not leave the old quote standing: pull it
+                    self.rejections.append(Rejection(rejection))
+                    self._add_cancel(order)
+                    continue
+                self._amend_intent_ns[order.client_order_id] = intent_ns
+                self._add_amend(order, level.price, amend.new_quantity)
+            for place in result.places:
+                self._add_quote(strategy_id, symbol, place.level, intent_ns)
+
+    # -- building actions -----------------------------------------------------------------------
+
+    def _set_quotes(self, intent: SetQuotes, received_ns: int) -> None:
+        inst = self.instruments.get(intent.symbol)
+        if inst is None:
+            self._refuse("symbol", f"{intent.symbol} is not traded", intent)
+            return
+        try:
+            levels = tuple(
+                QuoteLevel(
+                    side=lv.side,
+                    price=inst.round_price(lv.price, PriceRounding.PASSIVE, lv.side),
+                    quantity=inst.round_qty(lv.quantity),
+                    tag=lv.tag,
+                    post_only=lv.post_only,
+                )
+                for lv in intent.levels
+            )
+        except UnrepresentableValueError as exc:
+            self._refuse("instrument", str(exc), intent)
+            return
+        key = (intent.strategy_id, intent.symbol)
+        self._desired[key] = levels
+        self._intent_ns.setdefault(key, received_ns)
+        self._dirty.add(key)
+        self.needs_flush = True
+
+    def _place(self, intent: PlaceOrder, received_ns: int) -> None:
+        inst = self.instruments.get(intent.symbol)
+        if inst is None:
+            self._refuse("symbol", f"{intent.symbol} is not traded", intent)
+            return
+        market = intent.order_type is OrderType.MARKET
+        try:
+            qty = inst.round_qty(intent.quantity, market=market)
+            price = (
+                None
+                if intent.price is None
+                else inst.round_price(intent.price, PriceRounding.PASSIVE, intent.side)
+            )
+        except UnrepresentableValueError as exc:
+            self._refuse("instrument", str(exc), intent)
+            return
+        cmd = SubmitOrder(
+            ts_ns=self._now,
+            client_order_id=intent.client_order_id or self.ids.next(),
+            symbol=intent.symbol,
+            side=intent.side,
+            order_type=intent.order_type,
+            quantity=qty,
+            price=price,
+            time_in_force=intent.time_in_force or (None if market else TimeInForce.GTC),
+            reduce_only=intent.reduce_only,
+            position_side=intent.position_side,
+        )
+        rejection = self.risk.check_new(
+            self.book,
+            symbol=cmd.symbol,
+            side=cmd.side,
+            order_type=cmd.order_type,
+            quantity=qty,
+            price=price,
+            reduce_only=cmd.reduce_only,
+        )
+        if rejection is not None:
+            self.rejections.append(Rejection(rejection, intent, cmd))
+            return
+        self._meta[cmd.client_order_id] = NewOrderMeta(intent.strategy_id, intent.tag, received_ns)
+        self._batcher.add(cmd)
+        self.needs_flush = True
+
+    def _add_quote(
+        self, strategy_id: StrategyId, symbol: Symbol, level: QuoteLevel, intent_ns: int
+    ) -> None:
+        rejection = self.risk.check_new(
+            self.book,
+            symbol=symbol,
+            side=level.side,
+            order_type=OrderType.LIMIT,
+            quantity=level.quantity,
+            price=level.price,
+        )
+        if rejection is not None:
+            self.rejections.append(Rejection(rejection))
+            return
+        cid = self.ids.next()
+        self._meta[cid] = NewOrderMeta(strategy_id, level.tag, intent_ns)
+        self._batcher.add(
+            SubmitOrder(
+                ts_ns=self._now,
+                client_order_id=cid,
+                symbol=symbol,
+                side=level.side,
+                order_type=OrderType.LIMIT,
+                quantity=level.quantity,
+                price=level.price,
+                time_in_force=TimeInForce.GTX if level.post_only else TimeInForce.GTC,
+            )
+        )
+
+    def _add_cancel(self, order: Order) -> None:
+        self._batcher.add(
+            CancelOrder(
+                ts_ns=self._now,
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                venue_order_id=order.venue_order_id,
+            )
+        )
+        self.needs_flush = True
+
+    def _add_amend(self, order: Order, price: Decimal, total_qty: Decimal) -> None:
+        self._batcher.add(
+            AmendOrder(
+                ts_ns=self._now,
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                quantity=total_qty,
+                price=price,
+                venue_order_id=order.venue_order_id,
+            )
+        )
+        self.needs_flush = True
+
+    def _cancel(self, symbol: Symbol, cid: ClientOrderId) -> None:
+        if self._batcher.pending_new(cid):  # still in this window: it never leaves
+            self._batcher.add(CancelOrder(ts_ns=self._now, client_order_id=cid, symbol=symbol))
+            self._meta.pop(cid, None)
+            return
+        self._deferred_cancels.add((symbol, cid))
+        self._try_deferred(symbol, cid)
+
+    def _cancel_all(self, intent: CancelAllIntent) -> None:
+        everyone = intent.strategy_id == EVERY_STRATEGY
+        for key in list(self._desired):
+            if (everyone or key[0] == intent.strategy_id) and intent.symbol in (None, key[1]):
+                self._desired[key] = ()
+        for order in self.book.open_orders(intent.symbol):
+            if not order.external and (everyone or order.strategy_id == intent.strategy_id):
+                self._cancel(order.symbol, order.client_order_id)
+
+    def _try_deferred(self, symbol: Symbol, cid: ClientOrderId) -> None:
+        """Act on a wanted cancel or amend once the order has no request in flight."""
+        order = self.book.get(symbol, cid)
+        if order is None or order.status.is_terminal:
+            self._deferred_cancels.discard((symbol, cid))
+            self._deferred_amends.pop((symbol, cid), None)
+            return
+        if order.status.is_in_flight or order.status is OrderStatus.INACTIVE:
+            return  # wait until it settles: settled() calls back
+        if (symbol, cid) in self._deferred_cancels:
+            self._deferred_cancels.discard((symbol, cid))
+            self._deferred_amends.pop((symbol, cid), None)
+            self._add_cancel(order)
+            return
+        amend = self._deferred_amends.pop((symbol, cid), None)
+        if amend is not None:
+            self._amend(order, amend)
+
+    def _amend(self, order: Order, amend: AmendOrderIntent) -> None:
+        inst = self.instruments[order.symbol]
+        try:
+            price = inst.round_price(amend.price, PriceRounding.PASSIVE, order.side)
+            total_qty = inst.round_qty(amend.quantity)
+        except UnrepresentableValueError as exc:
+            self._refuse("instrument", str(exc), amend)
+            return
+        rejection = self.risk.check_amend(self.book, order, price, total_qty)
+        if rejection is not None:
+            self.rejections.append(Rejection(rejection, amend))
+            return
+        self._add_amend(order, price, total_qty)
+
+    def _refuse(self, check: str, reason: str, intent: AnyIntent) -> None:
+        self.rejections.append(Rejection(RiskRejection(check, reason), intent))
