@@ -16,6 +16,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "run the embedded simulator with a live view (the README's first command)",
     ),
     "sim": ("mmoms.sim.cli", "start the Binance USD-M compatible exchange simulator"),
+    "replay": ("mmoms.journal.replay_cli", "rebuild state from a journal; timelines; export"),
 }
 
 

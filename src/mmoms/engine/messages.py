@@ -14,6 +14,7 @@ from mmoms.core.reports import (
 )
 from mmoms.engine.batcher import Flight
 from mmoms.venues.gateway import StreamMessage
+from mmoms.venues.reports import AlgoOrderReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class ReplyMsg:
 class QueryMsg:
     """The answer to a query by client order id (unknown outcome, missing in a snapshot)."""
 
-    result: OrderStatusReport | OrderNotFoundReport | None
+    result: OrderStatusReport | OrderNotFoundReport | AlgoOrderReport | None
     symbol: str
     client_order_id: str
     error: BaseException | None = None

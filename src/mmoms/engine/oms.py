@@ -629,7 +629,9 @@ class OrderManager:
             log.warning("query of %s failed (%s): retrying", msg.client_order_id, msg.error)
             self._arm_timer(self._cfg.retry_unknown_s, "retry")
             return
-        self._apply(msg.result)
+        if isinstance(msg.result, (OrderStatusReport, OrderNotFoundReport)):
+            self._apply(msg.result)
+        # An AlgoOrderReport (a conditional order): contingent orders will track those.
 
     # -- stream and reconciliation ----------------------------------------------------------------
 

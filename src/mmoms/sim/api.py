@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Security(str, Enum):
+class Security(StrEnum):
     NONE = "NONE"  # public
     USER_STREAM = "USER_STREAM"  # API key header only (listenKey endpoints)
     MARKET_DATA = "MARKET_DATA"  # API key header only

@@ -1,0 +1,382 @@
+"""WebSocket streams: listenKey (user-data) and market subscriptions, and their fan-out.
+
+Design decisions (binance-usdm.md §1, §8.1, §12):
+
+* Every path clients use is accepted, with or without a ``/private``, ``/market`` or ``/public``
+  category prefix: ``/ws?listenKey=K`` and ``/ws/?listenKey=K`` (ccxt, python-binance),
+  ``/ws/K`` (the official Connect page; legacy root form), ``/ws/<stream>`` for one market
+  stream, and ``/stream`` where subscriptions come from ``?listenKey=K&events=A/B``,
+  ``?streams=a/b`` or ``SUBSCRIBE`` messages (the official SDK opens ``/market/stream``,
+  ``/public/stream`` and ``/private/stream``). ``/ws`` connections get raw payloads; ``/stream``
+  connections get ``{"stream": <name or listenKey>, "data": payload}``.
+* ``events=A/B`` after a listenKey filters that key's events by their ``e`` field.
+* Market streams are whatever the exchange publishes through ``on_market_event``
+  (``<sym>@aggTrade``, ``<sym>@depth@100ms``, ``<sym>@bookTicker``, ``<sym>@markPrice@1s``).
+  Slower variants a client may ask for (``@depth``, ``@depth@250ms``/``@500ms``,
+  ``@markPrice``) are served from the same feed, at the faster rate. Names the exchange never
+  publishes are acknowledged and stay silent. The hub tells the exchange when the first market
+  subscriber arrives and the last leaves, so it builds no market payloads nobody reads.
+* :meth:`StreamHub.publish` (the exchange's ``on_user_event``) and :meth:`publish_market` run
+  inside the exchange's call stack, so they never await: each payload is encoded once and the
+  frame appended to every subscriber's bounded queue; a writer task per connection drains it.
+  A connection whose queue overflows is closed (a slow reader must not grow memory unbounded).
+* ``listenKeyExpired`` goes only to subscriptions of that key, after which the subscription is
+  dropped and a connection left with nothing is closed. :meth:`sweep` also drops subscriptions
+  whose key the exchange no longer knows (deleted, or expired without an event).
+* An unknown listenKey at connect time gets an error frame, then close code 1008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+__all__ = ["StreamHub", "canonical_stream", "classify_ws_path"]
+
+log = logging.getLogger(__name__)
+
+_CATEGORIES = ("/private", "/market", "/public")
+_NO_KEY_MSG = "This listenKey does not exist."
+_ERR_NO_KEY = {"code": -1125, "msg": _NO_KEY_MSG}
+_CLOSE_NORMAL, _CLOSE_GOING_AWAY, _CLOSE_POLICY = 1000, 1001, 1008
+_DEPTH_DIFF = re.compile(r"([a-z0-9_]+)@depth(?:@(?:100|250|500)ms)?")
+_MARK_PRICE = re.compile(r"([a-z0-9_]+)@markPrice(?:@1s)?")
+
+
+def classify_ws_path(path: str) -> tuple[bool, str | None] | None:
+    """Return ``(stream_mode, what follows /ws/ in the path)`` for a WebSocket path, else None."""
+    for prefix in _CATEGORIES:
+        if path.startswith(prefix):
+            path = path[len(prefix) :]
+            break
+    if path in ("/ws", "/ws/"):
+        return False, None
+    if path.startswith("/ws/"):
+        return False, path[4:]
+    if path in ("/stream", "/stream/"):
+        return True, None
+    return None
+
+
+def canonical_stream(name: str) -> str:
+    """The exchange's feed serving a requested market stream name (symbol lower-cased)."""
+    symbol, at, rest = name.partition("@")
+    name = symbol.lower() + at + rest
+    if match := _DEPTH_DIFF.fullmatch(name):
+        return f"{match.group(1)}@depth@100ms"
+    if match := _MARK_PRICE.fullmatch(name):
+        return f"{match.group(1)}@markPrice@1s"
+    return name
+
+
+class _Connection:
+    """One WebSocket: its subscriptions and outbound frames."""
+
+    __slots__ = (
+        "close_request",
+        "frames",
+        "limit",
+        "market",
+        "stream_mode",
+        "subs",
+        "wakeup",
+        "ws",
+    )
+
+    def __init__(self, ws: web.WebSocketResponse, stream_mode: bool, limit: int) -> None:
+        self.ws = ws
+        self.stream_mode = stream_mode
+        # listenKey -> (owning API key at subscribe time, event filter or None for all)
+        self.subs: dict[str, tuple[str, frozenset[str] | None]] = {}
+        self.market: dict[str, str] = {}  # requested stream name -> canonical feed
+        self.frames: deque[bytes] = deque()
+        self.limit = limit
+        self.wakeup = asyncio.Event()
+        self.close_request: tuple[int, bytes] | None = None
+
+    def send(self, frame: bytes) -> bool:
+        """Queue a text frame; ``False`` when the queue is full (the caller closes us)."""
+        if self.close_request is not None:
+            return True
+        if len(self.frames) >= self.limit:
+            return False
+        self.frames.append(frame)
+        self.wakeup.set()
+        return True
+
+    def close_later(self, code: int, reason: bytes) -> None:
+        """Ask the writer to close the socket once the frames already queued are sent."""
+        if self.close_request is None:
+            self.close_request = (code, reason)
+            self.wakeup.set()
+
+
+class StreamHub:
+    """Every stream connection, indexed by account (user data) and by market feed."""
+
+    def __init__(
+        self,
+        listen_key_owner: Callable[[str], str | None],
+        *,
+        on_market_interest: Callable[[bool], None] | None = None,
+        ping_interval_s: float = 180.0,
+        queue_size: int = 10_000,
+    ) -> None:
+        self._owner = listen_key_owner
+        self._on_market_interest = on_market_interest
+        self._ping_interval_s = ping_interval_s
+        self._queue_size = queue_size
+        self._encode = msgspec.json.Encoder().encode
+        # Insertion-ordered sets as dicts with None values.
+        self._by_account: dict[str, dict[_Connection, None]] = {}
+        self._by_feed: dict[str, dict[tuple[_Connection, str], None]] = {}
+        self._connections: set[_Connection] = set()
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    # -- the exchange's callbacks -----------------------------------------------------------------
+
+    def publish(self, api_key: str, event: dict[str, Any]) -> None:
+        """Deliver one user-data event to every connection subscribed to ``api_key``'s keys."""
+        connections = self._by_account.get(api_key)
+        if not connections:
+            return
+        raw = self._encode(event)
+        event_type = event.get("e")
+        expired_key = event.get("listenKey") if event_type == "listenKeyExpired" else None
+        for conn in list(connections):
+            for key, (owner, events) in list(conn.subs.items()):
+                if owner != api_key or (expired_key is not None and key != expired_key):
+                    continue
+                if events is not None and event_type not in events:
+                    continue
+                frame = (
+                    b'{"stream":"%s","data":%s}' % (key.encode(), raw) if conn.stream_mode else raw
+                )
+                if not conn.send(frame):
+                    self._drop(conn)
+                    break
+            if expired_key is not None and expired_key in conn.subs:
+                self._unsubscribe_key(conn, expired_key, api_key)
+                if not conn.subs and not conn.market:
+                    conn.close_later(_CLOSE_NORMAL, b"listenKey expired")
+
+    def publish_market(self, stream: str, payload: dict[str, Any]) -> None:
+        """Deliver one market payload to the subscribers of feed ``stream``."""
+        subscribers = self._by_feed.get(stream)
+        if not subscribers:
+            return
+        raw = self._encode(payload)
+        for conn, name in list(subscribers):
+            if not conn.send(_wrap(name, raw) if conn.stream_mode else raw):
+                self._drop(conn)
+
+    def sweep(self) -> None:
+        """Drop subscriptions whose listenKey the exchange no longer knows (deleted/expired)."""
+        for api_key, connections in list(self._by_account.items()):
+            for conn in list(connections):
+                for key, (owner, _) in list(conn.subs.items()):
+                    if owner == api_key and self._owner(key) != api_key:
+                        self._unsubscribe_key(conn, key, api_key)
+                if not conn.subs and not conn.market:
+                    conn.close_later(_CLOSE_NORMAL, b"listenKey closed")
+
+    async def close_all(self) -> None:
+        for conn in list(self._connections):
+            conn.close_request = (_CLOSE_GOING_AWAY, b"server shutdown")
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=_CLOSE_GOING_AWAY, message=b"server shutdown")
+
+    # -- connection handling ----------------------------------------------------------------------
+
+    async def serve(
+        self, request: web.BaseRequest, stream_mode: bool, path_item: str | None, query: str
+    ) -> web.WebSocketResponse:
+        """Upgrade ``request`` and run the connection until either side closes it."""
+        ws = web.WebSocketResponse(heartbeat=self._ping_interval_s, autoping=True)
+        conn = _Connection(ws, stream_mode, self._queue_size)
+        self._connections.add(conn)
+        writer: asyncio.Task[None] | None = None
+        try:
+            # Subscribe before the handshake completes, so that no event published after the
+            # client sees "101 Switching Protocols" can be missed.
+            subscribed = self._subscribe_initial(conn, path_item, query)
+            await ws.prepare(request)
+            writer = asyncio.create_task(self._write_loop(conn))
+            if subscribed:
+                await self._read_loop(conn)
+            else:
+                await writer  # the error frame, then the close
+        finally:
+            self._forget(conn)
+            if writer is not None and not writer.done():
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
+            if ws.prepared and not ws.closed:
+                await ws.close()
+        return ws
+
+    def _subscribe_initial(self, conn: _Connection, path_item: str | None, query: str) -> bool:
+        keys: list[tuple[str, frozenset[str] | None]] = []
+        streams: list[str] = []
+        for item in (path_item or "").split("/"):
+            if "@" in item:
+                streams.append(item)
+            elif item:
+                keys.append((item, None))
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if name == "listenKey" and value:
+                keys.append((value, None))
+            elif name == "events" and keys:
+                keys[-1] = (keys[-1][0], frozenset(e for e in value.split("/") if e))
+            elif name == "streams":
+                streams.extend(s for s in value.split("/") if s)
+        for key, events in keys:
+            if not self._subscribe_key(conn, key, events):
+                conn.send(self._encode({"error": _ERR_NO_KEY}))
+                conn.close_later(_CLOSE_POLICY, _NO_KEY_MSG.encode())
+                return False
+        for stream in streams:
+            self._subscribe_market(conn, stream)
+        return True
+
+    def _subscribe_key(self, conn: _Connection, key: str, events: frozenset[str] | None) -> bool:
+        owner = self._owner(key)
+        if owner is None:
+            return False
+        conn.subs[key] = (owner, events)
+        self._by_account.setdefault(owner, {})[conn] = None
+        return True
+
+    def _unsubscribe_key(self, conn: _Connection, key: str, owner: str | None) -> None:
+        conn.subs.pop(key, None)
+        if owner is None or any(o == owner for o, _ in conn.subs.values()):
+            return
+        connections = self._by_account.get(owner)
+        if connections is not None:
+            connections.pop(conn, None)
+            if not connections:
+                del self._by_account[owner]
+
+    def _subscribe_market(self, conn: _Connection, name: str) -> None:
+        if name in conn.market:
+            return
+        feed = conn.market[name] = canonical_stream(name)
+        was_idle = not self._by_feed
+        self._by_feed.setdefault(feed, {})[(conn, name)] = None
+        if was_idle and self._on_market_interest is not None:
+            self._on_market_interest(True)
+
+    def _unsubscribe_market(self, conn: _Connection, name: str) -> None:
+        feed = conn.market.pop(name, None)
+        subscribers = self._by_feed.get(feed) if feed is not None else None
+        if subscribers is None:
+            return
+        subscribers.pop((conn, name), None)
+        if not subscribers:
+            del self._by_feed[feed]  # type: ignore[arg-type]
+            if not self._by_feed and self._on_market_interest is not None:
+                self._on_market_interest(False)
+
+    def _drop(self, conn: _Connection) -> None:
+        log.warning("stream connection too slow; closing it")
+        self._forget(conn)
+        conn.frames.clear()
+        conn.close_later(_CLOSE_POLICY, b"slow consumer")
+
+    def _forget(self, conn: _Connection) -> None:
+        self._connections.discard(conn)
+        for key, (owner, _) in list(conn.subs.items()):
+            self._unsubscribe_key(conn, key, owner)
+        for name in list(conn.market):
+            self._unsubscribe_market(conn, name)
+
+    async def _write_loop(self, conn: _Connection) -> None:
+        ws, frames = conn.ws, conn.frames
+        try:
+            while True:
+                await conn.wakeup.wait()
+                conn.wakeup.clear()
+                while frames:
+                    await ws.send_frame(frames.popleft(), WSMsgType.TEXT)
+                if conn.close_request is not None:
+                    code, reason = conn.close_request
+                    await ws.close(code=code, message=reason)
+                    return
+        except (ConnectionError, RuntimeError):  # the peer went away; the reader sees it too
+            log.debug("stream connection lost while sending")
+
+    async def _read_loop(self, conn: _Connection) -> None:
+        async for msg in conn.ws:
+            if msg.type is WSMsgType.TEXT:
+                self._on_request(conn, msg.data)
+            elif msg.type is WSMsgType.ERROR:
+                return
+
+    def _on_request(self, conn: _Connection, text: str) -> None:
+        """Answer SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS like Binance's stream servers."""
+        try:
+            request = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            conn.send(self._encode({"error": {"code": 3, "msg": "Invalid JSON"}, "id": None}))
+            return
+        request_id = request.get("id") if isinstance(request, dict) else None
+        if not isinstance(request, dict) or not _valid_id(request_id):
+            conn.send(self._error(None, 2, "Invalid request"))
+            return
+        method, params = request.get("method"), request.get("params", [])
+        if method == "LIST_SUBSCRIPTIONS":
+            names = [*conn.subs, *conn.market]
+            conn.send(self._encode({"result": names, "id": request_id}))
+            return
+        if method not in ("SUBSCRIBE", "UNSUBSCRIBE") or not isinstance(params, list):
+            conn.send(self._error(request_id, 2, "Invalid request"))
+            return
+        if not all(isinstance(p, str) and p for p in params):
+            conn.send(self._error(request_id, 1, "Invalid value type: expected String"))
+            return
+        if method == "UNSUBSCRIBE":
+            for name in params:
+                if name in conn.subs:
+                    self._unsubscribe_key(conn, name, conn.subs[name][0])
+                self._unsubscribe_market(conn, name)
+            conn.send(self._encode({"result": None, "id": request_id}))
+            return
+        unknown = False
+        for name in params:
+            if "@" in name:
+                self._subscribe_market(conn, name)
+            elif not self._subscribe_key(conn, name, None):
+                unknown = True
+        if unknown:
+            conn.send(self._encode({"error": _ERR_NO_KEY, "id": request_id}))
+            if not conn.subs and not conn.market:
+                conn.close_later(_CLOSE_POLICY, _NO_KEY_MSG.encode())
+            return
+        conn.send(self._encode({"result": None, "id": request_id}))
+
+    def _error(self, request_id: Any, code: int, msg: str) -> bytes:
+        return self._encode({"error": {"code": code, "msg": msg}, "id": request_id})
+
+
+def _wrap(stream: str, raw: bytes) -> bytes:
+    """The combined-stream envelope, built without re-encoding the payload."""
+    return b'{"stream":"%s","data":%s}' % (stream.encode(), raw)
+
+
+def _valid_id(request_id: Any) -> bool:
+    return request_id is None or (
+        isinstance(request_id, (int, str)) and not isinstance(request_id, bool)
+    )

@@ -1,0 +1,769 @@
+"""The Binance USDⓈ-M gateway: :class:`~mmoms.venues.gateway.ExchangeGateway` composed of the
+small parts of this package.
+
+Composition (each part is tested alone; this module only wires and routes):
+
+* :class:`RestClient` (signing, rate admission, error classification) over an
+  :class:`HttpTransport`; optionally :class:`WsApiClient` for order entry
+  (``config.order_transport``), falling back to REST while the WS API is reconnecting;
+* :class:`UserStream` for the report stream; :class:`AlgoOrders` for conditional orders;
+  :class:`BinanceAdmin` for settings and history;
+* one :class:`RetryPolicy` applied per operation kind (:mod:`.retry`).
+
+Unknown outcomes: a submit or amend that ends in ``OutcomeUnknown`` / ``ProtocolError`` is never
+re-sent. The gateway remembers the ``timestamp`` it was signed with; :meth:`resolve_unknown`
+queries by client order id (retrying per the schedule) and, if the order is not found while the
+request could still be executing (venue clock < timestamp + recvWindow, after which the venue
+refuses it with -1021 / -5028), waits out that window and asks once more: a "not found" after
+it is definite.
+
+Task ownership: :meth:`start` creates the background tasks (time sync, user stream, WS API) and
+:meth:`close` cancels and awaits every one. A task that dies of an unexpected error ends the
+stream with that error instead of failing silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+
+from mmoms.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND, Clock, LiveClock
+from mmoms.core.commands import AmendOrder, CancelAllOrders, CancelOrder, QueryOrder, SubmitOrder
+from mmoms.core.errors import InstrumentError, InvalidOrderError
+from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
+from mmoms.core.instrument import Instrument
+from mmoms.core.reports import (
+    BalanceReport,
+    OpenOrdersSnapshot,
+    OrderNotFoundReport,
+    OrderStatusReport,
+    PositionReport,
+    ReportSource,
+)
+from mmoms.venues.binance import codec, endpoints, schemas
+from mmoms.venues.binance.admin import BinanceAdmin
+from mmoms.venues.binance.algo import AlgoOrders
+from mmoms.venues.binance.config import BinanceConfig, OrderTransport
+from mmoms.venues.binance.endpoints import Endpoint, OpKind
+from mmoms.venues.binance.errors import classify
+from mmoms.venues.binance.listenkey import ListenKeyLifecycle
+from mmoms.venues.binance.ratecontrol import Priority, RateController
+from mmoms.venues.binance.rest import RestClient
+from mmoms.venues.binance.retry import RetryPolicy, run_with_retry
+from mmoms.venues.binance.signing import Credentials
+from mmoms.venues.binance.timesync import TimeSync
+from mmoms.venues.binance.userstream import UserStream
+from mmoms.venues.binance.wsapi import WsApiClient
+from mmoms.venues.errorrate import ErrorRateTracker
+from mmoms.venues.errors import (
+    DuplicateClientOrderId,
+    GatewayClosedError,
+    OrderNotFound,
+    OutcomeUnknown,
+    ProtocolError,
+    VenueError,
+)
+from mmoms.venues.gateway import (
+    BatchResult,
+    ExchangeGateway,
+    GatewayCapabilities,
+    RateLimitState,
+    StreamItem,
+    StreamMessage,
+)
+from mmoms.venues.reports import AlgoOrderReport
+from mmoms.venues.transport import (
+    AiohttpHttpTransport,
+    AiohttpWsConnector,
+    HttpTransport,
+    WsConnector,
+)
+
+log = logging.getLogger("mmoms.venues.binance")
+
+T = TypeVar("T")
+
+_CLOSED = object()  # end-of-stream marker in the report queue
+_RESOLVE_MARGIN_MS = 50  # beyond the recvWindow, for clock-estimate error
+
+
+class BinanceGateway:
+    """Binance USDⓈ-M futures. Construct, ``await start()``, use, ``await close()``."""
+
+    def __init__(
+        self,
+        config: BinanceConfig | None = None,
+        credentials: Credentials | None = None,
+        *,
+        clock: Clock | None = None,
+        http: HttpTransport | None = None,
+        ws: WsConnector | None = None,
+    ) -> None:
+        self.config = cfg = config or BinanceConfig()
+        self._clock = clock = clock or LiveClock()
+        self._credentials = credentials
+        self._http = http or AiohttpHttpTransport(
+            pool_size=cfg.http_pool_size, connect_timeout_s=cfg.connect_timeout_s
+        )
+        self._ws = ws or AiohttpWsConnector(heartbeat_s=cfg.ws_heartbeat_s)
+        self.timesync = TimeSync(
+            clock, refresh_interval_ns=int(cfg.time_sync_interval_s * NANOS_PER_SECOND)
+        )
+        self.rate = RateController(clock, exit_reserve=cfg.exit_reserve)
+        self.errors = ErrorRateTracker(clock)
+        self._retry = RetryPolicy(tuple(ms * NANOS_PER_MILLI for ms in cfg.retry_schedule_ms))
+        self.rest = RestClient(
+            base_url=cfg.rest_url,
+            transport=self._http,
+            credentials=credentials,
+            clock=clock,
+            timesync=self.timesync,
+            rate=self.rate,
+            errors=self.errors,
+            recv_window_ms=cfg.recv_window_ms,
+            timeout_s=cfg.request_timeout_s,
+        )
+        self.wsapi: WsApiClient | None = None
+        if cfg.order_transport is OrderTransport.WS_API and credentials is not None:
+            self.wsapi = WsApiClient(
+                url=cfg.ws_api_url,
+                connector=self._ws,
+                credentials=credentials,
+                clock=clock,
+                timesync=self.timesync,
+                rate=self.rate,
+                errors=self.errors,
+                recv_window_ms=cfg.recv_window_ms,
+                timeout_s=cfg.request_timeout_s,
+                connect_timeout_s=cfg.connect_timeout_s,
+            )
+        self.algo = AlgoOrders(self.rest, self._retry, clock)
+        self.admin = BinanceAdmin(self.rest, self._retry, clock)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(cfg.stream_queue_size)
+        self.userstream: UserStream | None = None
+        if cfg.user_stream and credentials is not None:
+            self.userstream = UserStream(
+                api=self,
+                connector=self._ws,
+                stream_url=cfg.stream_url,
+                clock=clock,
+                emit=self._emit,
+                lifecycle=ListenKeyLifecycle(
+                    keepalive_interval_ns=int(cfg.listen_key_keepalive_s * NANOS_PER_SECOND)
+                ),
+                connect_timeout_s=cfg.connect_timeout_s,
+                close_key_on_shutdown=cfg.close_listen_key_on_shutdown,
+            )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failure: BaseException | None = None
+        self._closed = False
+        self._unknown_sent_ms: OrderedDict[str, int] = OrderedDict()
+        self._instruments: dict[Symbol, Instrument] = {}
+
+    def __repr__(self) -> str:
+        return f"BinanceGateway(rest={self.config.rest_url!r}, credentials=<hidden>)"
+
+    @property
+    def capabilities(self) -> GatewayCapabilities:
+        return GatewayCapabilities(
+            venue="BINANCE_USDM",
+            max_batch_submit=endpoints.MAX_BATCH_PLACE,
+            max_batch_amend=endpoints.MAX_BATCH_MODIFY,
+            max_batch_cancel=endpoints.MAX_BATCH_CANCEL,
+            supports_amend=True,
+            supports_conditional=True,
+        )
+
+    # ==========================================================================================
+    # lifecycle
+    # ==========================================================================================
+
+    async def start(self) -> None:
+        """Sync the clock, load instruments, start the stream and the WS API.
+
+        Raises:
+            Rejected, OutcomeUnknown, ProtocolError: the venue could not be reached or refused.
+        """
+        await self.rest.sync_time()
+        await self.instruments()
+        self._spawn(self._time_sync_loop, "timesync")
+        if self.wsapi is not None:
+            self._spawn(self.wsapi.run, "wsapi")
+        if self.userstream is not None:
+            self._spawn(self.userstream.run, "userstream")
+        # Give the connections a moment so the first orders do not fall back to REST and the
+        # first gap arrives early; a slow connection is not fatal (it keeps retrying).
+        for part in (self.wsapi, self.userstream):
+            if part is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(part.wait_connected(), self.config.connect_timeout_s)
+
+    async def close(self) -> None:
+        """Stop every task and connection; the stream ends."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.wsapi is not None:
+            await self.wsapi.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self._http.close()
+        await self._ws.close()
+        self._end_stream()
+
+    def _spawn(self, run: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
+        # The coroutine is created inside the task, so a task cancelled before its first step
+        # leaves no never-awaited coroutine behind.
+        self._tasks.append(asyncio.create_task(self._supervised(run, name), name=name))
+
+    async def _supervised(self, run: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.critical("gateway task %s died: %r", name, exc)
+            self._failure = exc
+            self._end_stream()
+
+    def _end_stream(self) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_CLOSED)
+
+    async def _time_sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.timesync.next_refresh_in_ns() / NANOS_PER_SECOND)
+            try:
+                await self.rest.sync_time()
+            except VenueError as exc:
+                log.warning("time sync failed: %s", exc)
+                await asyncio.sleep(1.0)
+
+    # ==========================================================================================
+    # stream
+    # ==========================================================================================
+
+    async def _emit(self, message: StreamMessage) -> None:
+        if isinstance(message, StreamItem) and isinstance(message.report, AlgoOrderReport):
+            self.algo.observe(message.report)
+        await self._queue.put(message)
+
+    async def stream(self) -> AsyncIterator[StreamMessage]:
+        """Reports and gap signals in arrival order, until :meth:`close`.
+
+        Raises:
+            GatewayClosedError: a background task died (its error is the cause).
+        """
+        while True:
+            message = await self._queue.get()
+            if message is _CLOSED:
+                self._end_stream()  # later readers end too
+                if self._failure is not None:
+                    raise GatewayClosedError("gateway stopped") from self._failure
+                return
+            yield message
+
+    # -- listenKey (the UserStream's ListenKeyApi) ----------------------------------------------
+
+    async def create_listen_key(self) -> str:
+        """Raises: the venue error kinds; ProtocolError when no key came back."""
+        reply = await self._call(endpoints.LISTEN_KEY_CREATE, [], schemas.ListenKeyReply)
+        if not reply.listen_key:
+            raise ProtocolError("listenKey create returned no key", endpoint="listenKey")
+        return reply.listen_key
+
+    async def keepalive_listen_key(self) -> str | None:
+        reply = await self._call(endpoints.LISTEN_KEY_KEEPALIVE, [], schemas.ListenKeyReply)
+        return reply.listen_key
+
+    async def close_listen_key(self) -> None:
+        await self._call(endpoints.LISTEN_KEY_CLOSE, [], schemas.ListenKeyReply)
+
+    # ==========================================================================================
+    # orders
+    # ==========================================================================================
+
+    async def _call(
+        self,
+        endpoint: Endpoint,
+        params: codec.ParamSeq,
+        reply_type: type[T],
+        *,
+        priority: Priority | None = None,
+        client_order_id: str | None = None,
+        ws_endpoint: Endpoint | None = None,
+    ) -> T:
+        """One request with the retry policy of its kind, over the WS API when configured and
+        connected, else REST."""
+        wsapi = self.wsapi if ws_endpoint is not None else None
+
+        async def attempt(_retries: int) -> T:
+            if wsapi is not None and wsapi.connected and ws_endpoint is not None:
+                return await wsapi.request(
+                    ws_endpoint,
+                    params,
+                    reply_type,
+                    priority=priority or Priority.NORMAL,
+                    client_order_id=client_order_id,
+                )
+            return await self.rest.call(
+                endpoint, params, reply_type, priority=priority, client_order_id=client_order_id
+            )
+
+        return await run_with_retry(endpoint.op, attempt, self._retry)
+
+    def _remember_unknown(self, error: VenueError, client_order_ids: Sequence[str]) -> None:
+        sent = error.sent_timestamp_ms if isinstance(error, OutcomeUnknown) else None
+        if sent is None:
+            sent = self.timesync.now_ms()  # an upper bound is as good for the wait
+        for coid in client_order_ids:
+            self._unknown_sent_ms[coid] = sent
+            self._unknown_sent_ms.move_to_end(coid)
+        while len(self._unknown_sent_ms) > 10_000:
+            self._unknown_sent_ms.popitem(last=False)
+
+    async def submit(self, cmd: SubmitOrder) -> OrderStatusReport | AlgoOrderReport:
+        """Place an order; conditional types go to the algo service.
+
+        Raises:
+            InvalidOrderError (trailing stops need :meth:`submit_algo`) and the local errors:
+                nothing sent.
+            Rejected: definitely not placed. OutcomeUnknown / ProtocolError: maybe placed —
+                mark it UNKNOWN and call :meth:`resolve_unknown`.
+        """
+        if cmd.order_type.is_conditional:
+            return await self.submit_algo(cmd)
+        params = codec.new_order_params(cmd, response_type=self.config.new_order_response)
+        coid = cmd.client_order_id
+        priority = Priority.EXIT if cmd.reduce_only else Priority.NORMAL
+        retried = False
+
+        async def attempt(retries: int) -> schemas.OrderReply:
+            nonlocal retried
+            retried = retries > 0
+            if self.wsapi is not None and self.wsapi.connected:
+                return await self.wsapi.request(
+                    endpoints.WS_ORDER_PLACE,
+                    params,
+                    schemas.OrderReply,
+                    priority=priority,
+                    client_order_id=coid,
+                )
+            return await self.rest.call(
+                endpoints.NEW_ORDER,
+                params,
+                schemas.OrderReply,
+                priority=priority,
+                client_order_id=coid,
+            )
+
+        try:
+            reply = await run_with_retry(OpKind.PLACE, attempt, self._retry)
+        except DuplicateClientOrderId:
+            if not retried:
+                raise
+            # We repeated after a definite "not executed", yet the id is taken: the earlier
+            # attempt did get through. Its state is the answer.
+            found = await self.resolve_unknown(cmd.symbol, coid)
+            if isinstance(found, OrderNotFoundReport):
+                raise
+            return found
+        except (OutcomeUnknown, ProtocolError) as exc:
+            self._remember_unknown(exc, [coid])
+            raise
+        return codec.order_report(reply, self._clock.time_ns())
+
+    async def submit_algo(
+        self,
+        cmd: SubmitOrder,
+        *,
+        callback_rate: Decimal | None = None,
+        price_protect: bool = False,
+    ) -> AlgoOrderReport:
+        """Place a conditional order via ``/fapi/v1/algoOrder`` (``callback_rate`` in percent
+        for trailing stops). Raises as :meth:`submit`."""
+        try:
+            return await self.algo.submit(
+                cmd, callback_rate=callback_rate, price_protect=price_protect
+            )
+        except (OutcomeUnknown, ProtocolError) as exc:
+            self._remember_unknown(exc, [cmd.client_order_id])
+            raise
+
+    async def cancel(
+        self, cmd: CancelOrder
+    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+        """Cancel one order. Retried per the schedule (repeating a cancel is harmless).
+
+        "Unknown order" (-2011) means the order is already final or never existed; the answer is
+        then the order's queried state (a terminal status report means: nothing left to cancel)
+        or :class:`OrderNotFoundReport`.
+
+        Raises:
+            Rejected, OutcomeUnknown (after every retry), ProtocolError.
+        """
+        if self.algo.is_algo(cmd.client_order_id):
+            return await self.algo.cancel(cmd.symbol, cmd.client_order_id)
+        try:
+            reply = await self._call(
+                endpoints.CANCEL_ORDER,
+                codec.cancel_params(cmd),
+                schemas.OrderReply,
+                priority=Priority.EXIT,
+                client_order_id=cmd.client_order_id,
+                ws_endpoint=endpoints.WS_ORDER_CANCEL,
+            )
+        except OrderNotFound:
+            return await self._query(cmd.symbol, cmd.client_order_id, cmd.venue_order_id)
+        return codec.order_report(reply, self._clock.time_ns())
+
+    async def amend(self, cmd: AmendOrder) -> OrderStatusReport:
+        """Modify a LIMIT order's price / quantity (it loses queue priority).
+
+        Raises:
+            Rejected: not amended (e.g. -5027 nothing to change, -2013 unknown order).
+            OutcomeUnknown / ProtocolError: maybe amended — query the order.
+        """
+        try:
+            reply = await self._call(
+                endpoints.MODIFY_ORDER,
+                codec.modify_params(cmd),
+                schemas.OrderReply,
+                client_order_id=cmd.client_order_id,
+                ws_endpoint=endpoints.WS_ORDER_MODIFY,
+            )
+        except (OutcomeUnknown, ProtocolError) as exc:
+            self._remember_unknown(exc, [cmd.client_order_id])
+            raise
+        return codec.order_report(reply, self._clock.time_ns(), amended=True)
+
+    async def cancel_all(self, cmd: CancelAllOrders) -> None:
+        """Cancel every open order on the symbol (and its conditional orders, per config).
+
+        Raises:
+            Rejected, OutcomeUnknown, ProtocolError: from either request (both are attempted).
+        """
+        calls: list[Awaitable[object]] = [
+            self._call(
+                endpoints.CANCEL_ALL,
+                [("symbol", cmd.symbol)],
+                schemas.CodeMsg,
+                priority=Priority.EXIT,
+            )
+        ]
+        if self.config.cancel_all_includes_algo:
+            calls.append(self.algo.cancel_all(cmd.symbol))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def countdown_cancel_all(self, symbol: Symbol, countdown_ms: int) -> None:
+        """Dead-man switch: cancel everything on ``symbol`` unless called again within
+        ``countdown_ms`` (0 switches it off). Call it as a heartbeat.
+
+        Raises:
+            ValueError: a negative countdown (nothing sent). Venue error kinds.
+        """
+        if countdown_ms < 0:
+            raise ValueError("countdown_ms must be >= 0")
+        await self._call(
+            endpoints.COUNTDOWN_CANCEL_ALL,
+            [("symbol", symbol), ("countdownTime", str(countdown_ms))],
+            schemas.CountdownReply,
+            priority=Priority.EXIT,
+        )
+
+    # -- batches -------------------------------------------------------------------------------
+
+    async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]:
+        """Place up to 5 LIMIT / MARKET orders in one request; one result per command, in order.
+
+        Raises:
+            InvalidOrderError: more than 5, or a conditional type (nothing sent).
+            Rejected: the whole batch was refused. OutcomeUnknown / ProtocolError: every order of
+                the batch may exist — resolve each.
+        """
+        if not 0 < len(cmds) <= endpoints.MAX_BATCH_PLACE:
+            raise InvalidOrderError(f"a batch holds 1..{endpoints.MAX_BATCH_PLACE} orders")
+        items = [
+            codec.new_order_params(c, response_type=self.config.new_order_response) for c in cmds
+        ]
+        exit_only = all(c.reduce_only for c in cmds)
+        return await self._batch(
+            endpoints.BATCH_PLACE,
+            [("batchOrders", codec.batch_json(items))],
+            cmds,
+            priority=Priority.EXIT if exit_only else Priority.NORMAL,
+        )
+
+    async def amend_batch(self, cmds: Sequence[AmendOrder]) -> list[BatchResult]:
+        """Modify up to 5 orders in one request. Raises as :meth:`submit_batch`."""
+        if not 0 < len(cmds) <= endpoints.MAX_BATCH_MODIFY:
+            raise InvalidOrderError(f"a batch holds 1..{endpoints.MAX_BATCH_MODIFY} amendments")
+        items = [codec.modify_params(c) for c in cmds]
+        return await self._batch(
+            endpoints.BATCH_MODIFY,
+            [("batchOrders", codec.batch_json(items))],
+            cmds,
+            amended=True,
+        )
+
+    async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]:
+        """Cancel many orders: one request per symbol and 10 orders, sent concurrently.
+        "Unknown order" items become :class:`OrderNotFoundReport` (reconcile them).
+
+        Raises:
+            Rejected, OutcomeUnknown, ProtocolError: a whole request failed.
+        """
+        by_symbol: dict[Symbol, list[int]] = {}
+        for index, cmd in enumerate(cmds):
+            by_symbol.setdefault(cmd.symbol, []).append(index)
+        size = endpoints.MAX_BATCH_CANCEL
+        chunks = [
+            (symbol, indexes[k : k + size])
+            for symbol, indexes in by_symbol.items()
+            for k in range(0, len(indexes), size)
+        ]
+        results: list[BatchResult | None] = [None] * len(cmds)
+
+        async def run(symbol: Symbol, indexes: list[int]) -> None:
+            chunk = [cmds[i] for i in indexes]
+            params = codec.batch_cancel_params(symbol, chunk)
+            out = await self._batch(endpoints.BATCH_CANCEL, params, chunk, priority=Priority.EXIT)
+            for i, result in zip(indexes, out, strict=True):
+                results[i] = result
+
+        await asyncio.gather(*(run(symbol, indexes) for symbol, indexes in chunks))
+        return [r for r in results if r is not None]
+
+    async def _batch(
+        self,
+        endpoint: Endpoint,
+        params: codec.ParamSeq,
+        cmds: Sequence[SubmitOrder | AmendOrder | CancelOrder],
+        *,
+        priority: Priority = Priority.NORMAL,
+        amended: bool = False,
+    ) -> list[BatchResult]:
+        try:
+            raw_items = await self._call(endpoint, params, list[msgspec.Raw], priority=priority)
+        except (OutcomeUnknown, ProtocolError) as exc:
+            if endpoint.op is not OpKind.CANCEL:
+                self._remember_unknown(exc, [c.client_order_id for c in cmds])
+            raise
+        if len(raw_items) != len(cmds):
+            raise ProtocolError(
+                f"{endpoint.name}: {len(raw_items)} results for {len(cmds)} requests",
+                endpoint=endpoint.name,
+            )
+        now = self._clock.time_ns()
+        return [
+            self._batch_item(endpoint, raw, cmd, now, amended)
+            for raw, cmd in zip(raw_items, cmds, strict=True)
+        ]
+
+    def _batch_item(
+        self,
+        endpoint: Endpoint,
+        raw: msgspec.Raw,
+        cmd: SubmitOrder | AmendOrder | CancelOrder,
+        now: int,
+        amended: bool,
+    ) -> BatchResult:
+        try:
+            probe = msgspec.json.decode(raw, type=schemas.ErrorBody)
+            code = probe.code
+            if isinstance(code, int) and code < 0:
+                error = classify(
+                    400,
+                    code,
+                    probe.msg,
+                    endpoint=endpoint.name,
+                    client_order_id=cmd.client_order_id,
+                )
+                if isinstance(error, OrderNotFound):
+                    return self._not_found(cmd.symbol, cmd.client_order_id, now)
+                return error
+            reply = msgspec.json.decode(raw, type=schemas.OrderReply)
+            return codec.order_report(reply, now, amended=amended)
+        except (msgspec.DecodeError, ProtocolError) as exc:
+            return ProtocolError(
+                f"{endpoint.name}: unreadable batch item ({exc})",
+                endpoint=endpoint.name,
+                client_order_id=cmd.client_order_id,
+            )
+
+    # ==========================================================================================
+    # queries and reconciliation
+    # ==========================================================================================
+
+    def _not_found(self, symbol: Symbol, coid: ClientOrderId, now: int) -> OrderNotFoundReport:
+        return OrderNotFoundReport(
+            ts_event_ns=now,
+            ts_recv_ns=now,
+            source=ReportSource.RECONCILIATION,
+            symbol=symbol,
+            client_order_id=coid,
+        )
+
+    async def _query(
+        self,
+        symbol: Symbol,
+        coid: ClientOrderId,
+        venue_order_id: VenueOrderId | None = None,
+    ) -> OrderStatusReport | OrderNotFoundReport:
+        params = codec.order_ref_params(symbol, coid, venue_order_id)
+        try:
+            reply = await self._call(
+                endpoints.QUERY_ORDER,
+                params,
+                schemas.OrderReply,
+                client_order_id=coid,
+                ws_endpoint=endpoints.WS_ORDER_STATUS,
+            )
+        except OrderNotFound:
+            return self._not_found(symbol, coid, self._clock.time_ns())
+        return codec.order_report(reply, self._clock.time_ns(), source=ReportSource.RECONCILIATION)
+
+    async def query(
+        self, cmd: QueryOrder
+    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+        """One order's state by client order id ("not found" is a report, not an error).
+
+        Raises:
+            Rejected (other than not-found), OutcomeUnknown, ProtocolError — after retries.
+        """
+        if self.algo.is_algo(cmd.client_order_id):
+            return await self.algo.query(cmd.symbol, cmd.client_order_id)
+        return await self._query(cmd.symbol, cmd.client_order_id)
+
+    async def resolve_unknown(
+        self, symbol: Symbol, client_order_id: ClientOrderId
+    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+        """Settle an order whose request ended in an unknown outcome (see the module docstring).
+
+        Raises:
+            Rejected (other than not-found), OutcomeUnknown, ProtocolError — after retries.
+        """
+        query = QueryOrder(
+            ts_ns=self._clock.time_ns(), client_order_id=client_order_id, symbol=symbol
+        )
+        found = await self.query(query)
+        if not isinstance(found, OrderNotFoundReport):
+            self._unknown_sent_ms.pop(client_order_id, None)
+            return found
+        sent_ms = self._unknown_sent_ms.get(client_order_id)
+        if sent_ms is None:
+            # No record of when it was sent: fall back to re-asking on the retry schedule.
+            for delay_ns in self._retry.schedule_ns:
+                await asyncio.sleep(delay_ns / NANOS_PER_SECOND)
+                found = await self.query(query)
+                if not isinstance(found, OrderNotFoundReport):
+                    return found
+            return found
+        wait_ms = sent_ms + self.config.recv_window_ms + _RESOLVE_MARGIN_MS - self.timesync.now_ms()
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000)
+        found = await self.query(query)
+        self._unknown_sent_ms.pop(client_order_id, None)
+        return found
+
+    async def open_orders(self, symbols: Sequence[Symbol] | None = None) -> OpenOrdersSnapshot:
+        """Open (regular) orders, for reconciliation. With ``symbols`` one cheap request per
+        symbol (weight 1 each); without, one request for all (weight 40) — the snapshot then
+        covers the symbols of the loaded instruments. Conditional orders waiting in the algo
+        service are not included: see :meth:`open_algo_orders`.
+
+        Raises:
+            Rejected, OutcomeUnknown, ProtocolError — after retries.
+        """
+        ts = self.timesync.now_ms() * NANOS_PER_MILLI
+        if symbols is None:
+            replies = await self._call(endpoints.OPEN_ORDERS, [], list[schemas.OrderReply])
+            covered = tuple(self._instruments) or tuple(sorted({Symbol(r.symbol) for r in replies}))
+        else:
+            per_symbol = await asyncio.gather(
+                *(
+                    self._call(endpoints.OPEN_ORDERS, [("symbol", s)], list[schemas.OrderReply])
+                    for s in symbols
+                )
+            )
+            replies = [r for batch in per_symbol for r in batch]
+            covered = tuple(symbols)
+        now = self._clock.time_ns()
+        orders = tuple(
+            codec.order_report(r, now, source=ReportSource.RECONCILIATION) for r in replies
+        )
+        return OpenOrdersSnapshot(
+            ts_event_ns=ts,
+            ts_recv_ns=now,
+            source=ReportSource.RECONCILIATION,
+            symbols=covered,
+            orders=orders,
+        )
+
+    async def open_algo_orders(self, symbol: Symbol | None = None) -> list[AlgoOrderReport]:
+        """Conditional orders waiting in the algo service. Raises the venue error kinds."""
+        return await self.algo.open_orders(symbol)
+
+    async def positions(self) -> list[PositionReport]:
+        """``GET /fapi/v3/positionRisk``. Raises the venue error kinds."""
+        items = await self._call(endpoints.POSITION_RISK, [], list[schemas.PositionRisk])
+        now = self._clock.time_ns()
+        return [codec.position_report(p, now) for p in items]
+
+    async def balances(self) -> list[BalanceReport]:
+        """``GET /fapi/v3/balance``. Raises the venue error kinds."""
+        items = await self._call(endpoints.BALANCE, [], list[schemas.Balance])
+        now = self._clock.time_ns()
+        return [codec.balance_report(b, now) for b in items]
+
+    async def instruments(self) -> list[Instrument]:
+        """``GET /fapi/v1/exchangeInfo`` → instruments; also adopts the venue's rate limits.
+        A symbol entry that cannot be read is logged and skipped.
+
+        Raises:
+            Rejected, OutcomeUnknown, ProtocolError — after retries.
+        """
+        info = await self._call(endpoints.EXCHANGE_INFO, [], schemas.ExchangeInfo)
+        self.rate.set_limits(
+            [(r.rate_limit_type, r.interval, r.interval_num, r.limit) for r in info.rate_limits]
+        )
+        out: list[Instrument] = []
+        for entry in info.symbols:
+            try:
+                out.append(Instrument.from_exchange_info(entry))
+            except InstrumentError as exc:
+                log.error("skipping instrument: %s", exc)
+        self._instruments = {i.symbol: i for i in out}
+        return out
+
+    # ==========================================================================================
+    # health
+    # ==========================================================================================
+
+    def rate_state(self) -> RateLimitState:
+        return self.rate.state()
+
+    def error_rate(self, endpoint: str | None = None) -> float:
+        if endpoint is None:
+            return self.errors.overall_error_rate()
+        return self.errors.error_rate(endpoint)
+
+
+if TYPE_CHECKING:  # mypy proves the Binance gateway implements the venue-neutral protocol
+
+    def _conforms(gateway: BinanceGateway) -> ExchangeGateway:
+        return gateway

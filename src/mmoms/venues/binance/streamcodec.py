@@ -1,0 +1,328 @@
+"""User-data stream codec: one WebSocket message → venue reports (pure).
+
+Decisions:
+
+* One msgspec decode per message, against the tagged union of known events
+  (:data:`schemas.UserDataEvent`): type dispatch, validation and Decimal parsing happen in C.
+  Only when that fails is the message looked at again, to tell an *unknown* event type
+  (logged once per type, then ignored — Binance adds events) from a *malformed* known one or
+  non-JSON garbage (a clear logged error). Nothing here raises on bad input.
+* ``ORDER_TRADE_UPDATE`` with ``x=TRADE`` (or ``CALCULATED``, a liquidation fill) yields a
+  :class:`FillReport` *then* the :class:`OrderStatusReport`; ``x=AMENDMENT`` yields a status
+  report with ``amended=True``. Report times are the order's transaction time ``o.T``
+  (strictly ordered per connection, like ``E``, and comparable with REST ``updateTime``).
+* ``TRADE_LITE`` becomes a :class:`LiteFillReport`, never a :class:`FillReport` (no commission;
+  the complete fill with the same trade id follows).
+* ``listenKeyExpired`` is not a report: it becomes :class:`ListenKeyExpiredNotice` for the
+  stream shell, which recreates the key and reconnects. An error frame (``{"code", "msg"}``,
+  bare or under ``"error"``) becomes :class:`StreamErrorNotice` (-1125: renew the key).
+* Log lines carry the event type, the decoder's message and the size — never the payload
+  (a ``listenKeyExpired`` payload holds the key).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import msgspec
+
+from mmoms.core.enums import LiquiditySide
+from mmoms.core.ids import ClientOrderId, Symbol, TradeId, VenueOrderId
+from mmoms.core.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
+from mmoms.venues.binance import schemas
+from mmoms.venues.binance.codec import (
+    ALGO_STATUS_FROM_WIRE,
+    NANOS_PER_MS,
+    ORDER_STATUS_FROM_WIRE,
+    ORDER_TYPE_FROM_WIRE,
+    POSITION_SIDE_FROM_WIRE,
+    SIDE_FROM_WIRE,
+    TIF_FROM_WIRE,
+    lookup,
+    loose_decimal,
+)
+from mmoms.venues.errors import ProtocolError
+from mmoms.venues.gateway import StreamReport
+from mmoms.venues.reports import (
+    AccountConfigReport,
+    AlgoOrderReport,
+    LiteFillReport,
+    MarginCallPosition,
+    MarginCallReport,
+)
+
+log = logging.getLogger("mmoms.venues.binance.userstream")
+
+_FILL_EXECUTIONS = frozenset({"TRADE", "CALCULATED"})
+
+
+@dataclass(frozen=True, slots=True)
+class ListenKeyExpiredNotice:
+    """The stream says the listenKey lapsed (``key`` may be empty in odd payloads)."""
+
+    key: str
+    ts_event_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamErrorNotice:
+    """The stream sent an error instead of events (e.g. -1125: it does not know our key)."""
+
+    code: int | None
+    msg: str
+
+
+Decoded = StreamReport | ListenKeyExpiredNotice | StreamErrorNotice
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    messages: int = 0
+    reports: int = 0
+    unknown: int = 0
+    malformed: int = 0
+    unknown_types: set[str] = field(default_factory=set)
+
+
+class UserStreamDecoder:
+    """Stateless apart from counters; one per stream."""
+
+    def __init__(self) -> None:
+        self._decoder = msgspec.json.Decoder(schemas.UserDataEvent)
+        self._header = msgspec.json.Decoder(schemas.EventHeader)
+        self.stats = DecoderStats()
+
+    def decode(self, data: bytes | str, ts_recv_ns: int) -> list[Decoded]:
+        """Every report in one message; an empty list for ignored or bad messages."""
+        self.stats.messages += 1
+        try:
+            event = self._decoder.decode(data)
+        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError too
+            return self._undecodable(data, exc)
+        try:
+            out = self._convert(event, ts_recv_ns)
+        except ProtocolError as exc:
+            self.stats.malformed += 1
+            log.error("user stream: cannot use %s event: %s", type(event).__name__, exc)
+            return []
+        self.stats.reports += len(out)
+        return out
+
+    # -- failures ------------------------------------------------------------------------------
+
+    def _undecodable(self, data: bytes | str, exc: msgspec.DecodeError) -> list[Decoded]:
+        try:
+            header = self._header.decode(data)
+        except msgspec.DecodeError:
+            self.stats.malformed += 1
+            log.error("user stream: message is not a JSON object (%d bytes): %s", len(data), exc)
+            return []
+        kind = header.e
+        if kind is None:
+            body = header.error or schemas.ErrorBody(code=header.code, msg=header.msg)
+            if body.code is not None:
+                code = body.code if isinstance(body.code, int) else _int_or_none(body.code)
+                log.warning("user stream: error frame %s: %s", code, body.msg[:200])
+                return [StreamErrorNotice(code, body.msg)]
+            # Control replies ({"result": null, "id": ...}) and other non-events.
+            log.debug("user stream: ignoring a message without an event type")
+            return []
+        if kind not in schemas.KNOWN_EVENT_TYPES:
+            self.stats.unknown += 1
+            if kind not in self.stats.unknown_types:
+                self.stats.unknown_types.add(kind)
+                log.warning("user stream: ignoring unknown event type %r", kind[:64])
+            return []
+        self.stats.malformed += 1
+        log.error("user stream: malformed %s event (%d bytes): %s", kind, len(data), exc)
+        return []
+
+    # -- conversion ----------------------------------------------------------------------------
+
+    def _convert(self, event: schemas.UserDataEvent, ts_recv_ns: int) -> list[Decoded]:
+        if isinstance(event, schemas.OrderTradeUpdate):
+            return order_trade_update(event, ts_recv_ns)
+        if isinstance(event, schemas.TradeLite):
+            return [trade_lite(event, ts_recv_ns)]
+        if isinstance(event, schemas.AccountUpdate):
+            return account_update(event, ts_recv_ns)
+        if isinstance(event, schemas.AlgoUpdate):
+            return [algo_update(event, ts_recv_ns)]
+        if isinstance(event, schemas.AccountConfigUpdate):
+            return [account_config_update(event, ts_recv_ns)]
+        if isinstance(event, schemas.MarginCall):
+            return [margin_call(event, ts_recv_ns)]
+        event_ms = event.event_time if isinstance(event.event_time, int) else _int(event.event_time)
+        return [ListenKeyExpiredNotice(event.listen_key, event_ms * NANOS_PER_MS)]
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else 0
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def order_trade_update(event: schemas.OrderTradeUpdate, ts_recv_ns: int) -> list[Decoded]:
+    """Raises:
+    ProtocolError: an enum value we do not know.
+    """
+    o = event.order
+    ts = o.trade_time * NANOS_PER_MS
+    symbol = Symbol(o.symbol)
+    client_order_id = ClientOrderId(o.client_order_id)
+    venue_order_id = VenueOrderId(o.order_id)
+    side = lookup(SIDE_FROM_WIRE, o.side, "side")
+    position_side = lookup(POSITION_SIDE_FROM_WIRE, o.position_side, "position side")
+    status = OrderStatusReport(
+        ts_event_ns=ts,
+        ts_recv_ns=ts_recv_ns,
+        symbol=symbol,
+        client_order_id=client_order_id,
+        venue_order_id=venue_order_id,
+        side=side,
+        order_type=lookup(ORDER_TYPE_FROM_WIRE, o.order_type, "order type"),
+        status=lookup(ORDER_STATUS_FROM_WIRE, o.status, "order status"),
+        quantity=o.quantity,
+        price=o.price,
+        filled_qty=o.cum_qty,
+        avg_price=o.avg_price,
+        time_in_force=TIF_FROM_WIRE.get(o.time_in_force),
+        reduce_only=o.reduce_only,
+        position_side=position_side,
+        amended=o.execution_type == "AMENDMENT",
+    )
+    if o.execution_type not in _FILL_EXECUTIONS or not o.last_qty > 0:
+        return [status]
+    fill = FillReport(
+        ts_event_ns=ts,
+        ts_recv_ns=ts_recv_ns,
+        symbol=symbol,
+        client_order_id=client_order_id,
+        venue_order_id=venue_order_id,
+        trade_id=TradeId(o.trade_id),
+        side=side,
+        last_qty=o.last_qty,
+        last_price=o.last_price,
+        cum_filled_qty=o.cum_qty,
+        commission=o.commission if o.commission is not None else Decimal(0),
+        commission_asset=o.commission_asset or "",
+        liquidity=LiquiditySide.MAKER if o.is_maker else LiquiditySide.TAKER,
+        realized_pnl=o.realized_profit,
+        position_side=position_side,
+    )
+    return [fill, status]
+
+
+def trade_lite(event: schemas.TradeLite, ts_recv_ns: int) -> LiteFillReport:
+    """Raises:
+    ProtocolError: an unknown side.
+    """
+    ts = event.transaction_time * NANOS_PER_MS
+    fill = FillReport(
+        ts_event_ns=ts,
+        ts_recv_ns=ts_recv_ns,
+        symbol=Symbol(event.symbol),
+        client_order_id=ClientOrderId(event.client_order_id),
+        venue_order_id=VenueOrderId(event.order_id),
+        trade_id=TradeId(event.trade_id),
+        side=lookup(SIDE_FROM_WIRE, event.side, "side"),
+        last_qty=event.last_qty,
+        last_price=event.last_price,
+        cum_filled_qty=None,
+        liquidity=LiquiditySide.MAKER if event.is_maker else LiquiditySide.TAKER,
+    )
+    return LiteFillReport(ts_event_ns=ts, ts_recv_ns=ts_recv_ns, fill=fill)
+
+
+def account_update(event: schemas.AccountUpdate, ts_recv_ns: int) -> list[Decoded]:
+    """Raises:
+    ProtocolError: an unknown position side.
+    """
+    ts = event.transaction_time * NANOS_PER_MS
+    out: list[Decoded] = [
+        BalanceReport(
+            ts_event_ns=ts,
+            ts_recv_ns=ts_recv_ns,
+            asset=b.asset,
+            wallet_balance=b.wallet_balance,
+        )
+        for b in event.data.balances
+    ]
+    out.extend(
+        PositionReport(
+            ts_event_ns=ts,
+            ts_recv_ns=ts_recv_ns,
+            symbol=Symbol(p.symbol),
+            position_side=lookup(POSITION_SIDE_FROM_WIRE, p.position_side, "position side"),
+            quantity=p.position_amt,
+            entry_price=p.entry_price,
+            unrealized_pnl=p.unrealized_pnl,
+        )
+        for p in event.data.positions
+    )
+    return out
+
+
+def algo_update(event: schemas.AlgoUpdate, ts_recv_ns: int) -> AlgoOrderReport:
+    """Raises:
+    ProtocolError: an enum value we do not know.
+    """
+    o = event.order
+    actual = o.actual_order_id
+    return AlgoOrderReport(
+        ts_event_ns=max(event.event_time, event.transaction_time) * NANOS_PER_MS,
+        ts_recv_ns=ts_recv_ns,
+        symbol=Symbol(o.symbol),
+        client_order_id=ClientOrderId(o.client_algo_id),
+        algo_id=o.algo_id,
+        status=lookup(ALGO_STATUS_FROM_WIRE, o.status, "algo status"),
+        order_type=lookup(ORDER_TYPE_FROM_WIRE, o.order_type, "order type"),
+        side=lookup(SIDE_FROM_WIRE, o.side, "side"),
+        quantity=loose_decimal(o.quantity),
+        price=loose_decimal(o.price),
+        trigger_price=loose_decimal(o.trigger_price),
+        position_side=lookup(POSITION_SIDE_FROM_WIRE, o.position_side, "position side"),
+        reduce_only=o.reduce_only,
+        close_position=o.close_position,
+        actual_order_id=VenueOrderId(int(actual)) if actual.isdigit() else None,
+        actual_qty=loose_decimal(o.actual_qty),
+        actual_avg_price=loose_decimal(o.actual_avg_price),
+        reason=o.reject_reason,
+    )
+
+
+def account_config_update(event: schemas.AccountConfigUpdate, ts_recv_ns: int) -> Decoded:
+    lev = event.leverage
+    return AccountConfigReport(
+        ts_event_ns=event.transaction_time * NANOS_PER_MS,
+        ts_recv_ns=ts_recv_ns,
+        symbol=Symbol(lev.symbol) if lev else None,
+        leverage=lev.leverage if lev else None,
+        multi_assets=event.multi_assets.multi_assets if event.multi_assets else None,
+    )
+
+
+def margin_call(event: schemas.MarginCall, ts_recv_ns: int) -> Decoded:
+    """Raises:
+    ProtocolError: an unknown position side.
+    """
+    return MarginCallReport(
+        ts_event_ns=event.event_time * NANOS_PER_MS,
+        ts_recv_ns=ts_recv_ns,
+        cross_wallet_balance=event.cross_wallet_balance,
+        positions=tuple(
+            MarginCallPosition(
+                symbol=Symbol(p.symbol),
+                position_side=lookup(POSITION_SIDE_FROM_WIRE, p.position_side, "position side"),
+                quantity=p.position_amt,
+                mark_price=p.mark_price,
+                maint_margin=p.maint_margin,
+                unrealized_pnl=p.unrealized_pnl,
+            )
+            for p in event.positions
+        ),
+    )

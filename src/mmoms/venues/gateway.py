@@ -1,0 +1,180 @@
+"""The venue-neutral gateway protocol: the OMS's only door to an exchange.
+
+The OMS speaks commands (``mmoms.core.commands``) and receives reports
+(``mmoms.core.reports`` plus the gateway-level ones in :mod:`mmoms.venues.reports`). A Binance,
+OKX or Bybit gateway implements :class:`ExchangeGateway`; nothing above it knows the venue.
+
+Two channels:
+
+* **Request/reply** — ``await gw.submit(cmd)`` returns the venue's acknowledgement as a report
+  or raises one of the error kinds in :mod:`mmoms.venues.errors`. On ``OutcomeUnknown`` the OMS
+  marks the order UNKNOWN and calls :meth:`ExchangeGateway.resolve_unknown`.
+* **Stream** — ``async for msg in gw.stream()`` yields :class:`StreamItem` (one report, tagged
+  with the connection epoch it arrived on) and :class:`StreamGap`. A gap is emitted on every
+  (re)connect, the first included, *after* the new connection is up: everything the venue did
+  while we were not listening is only known by reconciliation. The OMS takes a snapshot
+  (``open_orders``, ``positions``, ``balances``) and buffers the items of the new epoch until
+  the snapshot is applied. Epochs increase by one per connection and never repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+import msgspec
+
+from mmoms.core.commands import AmendOrder, CancelAllOrders, CancelOrder, QueryOrder, SubmitOrder
+from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.core.instrument import Instrument
+from mmoms.core.reports import (
+    BalanceReport,
+    FillReport,
+    OpenOrdersSnapshot,
+    OrderNotFoundReport,
+    OrderStatusReport,
+    PositionReport,
+)
+from mmoms.venues.errors import VenueError
+from mmoms.venues.reports import (
+    AccountConfigReport,
+    AlgoOrderReport,
+    LiteFillReport,
+    MarginCallReport,
+)
+
+StreamReport = (
+    OrderStatusReport
+    | FillReport
+    | PositionReport
+    | BalanceReport
+    | AlgoOrderReport
+    | LiteFillReport
+    | AccountConfigReport
+    | MarginCallReport
+)
+"""What the user-data stream can carry."""
+
+
+class StreamItem(msgspec.Struct, frozen=True, gc=False):
+    """One report from the stream, with the epoch of the connection it arrived on."""
+
+    epoch: int
+    report: StreamReport
+
+
+class StreamGap(msgspec.Struct, frozen=True, kw_only=True):
+    """A (re)connect: events may have been missed; reconcile before trusting the order book.
+
+    Attributes:
+        epoch: the new connection's epoch; items after this gap carry it.
+        ts_ns: wall-clock time the new connection came up.
+        reason: why the previous connection ended ("initial connect", "listenKeyExpired", ...).
+        down_since_ns: wall-clock time the previous connection was lost (None on the first).
+    """
+
+    epoch: int
+    ts_ns: int
+    reason: str
+    down_since_ns: int | None = None
+
+
+StreamMessage = StreamItem | StreamGap
+
+
+class PoolUsage(msgspec.Struct, frozen=True, kw_only=True):
+    name: str  # e.g. "REQUEST_WEIGHT_1M", "ORDERS_10S"
+    used: int
+    limit: int
+    window_ns: int
+
+
+class RateLimitState(msgspec.Struct, frozen=True, kw_only=True):
+    """The send budget as the gateway sees it, for the OMS and the dashboard.
+
+    Attributes:
+        halted: sending stopped after an IP ban (HTTP 418); an alert condition.
+        halted_until_ns: monotonic time sending resumes by itself (None: until resumed by hand).
+        cooldown_until_ns: monotonic time a 429 cool-down ends (0 if none).
+        throttle_factor: share of each pool we allow ourselves (< 1.0 after a 429).
+    """
+
+    halted: bool
+    halted_until_ns: int | None
+    cooldown_until_ns: int
+    throttle_factor: float
+    pools: tuple[PoolUsage, ...]
+
+
+class GatewayCapabilities(msgspec.Struct, frozen=True, kw_only=True):
+    venue: str
+    max_batch_submit: int  # 0: no batch endpoint
+    max_batch_amend: int
+    max_batch_cancel: int
+    supports_amend: bool
+    supports_conditional: bool
+
+
+BatchResult = OrderStatusReport | OrderNotFoundReport | VenueError
+"""One item of a batch reply: a report, or the error for that item alone."""
+
+
+class ExchangeGateway(Protocol):
+    """What the OMS needs from a venue. Every method may raise the kinds in
+    :mod:`mmoms.venues.errors` (``Rejected``, ``OutcomeUnknown``, ``ProtocolError``) and the local
+    errors there (raised before anything is sent)."""
+
+    @property
+    def capabilities(self) -> GatewayCapabilities: ...
+
+    async def start(self) -> None:
+        """Connect: time sync, instruments, user-data stream."""
+        ...
+
+    async def close(self) -> None:
+        """Stop every task and connection; ends :meth:`stream`."""
+        ...
+
+    def stream(self) -> AsyncIterator[StreamMessage]:
+        """Reports and gap signals in arrival order. One consumer."""
+        ...
+
+    async def submit(self, cmd: SubmitOrder) -> OrderStatusReport | AlgoOrderReport: ...
+
+    async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]: ...
+
+    async def cancel(
+        self, cmd: CancelOrder
+    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport: ...
+
+    async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]: ...
+
+    async def amend(self, cmd: AmendOrder) -> OrderStatusReport: ...
+
+    async def amend_batch(self, cmds: Sequence[AmendOrder]) -> list[BatchResult]: ...
+
+    async def cancel_all(self, cmd: CancelAllOrders) -> None: ...
+
+    async def query(
+        self, cmd: QueryOrder
+    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport: ...
+
+    async def resolve_unknown(
+        self, symbol: Symbol, client_order_id: ClientOrderId
+    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+        """Settle an order whose request ended in ``OutcomeUnknown``, by client order id."""
+        ...
+
+    async def open_orders(self, symbols: Sequence[Symbol] | None = None) -> OpenOrdersSnapshot: ...
+
+    async def positions(self) -> list[PositionReport]: ...
+
+    async def balances(self) -> list[BalanceReport]: ...
+
+    async def instruments(self) -> list[Instrument]: ...
+
+    def rate_state(self) -> RateLimitState: ...
+
+    def error_rate(self, endpoint: str | None = None) -> float:
+        """Share of failed API calls in the sliding window (all endpoints when None)."""
+        ...

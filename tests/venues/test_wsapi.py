@@ -1,0 +1,192 @@
+"""WS API order entry over a fake connection: signing, replies, errors, unknown outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import pytest
+
+from mmoms.core.clock import NANOS_PER_MILLI, TestClock
+from mmoms.venues.binance import endpoints, schemas
+from mmoms.venues.binance.ratecontrol import RateController
+from mmoms.venues.binance.signing import Credentials
+from mmoms.venues.binance.timesync import TimeSync
+from mmoms.venues.binance.wsapi import WsApiClient
+from mmoms.venues.errorrate import ErrorRateTracker
+from mmoms.venues.errors import NotSent, OutcomeUnknown, RateLimited, Rejected
+from mmoms.venues.testing import FakeWsConnector, FakeWsPeer
+from tests.venues import payloads as p
+from tests.venues.conftest import API_KEY, SECRET, START_NS
+
+PARAMS = [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("quantity", "0.1"),
+          ("price", "42088.0"), ("timeInForce", "GTC")]  # fmt: skip
+
+
+def result_of(payload: bytes, request_id: str) -> dict[str, Any]:
+    reply: dict[str, Any] = msgspec.json.decode(payload)
+    reply["id"] = request_id
+    return reply
+
+
+class Harness:
+    def __init__(self, clock: TestClock, timeout_s: float = 5.0) -> None:
+        self.connector = FakeWsConnector()
+        self.rate = RateController(clock)
+        self.errors = ErrorRateTracker(clock)
+        self.client = WsApiClient(
+            url="wss://ws-fapi.test/ws-fapi/v1",
+            connector=self.connector,
+            credentials=Credentials.hmac(API_KEY, SECRET),
+            clock=clock,
+            timesync=TimeSync(clock),
+            rate=self.rate,
+            errors=self.errors,
+            timeout_s=timeout_s,
+            connect_timeout_s=1.0,
+            reconnect_backoff_ns=(0,),
+        )
+
+
+@asynccontextmanager
+async def running(
+    clock: TestClock, timeout_s: float = 5.0
+) -> AsyncIterator[tuple[Harness, FakeWsPeer]]:
+    h = Harness(clock, timeout_s)
+    task = asyncio.create_task(h.client.run())
+    try:
+        peer = await h.connector.next_peer()
+        await h.client.wait_connected()
+        yield h, peer
+    finally:
+        await h.client.close()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+def clock() -> TestClock:
+    return TestClock(start_ns=START_NS)
+
+
+@pytest.mark.asyncio
+async def test_request_is_signed_over_sorted_params_and_reply_decoded(clock: TestClock) -> None:
+    async with running(clock) as (h, peer):
+        call = asyncio.create_task(
+            h.client.request(endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply)
+        )
+        request = await peer.recv_json()
+        assert request["method"] == "order.place"
+        params = request["params"]
+        assert params["apiKey"] == API_KEY
+        assert params["recvWindow"] == 5000
+        assert params["timestamp"] == START_NS // NANOS_PER_MILLI
+        assert params["price"] == "42088.0"  # decimals as strings, ints as integers
+        signature = params.pop("signature")
+        payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+        assert signature == hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        await peer.send_json(result_of(p.WS_API_ORDER_PLACE, request["id"]))
+        reply = await call
+        assert reply.order_id == 325078477
+        used = {pool.name: pool.used for pool in h.rate.state().pools}
+        assert used["ORDERS_10S"] == 1
+
+
+@pytest.mark.asyncio
+async def test_replies_are_matched_by_id_out_of_order(clock: TestClock) -> None:
+    async with running(clock) as (h, peer):
+        first = asyncio.create_task(
+            h.client.request(endpoints.WS_ORDER_STATUS, [("symbol", "A")], schemas.OrderReply)
+        )
+        r1 = await peer.recv_json()
+        second = asyncio.create_task(
+            h.client.request(endpoints.WS_ORDER_STATUS, [("symbol", "B")], schemas.OrderReply)
+        )
+        r2 = await peer.recv_json()
+        await peer.send_json(result_of(p.WS_API_ORDER_PLACE, r2["id"]))
+        await peer.send_json({"id": "999", "status": 200, "result": {}})  # stray: ignored
+        await peer.send_json(
+            result_of(p.WS_API_ORDER_PLACE, r1["id"])
+            | {"result": msgspec.json.decode(p.QUERY_ORDER)}
+        )
+        assert (await first).order_id == 1573346959
+        assert (await second).order_id == 325078477
+
+
+@pytest.mark.asyncio
+async def test_error_envelope_uses_the_same_table(clock: TestClock) -> None:
+    async with running(clock) as (h, peer):
+        call = asyncio.create_task(
+            h.client.request(
+                endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply, client_order_id="c1"
+            )
+        )
+        request = await peer.recv_json()
+        await peer.send_json(result_of(p.WS_API_ERROR, request["id"]))
+        with pytest.raises(Rejected) as info:
+            await call
+        assert info.value.code == -2010
+        assert info.value.client_order_id == "c1"
+        assert h.errors.reject_rate("order.place") == 1.0
+
+
+@pytest.mark.asyncio
+async def test_429_envelope_cools_down(clock: TestClock) -> None:
+    async with running(clock) as (h, peer):
+        call = asyncio.create_task(
+            h.client.request(endpoints.WS_ORDER_CANCEL, [("symbol", "A")], schemas.OrderReply)
+        )
+        request = await peer.recv_json()
+        await peer.send_json(
+            {
+                "id": request["id"],
+                "status": 429,
+                "error": {"code": -1003, "msg": "Too many requests."},
+            }
+        )
+        with pytest.raises(RateLimited):
+            await call
+        assert h.rate.state().cooldown_until_ns > 0
+
+
+@pytest.mark.asyncio
+async def test_drop_with_request_in_flight_is_outcome_unknown_then_reconnects(
+    clock: TestClock,
+) -> None:
+    async with running(clock) as (h, peer):
+        call = asyncio.create_task(
+            h.client.request(
+                endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply, client_order_id="c9"
+            )
+        )
+        request = await peer.recv_json()
+        await peer.close()
+        with pytest.raises(OutcomeUnknown) as info:
+            await call
+        assert info.value.client_order_id == "c9"
+        assert info.value.sent_timestamp_ms == request["params"]["timestamp"]
+        await h.connector.next_peer()
+        await h.client.wait_connected()
+        assert h.client.connections == 2
+
+
+@pytest.mark.asyncio
+async def test_no_reply_in_time_is_outcome_unknown(clock: TestClock) -> None:
+    async with running(clock, timeout_s=0.01) as (h, peer):
+        with pytest.raises(OutcomeUnknown, match="no reply"):
+            await h.client.request(endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply)
+        assert await peer.recv_json()  # it was sent
+
+
+@pytest.mark.asyncio
+async def test_not_connected_is_not_sent(clock: TestClock) -> None:
+    h = Harness(clock)
+    h.client._connect_timeout_s = 0.01  # the fake never connects: run() is not started
+    with pytest.raises(NotSent):
+        await h.client.request(endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply)
