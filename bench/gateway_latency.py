@@ -10,7 +10,8 @@ Two views, each as p50 / p99 / max in microseconds:
      trace signal; a bodyless signed request is all headers) against the simulator on loopback;
    * WS API, no network: codec + signing + JSON, up to the WebSocket ``send``.
 2. **place → ack** and **cancel → ack** round trips against the simulator over REST (and over the
-   WS API when the simulator serves ``/ws-fapi/v1``; otherwise it says so).
+   WS API when the simulator serves ``/ws-fapi/v1``; otherwise it says so), and the user stream's
+   **drop → reconnected** time (the new connection up and its gap signal emitted).
 
 The simulator runs in a subprocess (``python -m mmoms.sim.cli``) pinned to core 0 and this client
 to core 1 (when there are two), so neither steals the other's CPU. Orders are LIMITs 3 % under
@@ -44,6 +45,7 @@ from mmoms.core.instrument import PriceRounding
 from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials, OrderTransport
 from mmoms.venues.binance.endpoints import Endpoint, OpKind, Security
 from mmoms.venues.errors import RateBudgetExceededError
+from mmoms.venues.gateway import StreamGap
 from mmoms.venues.testing import FakeHttpTransport, FakeRequest, FakeWsConnector, json_reply
 from mmoms.venues.transport import AiohttpHttpTransport, HttpReply, WsConnection
 
@@ -307,6 +309,27 @@ async def bare_aiohttp(rest: str, n: int) -> list[int]:
     return samples
 
 
+async def reconnects(rest: str, ws: str, n: int) -> list[int]:
+    """User stream: connection dropped -> reconnected and the gap signal emitted."""
+    gw = BinanceGateway(BinanceConfig.local(rest, ws), Credentials.hmac(API_KEY, API_SECRET))
+    await gw.start()
+    stream = gw.stream()
+    samples: list[int] = []
+    try:
+        assert isinstance(await anext(stream), StreamGap)
+        assert gw.userstream is not None
+        for _ in range(n):
+            await asyncio.sleep(2.1)  # longer than a "stable" connection: no backoff kicks in
+            started = time.perf_counter_ns()
+            await gw.userstream.drop_connection()
+            while not isinstance(await anext(stream), StreamGap):
+                pass
+            samples.append(time.perf_counter_ns() - started)
+    finally:
+        await gw.close()
+    return samples
+
+
 async def run(n_overhead: int, n_orders: int) -> None:
     print("intent -> bytes handed to the transport (gateway CPU only), microseconds")
     percentiles("REST: codec+admit+sign+URL -> transport", await rest_overhead(n_overhead))
@@ -324,6 +347,8 @@ async def run(n_overhead: int, n_orders: int) -> None:
             )
             percentiles("REST: place -> ack", result["place"])
             percentiles("REST: cancel -> ack", result["cancel"])
+            drops = max(2, n_orders // 25)
+            percentiles("user stream: drop -> reconnected + gap", await reconnects(rest, ws, drops))
             result = await against_sim(rest, ws, n_orders, OrderTransport.WS_API)
             if result["skipped"]:
                 print(f"  WS API: skipped ({result['skipped']})")

@@ -225,6 +225,23 @@ async def test_reconnect_emits_a_gap_with_a_new_epoch(gateway: BinanceGateway) -
     assert item.epoch == 2
 
 
+async def test_client_ids_with_every_allowed_character(gateway: BinanceGateway) -> None:
+    coid = "A.b:c/d_e-f9"  # every character Binance allows; ":" and "/" go percent-encoded
+    price = await passive_price(gateway, "0.97")
+    ack = await gateway.submit(limit(coid, price))
+    assert ack.client_order_id == coid
+    by_id = await gateway.query_order(
+        SYM, ClientOrderId(coid), getattr(ack, "venue_order_id", None)
+    )
+    assert isinstance(by_id, OrderStatusReport)
+    assert by_id.client_order_id == coid
+    done = await gateway.cancel(
+        CancelOrder(ts_ns=0, client_order_id=ClientOrderId(coid), symbol=SYM)
+    )
+    assert isinstance(done, OrderStatusReport)
+    assert done.status is VenueOrderStatus.CANCELED
+
+
 async def test_rejections_and_not_found(gateway: BinanceGateway) -> None:
     price = await passive_price(gateway, "0.97")
     with pytest.raises(Rejected):

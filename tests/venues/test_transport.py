@@ -36,9 +36,7 @@ class Server:
         return web.Response()
 
     async def ok(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"raw": request.raw_path}, headers={"X-MBX-USED-WEIGHT-1M": "3"}
-        )
+        return web.json_response({"raw": request.raw_path}, headers={"X-MBX-USED-WEIGHT-1M": "3"})
 
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

@@ -35,7 +35,7 @@ def result_of(payload: bytes, request_id: str) -> dict[str, Any]:
 
 
 class Harness:
-    def __init__(self, clock: TestClock, timeout_s: float = 5.0) -> None:
+    def __init__(self, clock: TestClock, timeout_s: float = 5.0, connect_s: float = 1.0) -> None:
         self.connector = FakeWsConnector()
         self.rate = RateController(clock)
         self.errors = ErrorRateTracker(clock)
@@ -48,7 +48,7 @@ class Harness:
             rate=self.rate,
             errors=self.errors,
             timeout_s=timeout_s,
-            connect_timeout_s=1.0,
+            connect_timeout_s=connect_s,
             reconnect_backoff_ns=(0,),
         )
 
@@ -186,7 +186,6 @@ async def test_no_reply_in_time_is_outcome_unknown(clock: TestClock) -> None:
 
 @pytest.mark.asyncio
 async def test_not_connected_is_not_sent(clock: TestClock) -> None:
-    h = Harness(clock)
-    h.client._connect_timeout_s = 0.01  # the fake never connects: run() is not started
+    h = Harness(clock, connect_s=0.01)  # run() is not started: it never connects
     with pytest.raises(NotSent):
         await h.client.request(endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply)

@@ -253,6 +253,14 @@ class OrderManager:
     def position(self, symbol: Symbol) -> Decimal:
         return self.book.position(symbol)
 
+    def set_reference_price(self, symbol: Symbol, price: Decimal) -> None:
+        """The mark or mid price the fat-finger band is checked against."""
+        self.risk.set_reference_price(symbol, price)
+
+    def rate_pools(self) -> list[tuple[str, int, int]]:
+        """(pool, used, limit) of every rate-limit pool the gateway tracks."""
+        return [(p.name, p.used, p.limit) for p in self._gw.rate_state().pools]
+
     def instrument(self, symbol: Symbol) -> Instrument:
         return self._instruments[symbol]
 

@@ -7,7 +7,7 @@ Composition (each part is tested alone; this module only wires and routes):
   :class:`HttpTransport`; optionally :class:`WsApiClient` for order entry
   (``config.order_transport``), falling back to REST while the WS API is reconnecting;
 * :class:`UserStream` for the report stream; :class:`AlgoOrders` for conditional orders;
-  :class:`BinanceAdmin` for settings and history;
+  :class:`BatchOrders` for the batch endpoints; :class:`BinanceAdmin` for settings and history;
 * one :class:`RetryPolicy` applied per operation kind (:mod:`.retry`).
 
 Unknown outcomes: a submit or amend that ends in ``OutcomeUnknown`` / ``ProtocolError`` is never
@@ -19,7 +19,8 @@ it is definite.
 
 Task ownership: :meth:`start` creates the background tasks (time sync, user stream, WS API) and
 :meth:`close` cancels and awaits every one. A task that dies of an unexpected error ends the
-stream with that error instead of failing silently.
+stream with that error instead of failing silently. The report queue is bounded: a consumer
+that stops reading holds the stream socket back rather than growing memory.
 """
 
 from __future__ import annotations
@@ -32,11 +33,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import msgspec
-
 from mmoms.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND, Clock, LiveClock
 from mmoms.core.commands import AmendOrder, CancelAllOrders, CancelOrder, QueryOrder, SubmitOrder
-from mmoms.core.errors import InstrumentError, InvalidOrderError
+from mmoms.core.errors import InstrumentError, MmomsError
 from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
 from mmoms.core.instrument import Instrument
 from mmoms.core.reports import (
@@ -50,9 +49,9 @@ from mmoms.core.reports import (
 from mmoms.venues.binance import codec, endpoints, schemas
 from mmoms.venues.binance.admin import BinanceAdmin
 from mmoms.venues.binance.algo import AlgoOrders
+from mmoms.venues.binance.batch import BatchOrders
 from mmoms.venues.binance.config import BinanceConfig, OrderTransport
 from mmoms.venues.binance.endpoints import Endpoint, OpKind
-from mmoms.venues.binance.errors import classify
 from mmoms.venues.binance.listenkey import ListenKeyLifecycle
 from mmoms.venues.binance.ratecontrol import Priority, RateController
 from mmoms.venues.binance.rest import RestClient
@@ -145,6 +144,13 @@ class BinanceGateway:
                 connect_timeout_s=cfg.connect_timeout_s,
             )
         self.algo = AlgoOrders(self.rest, self._retry, clock)
+        self.batches = BatchOrders(
+            self.rest,
+            self._retry,
+            clock,
+            on_unknown=self._remember_unknown,
+            response_type=cfg.new_order_response,
+        )
         self.admin = BinanceAdmin(self.rest, self._retry, clock)
         self._queue: asyncio.Queue[Any] = asyncio.Queue(cfg.stream_queue_size)
         self.userstream: UserStream | None = None
@@ -238,15 +244,19 @@ class BinanceGateway:
             self._end_stream()
 
     def _end_stream(self) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(_CLOSED)
+        while True:
+            try:
+                self._queue.put_nowait(_CLOSED)
+                return
+            except asyncio.QueueFull:
+                self._queue.get_nowait()  # ending anyway: make room for the end marker
 
     async def _time_sync_loop(self) -> None:
         while True:
             await asyncio.sleep(self.timesync.next_refresh_in_ns() / NANOS_PER_SECOND)
             try:
                 await self.rest.sync_time()
-            except VenueError as exc:
+            except MmomsError as exc:  # venue errors and local ones (rate budget, halted)
                 log.warning("time sync failed: %s", exc)
                 await asyncio.sleep(1.0)
 
@@ -425,7 +435,7 @@ class BinanceGateway:
                 ws_endpoint=endpoints.WS_ORDER_CANCEL,
             )
         except OrderNotFound:
-            return await self._query(cmd.symbol, cmd.client_order_id, cmd.venue_order_id)
+            return await self.query_order(cmd.symbol, cmd.client_order_id, cmd.venue_order_id)
         return codec.order_report(reply, self._clock.time_ns())
 
     async def amend(self, cmd: AmendOrder) -> OrderStatusReport:
@@ -485,7 +495,7 @@ class BinanceGateway:
             priority=Priority.EXIT,
         )
 
-    # -- batches -------------------------------------------------------------------------------
+    # -- batches (see :mod:`.batch`) ------------------------------------------------------------
 
     async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]:
         """Place up to 5 LIMIT / MARKET orders in one request; one result per command, in order.
@@ -495,30 +505,11 @@ class BinanceGateway:
             Rejected: the whole batch was refused. OutcomeUnknown / ProtocolError: every order of
                 the batch may exist — resolve each.
         """
-        if not 0 < len(cmds) <= endpoints.MAX_BATCH_PLACE:
-            raise InvalidOrderError(f"a batch holds 1..{endpoints.MAX_BATCH_PLACE} orders")
-        items = [
-            codec.new_order_params(c, response_type=self.config.new_order_response) for c in cmds
-        ]
-        exit_only = all(c.reduce_only for c in cmds)
-        return await self._batch(
-            endpoints.BATCH_PLACE,
-            [("batchOrders", codec.batch_json(items))],
-            cmds,
-            priority=Priority.EXIT if exit_only else Priority.NORMAL,
-        )
+        return await self.batches.submit(cmds)
 
     async def amend_batch(self, cmds: Sequence[AmendOrder]) -> list[BatchResult]:
         """Modify up to 5 orders in one request. Raises as :meth:`submit_batch`."""
-        if not 0 < len(cmds) <= endpoints.MAX_BATCH_MODIFY:
-            raise InvalidOrderError(f"a batch holds 1..{endpoints.MAX_BATCH_MODIFY} amendments")
-        items = [codec.modify_params(c) for c in cmds]
-        return await self._batch(
-            endpoints.BATCH_MODIFY,
-            [("batchOrders", codec.batch_json(items))],
-            cmds,
-            amended=True,
-        )
+        return await self.batches.amend(cmds)
 
     async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]:
         """Cancel many orders: one request per symbol and 10 orders, sent concurrently.
@@ -527,83 +518,7 @@ class BinanceGateway:
         Raises:
             Rejected, OutcomeUnknown, ProtocolError: a whole request failed.
         """
-        by_symbol: dict[Symbol, list[int]] = {}
-        for index, cmd in enumerate(cmds):
-            by_symbol.setdefault(cmd.symbol, []).append(index)
-        size = endpoints.MAX_BATCH_CANCEL
-        chunks = [
-            (symbol, indexes[k : k + size])
-            for symbol, indexes in by_symbol.items()
-            for k in range(0, len(indexes), size)
-        ]
-        results: list[BatchResult | None] = [None] * len(cmds)
-
-        async def run(symbol: Symbol, indexes: list[int]) -> None:
-            chunk = [cmds[i] for i in indexes]
-            params = codec.batch_cancel_params(symbol, chunk)
-            out = await self._batch(endpoints.BATCH_CANCEL, params, chunk, priority=Priority.EXIT)
-            for i, result in zip(indexes, out, strict=True):
-                results[i] = result
-
-        await asyncio.gather(*(run(symbol, indexes) for symbol, indexes in chunks))
-        return [r for r in results if r is not None]
-
-    async def _batch(
-        self,
-        endpoint: Endpoint,
-        params: codec.ParamSeq,
-        cmds: Sequence[SubmitOrder | AmendOrder | CancelOrder],
-        *,
-        priority: Priority = Priority.NORMAL,
-        amended: bool = False,
-    ) -> list[BatchResult]:
-        try:
-            raw_items = await self._call(endpoint, params, list[msgspec.Raw], priority=priority)
-        except (OutcomeUnknown, ProtocolError) as exc:
-            if endpoint.op is not OpKind.CANCEL:
-                self._remember_unknown(exc, [c.client_order_id for c in cmds])
-            raise
-        if len(raw_items) != len(cmds):
-            raise ProtocolError(
-                f"{endpoint.name}: {len(raw_items)} results for {len(cmds)} requests",
-                endpoint=endpoint.name,
-            )
-        now = self._clock.time_ns()
-        return [
-            self._batch_item(endpoint, raw, cmd, now, amended)
-            for raw, cmd in zip(raw_items, cmds, strict=True)
-        ]
-
-    def _batch_item(
-        self,
-        endpoint: Endpoint,
-        raw: msgspec.Raw,
-        cmd: SubmitOrder | AmendOrder | CancelOrder,
-        now: int,
-        amended: bool,
-    ) -> BatchResult:
-        try:
-            probe = msgspec.json.decode(raw, type=schemas.ErrorBody)
-            code = probe.code
-            if isinstance(code, int) and code < 0:
-                error = classify(
-                    400,
-                    code,
-                    probe.msg,
-                    endpoint=endpoint.name,
-                    client_order_id=cmd.client_order_id,
-                )
-                if isinstance(error, OrderNotFound):
-                    return self._not_found(cmd.symbol, cmd.client_order_id, now)
-                return error
-            reply = msgspec.json.decode(raw, type=schemas.OrderReply)
-            return codec.order_report(reply, now, amended=amended)
-        except (msgspec.DecodeError, ProtocolError) as exc:
-            return ProtocolError(
-                f"{endpoint.name}: unreadable batch item ({exc})",
-                endpoint=endpoint.name,
-                client_order_id=cmd.client_order_id,
-            )
+        return await self.batches.cancel(cmds)
 
     # ==========================================================================================
     # queries and reconciliation
@@ -618,12 +533,18 @@ class BinanceGateway:
             client_order_id=coid,
         )
 
-    async def _query(
+    async def query_order(
         self,
         symbol: Symbol,
         coid: ClientOrderId,
         venue_order_id: VenueOrderId | None = None,
     ) -> OrderStatusReport | OrderNotFoundReport:
+        """A regular order by venue order id (preferred, when given) or client order id.
+
+        Raises:
+            InvalidOrderError: neither id is usable (nothing sent).
+            Rejected (other than not-found), OutcomeUnknown, ProtocolError — after retries.
+        """
         params = codec.order_ref_params(symbol, coid, venue_order_id)
         try:
             reply = await self._call(
@@ -647,7 +568,7 @@ class BinanceGateway:
         """
         if self.algo.is_algo(cmd.client_order_id):
             return await self.algo.query(cmd.symbol, cmd.client_order_id)
-        return await self._query(cmd.symbol, cmd.client_order_id)
+        return await self.query_order(cmd.symbol, cmd.client_order_id)
 
     async def resolve_unknown(
         self, symbol: Symbol, client_order_id: ClientOrderId
