@@ -88,6 +88,7 @@ class EmbeddedStack:
     oms: OrderManager
     journal_path: Path | None
     run_task: asyncio.Task[None]
+    api_key: str  # the simulated account's key (public; the secret is not kept)
     _closed: bool = field(default=False, repr=False)
 
     async def close(self, *, cancel_orders: bool = True) -> None:
@@ -137,4 +138,4 @@ async def start_embedded(
         await server.close()
         raise
     run_task = asyncio.create_task(oms.run(), name="oms")
-    return EmbeddedStack(server, exchange, gateway, oms, journal_path, run_task)
+    return EmbeddedStack(server, exchange, gateway, oms, journal_path, run_task, api_key)
