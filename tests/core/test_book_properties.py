@@ -173,6 +173,8 @@ def check_invariants(book: LocalOrderBook, last_filled: dict[str, D]) -> None:
         last_filled[order.client_order_id] = order.filled_qty
         total += order.side.sign * order.fills_qty
     assert book.position(SYM) == total, "position differs from the sum of fills"
+    indexed = {o.client_order_id for o in book.open_orders()}
+    assert indexed == {o.client_order_id for o in book.orders() if o.status.is_open}
 
 
 @settings(max_examples=300, deadline=None)
@@ -245,3 +247,4 @@ def test_snapshot_restore_is_exact(history: History, data: st.DataObject) -> Non
         assert restored.apply(r) == book.apply(r)
     assert restored.state_hash() == book.state_hash()
     assert state(restored) == state(book)
+    assert restored.open_orders() == book.open_orders()

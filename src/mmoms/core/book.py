@@ -121,6 +121,7 @@ class LocalOrderBook:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._orders: dict[Symbol, dict[ClientOrderId, Order]] = {}
+        self._open: dict[Symbol, dict[ClientOrderId, Order]] = {}
         self._by_venue_id: dict[tuple[Symbol, VenueOrderId], Order] = {}
         self._seen_trades: dict[Symbol, set[TradeId]] = {}
         self._orphan_fills: dict[tuple[Symbol, VenueOrderId], list[FillReport]] = {}
@@ -145,7 +146,18 @@ class LocalOrderBook:
             yield from by_id.values()
 
     def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
-        return [o for o in self.orders(symbol) if o.status.is_open]
+        """Orders possibly resting on the venue (in-flight included). O(open), not O(all)."""
+        if symbol is not None:
+            return list(self._open.get(symbol, {}).values())
+        return [o for by_id in self._open.values() for o in by_id.values()]
+
+    def _index(self, order: Order) -> None:
+        """Keep the open-orders index in step with ``order.status``."""
+        by_id = self._open.setdefault(order.symbol, {})
+        if order.status.is_open:
+            by_id[order.client_order_id] = order
+        else:
+            by_id.pop(order.client_order_id, None)
 
     def position(self, symbol: Symbol, side: PositionSide = PositionSide.BOTH) -> Decimal:
         return self.positions.get((symbol, side), _ZERO)
@@ -235,6 +247,7 @@ class LocalOrderBook:
                 strategy_id=s.strategy_id,
             )
             book._orders.setdefault(s.symbol, {})[s.client_order_id] = order
+            book._index(order)
             if s.venue_order_id is not None:
                 book._by_venue_id[(s.symbol, s.venue_order_id)] = order
         book.positions = {(p.symbol, p.position_side): p.quantity for p in snapshot.positions}
@@ -285,6 +298,7 @@ class LocalOrderBook:
             created_ns=now,
             updated_ns=now,
         )
+        self._index(by_id[cmd.client_order_id])
         return [
             OrderCreated(
                 ts_ns=now,
@@ -315,6 +329,7 @@ class LocalOrderBook:
         if order is None:
             raise UnknownOrderError(f"{symbol}/{client_order_id}")
         order.status = next_status(order.status, trigger, partially_filled=order.filled_qty > 0)
+        self._index(order)
         order.updated_ns = now = self._clock.time_ns()
         cid, status = client_order_id, order.status
         reasoned = _LOCAL_REASONED_EVENT.get(trigger)
@@ -394,6 +409,7 @@ class LocalOrderBook:
             if r.price:
                 order.price = r.price
         order.status = status
+        self._index(order)
         order.updated_ns = r.ts_recv_ns
         changed_terms = (order.price, order.quantity) != (old_price, old_qty)
         if status == old_status and order.filled_qty == old_filled and not changed_terms:
@@ -457,6 +473,7 @@ class LocalOrderBook:
         if r.client_order_id in by_id:  # an id clash with one of ours: keep both, key apart
             order.client_order_id = ClientOrderId(f"{r.client_order_id}#{r.venue_order_id}")
         by_id[order.client_order_id] = order
+        self._index(order)
         self._by_venue_id[(r.symbol, r.venue_order_id)] = order
         events: list[Event] = [
             OrderAdopted(
@@ -506,6 +523,7 @@ class LocalOrderBook:
         events: list[Event] = []
         try:
             order.status = next_status(order.status, trigger, partially_filled=True)
+            self._index(order)
         except InvalidTransitionError as exc:
             events.append(self._anomaly(order, f"fill kept, status left as is: {exc}"))
         order.filled_qty = filled
@@ -540,6 +558,7 @@ class LocalOrderBook:
             return []
         if order.status is OrderStatus.UNKNOWN:
             order.status = OrderStatus.REJECTED  # the query proves it never reached the book
+            self._index(order)
             order.updated_ns = r.ts_recv_ns
             return [
                 OrderRejected(

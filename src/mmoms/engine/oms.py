@@ -296,6 +296,7 @@ class OrderManager:
             raise MmomsError(f"the venue does not list {missing}")
         self._running = True
         self._spawn(self._pump_stream())
+        self._start_reconcile("startup")  # the stream's first gap may come later, or never
         # Orders that were in flight when we stopped: ask the venue about each one.
         for order in state.in_flight:
             self._start_query(order.symbol, order.client_order_id, unknown=True)
@@ -316,6 +317,8 @@ class OrderManager:
             while drained < _DRAIN_MAX and not self._queue.empty():
                 self._handle(self._queue.get_nowait())
                 drained += 1
+            if self._planner.needs_flush and self._cfg.batch_window_s <= 0:
+                self._flush()  # no window: decide in this batch, one commit, no timer hop
             await self._end_batch()
 
     async def stop(self, *, cancel_orders: bool = True) -> None:
@@ -490,7 +493,11 @@ class OrderManager:
         for rejection in self._planner.rejections:
             self._reject(rejection)
         self._planner.rejections.clear()
-        if self._planner.needs_flush and self._flush_handle is None:
+        if (
+            self._planner.needs_flush
+            and self._flush_handle is None
+            and self._cfg.batch_window_s > 0
+        ):
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(
                 self._cfg.batch_window_s, self._post_timer, "flush"

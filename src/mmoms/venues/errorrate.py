@@ -37,6 +37,27 @@ def outcome_of(error: BaseException | None) -> CallOutcome:
     return CallOutcome.FAILED
 
 
+class _Window:
+    """One endpoint's samples with running counts, so a rate is O(1), not a scan."""
+
+    __slots__ = ("counts", "samples")
+
+    def __init__(self) -> None:
+        self.samples: deque[tuple[int, CallOutcome]] = deque()
+        self.counts = dict.fromkeys(CallOutcome, 0)
+
+    def append(self, ts: int, outcome: CallOutcome, max_samples: int) -> None:
+        if len(self.samples) >= max_samples:
+            self.counts[self.samples.popleft()[1]] -= 1
+        self.samples.append((ts, outcome))
+        self.counts[outcome] += 1
+
+    def prune(self, horizon: int) -> None:
+        samples, counts = self.samples, self.counts
+        while samples and samples[0][0] <= horizon:
+            counts[samples.popleft()[1]] -= 1
+
+
 class ErrorRateTracker:
     """Sliding-window outcome counts per endpoint (``"POST /fapi/v1/order"``, ``"order.place"``)."""
 
@@ -51,13 +72,13 @@ class ErrorRateTracker:
         self._clock = clock
         self._window_ns = window_ns
         self._max = max_samples
-        self._samples: dict[str, deque[tuple[int, CallOutcome]]] = {}
+        self._windows: dict[str, _Window] = {}
 
     def record(self, endpoint: str, outcome: CallOutcome) -> None:
-        samples = self._samples.get(endpoint)
-        if samples is None:
-            samples = self._samples[endpoint] = deque(maxlen=self._max)
-        samples.append((self._clock.monotonic_ns(), outcome))
+        window = self._windows.get(endpoint)
+        if window is None:
+            window = self._windows[endpoint] = _Window()
+        window.append(self._clock.monotonic_ns(), outcome, self._max)
 
     def error_rate(self, endpoint: str) -> float:
         """Share of FAILED calls to ``endpoint`` in the window (0.0 with no calls)."""
@@ -69,28 +90,27 @@ class ErrorRateTracker:
 
     def overall_error_rate(self) -> float:
         """Share of FAILED calls over every endpoint in the window (0.0 with no calls)."""
-        return self._rate(list(self._samples), CallOutcome.FAILED)
+        return self._rate(list(self._windows), CallOutcome.FAILED)
 
     def calls(self, endpoint: str) -> int:
         """Calls to ``endpoint`` in the window."""
-        return len(self._pruned(endpoint))
+        window = self._pruned(endpoint)
+        return 0 if window is None else len(window.samples)
 
     def endpoints(self) -> list[str]:
-        return sorted(e for e in self._samples if self._pruned(e))
+        return sorted(e for e in self._windows if self.calls(e))
 
     def _rate(self, endpoints: list[str], outcome: CallOutcome) -> float:
         total = hits = 0
         for endpoint in endpoints:
-            samples = self._pruned(endpoint)
-            total += len(samples)
-            hits += sum(1 for _, o in samples if o is outcome)
+            window = self._pruned(endpoint)
+            if window is not None:
+                total += len(window.samples)
+                hits += window.counts[outcome]
         return hits / total if total else 0.0
 
-    def _pruned(self, endpoint: str) -> deque[tuple[int, CallOutcome]]:
-        samples = self._samples.get(endpoint)
-        if samples is None:
-            return deque()
-        horizon = self._clock.monotonic_ns() - self._window_ns
-        while samples and samples[0][0] <= horizon:
-            samples.popleft()
-        return samples
+    def _pruned(self, endpoint: str) -> _Window | None:
+        window = self._windows.get(endpoint)
+        if window is not None:
+            window.prune(self._clock.monotonic_ns() - self._window_ns)
+        return window
