@@ -74,6 +74,7 @@ class FakeGateway:
     requests: list[str] = field(default_factory=list)  # one entry per request (a batch counts once)
     fail_next: list[Failure] = field(default_factory=list)
     drop_stream: bool = False
+    hang_cancels: bool = False  # a cancel request that never comes back (the process dies first)
     _stream: asyncio.Queue[StreamMessage | None] = field(default_factory=asyncio.Queue)
     _vids: itertools.count[int] = field(default_factory=lambda: itertools.count(8_000_000_000))
     _tids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -153,6 +154,8 @@ class FakeGateway:
 
     async def cancel(self, cmd: CancelOrder) -> OrderStatusReport:
         self.requests.append("cancel")
+        if self.hang_cancels:
+            await asyncio.Event().wait()
         return self._cancel(cmd)
 
     async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]:

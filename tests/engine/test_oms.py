@@ -272,3 +272,34 @@ async def test_restart_recovers_from_the_journal(snapshot_at_close: bool) -> Non
         assert len(venue.orders) == 4  # nothing re-placed: the quotes were already there
     finally:
         await shutdown(second)
+
+
+@pytest.mark.asyncio
+async def test_a_committed_cancel_survives_a_crash_before_it_was_sent() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    first = await start(venue, journal)
+    cid = first.oms.place(S, SYM, Side.BUY, D("0.01"), D("94000"))
+    await first.until(
+        lambda: (o := first.oms.book.get(SYM, cid)) is not None and o.status is OrderStatus.NEW
+    )
+    venue.hang_cancels = True
+    first.oms.cancel(S, SYM, cid)
+    await first.until(lambda: journal.outbox and not journal.done_ns)  # committed, unconfirmed
+    first.run_task.cancel()  # the process dies: no stop, no close
+    await asyncio.gather(first.run_task, return_exceptions=True)
+    assert venue.orders[cid].status.value == "NEW"  # the cancel never reached the venue
+
+    venue.hang_cancels = False
+    second = await start(venue, journal)
+    try:
+        await second.until(
+            lambda: (
+                venue.orders[cid].status.value == "CANCELED"
+                and set(journal.done_ns) >= set(journal.outbox)
+            )
+        )
+        order = second.oms.book.get(SYM, cid)
+        assert order is not None
+        await second.until(lambda: order.status is OrderStatus.CANCELED)
+    finally:
+        await shutdown(second)

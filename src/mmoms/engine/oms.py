@@ -87,10 +87,11 @@ from mmoms.journal.records import (
     IntentReceived,
     Reconciled,
     RiskRejected,
+    decode_entry,
     encode_entry,
     kind_of,
 )
-from mmoms.journal.store import Batch, JournalStore, OrderRow, Record, Snapshot
+from mmoms.journal.store import Batch, JournalStore, OrderRow, OutboxEntry, Record, Snapshot
 from mmoms.venues.errors import DuplicateClientOrderId, OrderNotFound, VenueError
 from mmoms.venues.gateway import ExchangeGateway, StreamGap, StreamItem
 
@@ -155,6 +156,7 @@ class OrderManager:
             self.book, self.risk, self._instruments, config, self._ids, self.metrics
         )
         self._timing: dict[ClientOrderId, _Timing] = {}
+        self._outbox_ids: dict[ClientOrderId, str] = {}
         self._querying: set[tuple[Symbol, ClientOrderId]] = set()
         self._stream_buffer: list[StreamItem] | None = []  # buffer until the first reconciliation
         self._reconciling = False
@@ -294,15 +296,35 @@ class OrderManager:
         missing = [s for s in self._cfg.symbols if s not in self._instruments]
         if missing:
             raise MmomsError(f"the venue does not list {missing}")
+        self._resume(state.in_flight, state.pending_outbox)
+        await self._end_batch()
         self._running = True
         self._spawn(self._pump_stream())
         self._start_reconcile("startup")  # the stream's first gap may come later, or never
-        # Orders that were in flight when we stopped: ask the venue about each one.
         for order in state.in_flight:
             self._start_query(order.symbol, order.client_order_id, unknown=True)
         self._arm_timer(self._cfg.reconcile_interval_s, "reconcile")
         if self._cfg.dead_man_switch_ms:
             self._arm_timer(self._cfg.dead_man_switch_ms / 3000, "heartbeat")
+
+    def _resume(self, in_flight: list[Order], outbox: list[OutboxEntry]) -> None:
+        """After a restart: whatever was in flight has an unknown outcome now (the request may
+        or may not have landed), and cancels committed but not confirmed are wanted again.
+
+        New orders and amends are never re-sent from the outbox: a new order re-sent after its
+        first copy filled would be a second order. They are resolved by query instead.
+        """
+        self._now = max(self._clock.time_ns(), self._now)
+        self._book_clock.now_ns = self._now
+        for order in in_flight:
+            self._mark(order, Trigger.OUTCOME_UNKNOWN, "in flight when the engine stopped")
+        for entry in outbox:
+            sent = decode_entry(entry.payload)
+            if isinstance(sent, CommandSent) and isinstance(sent.command, CancelOrder):
+                target = self.book.get(sent.command.symbol, sent.command.client_order_id)
+                if target is not None and not target.status.is_terminal:
+                    self._planner.want_cancel(target)
+            self._batch.outbox_done.append(entry.id)
 
     async def run(self) -> None:
         """The engine loop; returns after :meth:`stop`.
@@ -534,7 +556,12 @@ class OrderManager:
                 self.metrics.count(
                     self.metrics.actions, "amend" if trigger is Trigger.AMEND_SENT else "cancel"
                 )
-            self._record(CommandSent(command=action), cid)
+            sent = CommandSent(command=action)
+            self._record(sent, cid)
+            if isinstance(action, CancelOrder):  # must happen even if we die right after this
+                outbox_id = f"{self._seq}:{cid}:cancel"
+                self._batch.outbox_add.append(OutboxEntry(outbox_id, self._now, encode_entry(sent)))
+                self._outbox_ids[cid] = outbox_id
             kept.append(action)
         if kept:
             self._outgoing.append(Flight(flight.symbol, tuple(kept)))
@@ -553,6 +580,9 @@ class OrderManager:
 
     def _on_reply(self, msg: ReplyMsg) -> None:
         for action, result in zip(msg.flight.actions, msg.results, strict=True):
+            outbox_id = self._outbox_ids.pop(action.client_order_id, None)
+            if outbox_id is not None:  # answered, whatever the answer: the order's state says more
+                self._batch.outbox_done.append(outbox_id)
             self._observe_ack(action.client_order_id, msg.replied_ns)
             order = self.book.get(action.symbol, action.client_order_id)
             if isinstance(result, (OrderStatusReport, FillReport)):
