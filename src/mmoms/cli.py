@@ -15,6 +15,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "mmoms.demo",
         "run the embedded simulator with a live view (the README's first command)",
     ),
+    "run": ("mmoms.app.run", "run the OMS and the quoter against a venue from a TOML config"),
+    "status": ("mmoms.app.status", "show open orders, positions and health of a running 'run'"),
     "sim": ("mmoms.sim.cli", "start the Binance USD-M compatible exchange simulator"),
     "replay": ("mmoms.journal.replay_cli", "rebuild state from a journal; timelines; export"),
 }

@@ -1,0 +1,218 @@
+"""The run configuration: the examples load, and every kind of bad input is refused with an
+error that names the key."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mmoms.app import run as run_cli
+from mmoms.app.config import ConfigError, VenueKind, load_config, parse_config
+from mmoms.app.run import credentials_for
+from mmoms.core.ids import Symbol
+from mmoms.venues.binance.config import OrderTransport
+from mmoms.venues.errors import MissingCredentialsError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BTC = Symbol("BTCUSDC")
+KEY_VARS = ("MMOMS_BINANCE_API_KEY", "MMOMS_BINANCE_API_SECRET", "MMOMS_BINANCE_PRIVATE_KEY")
+
+
+def sim_doc() -> dict[str, Any]:
+    with open(EXAMPLES / "sim.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def test_the_sim_example_maps_onto_the_engine_dataclasses() -> None:
+    cfg = load_config(EXAMPLES / "sim.toml")
+    assert cfg.venue.kind is VenueKind.SIM
+    assert cfg.symbols == (Symbol("BTCUSDC"), Symbol("ETHUSDC"))
+    limits = cfg.oms.risk.limits[BTC]
+    assert limits.max_position == D("0.1")
+    assert limits.max_open_orders == 40
+    assert limits.price_band_pct == D(2)
+    assert cfg.oms.risk.max_orders_per_second == 20
+    assert cfg.oms.risk.circuit_error_rate == 0.5
+    assert cfg.oms.tolerance_for(BTC).price_ticks == 10
+    assert cfg.oms.tolerance_for(BTC).qty_pct == D(50)
+    assert cfg.oms.batch_window_s == pytest.approx(0.010)
+    assert cfg.oms.client_id_prefix == "mm"
+    quoter = cfg.strategy.quoters[BTC]
+    assert (quoter.levels, quoter.size, quoter.level_step_bps) == (3, D("0.002"), D("0.1"))
+    assert cfg.strategy.refresh_s == pytest.approx(0.1)
+    assert cfg.metrics.port == 9108
+
+
+def test_the_binance_examples_load_with_their_hosts() -> None:
+    testnet = load_config(EXAMPLES / "binance-testnet.toml")
+    assert testnet.venue.kind is VenueKind.BINANCE_TESTNET
+    assert testnet.venue.binance.rest_url == "https://demo-fapi.binance.com"
+    assert testnet.venue.market_data_url == testnet.venue.binance.stream_url
+    assert testnet.oms.dead_man_switch_ms == 30_000
+    prod = load_config(EXAMPLES / "binance.toml")
+    assert prod.venue.kind is VenueKind.BINANCE
+    assert prod.venue.binance.rest_url == "https://fapi.binance.com"
+    assert prod.venue.binance.order_transport is OrderTransport.WS_API
+    assert prod.venue.binance.recv_window_ms == 3000
+    assert prod.oms.tolerance_for(BTC).price_ticks == 5
+
+
+def test_url_overrides_apply_to_a_real_venue() -> None:
+    doc = sim_doc()
+    doc["venue"] = {
+        "kind": "binance",
+        "rest_url": "http://127.0.0.1:8080",
+        "stream_url": "ws://127.0.0.1:8080",
+    }
+    cfg = parse_config(doc)
+    assert cfg.venue.binance.rest_url == "http://127.0.0.1:8080"
+    assert cfg.venue.market_data_url == "ws://127.0.0.1:8080"  # follows stream_url
+
+
+def _set(doc: dict[str, Any], path: str, value: object) -> None:
+    *parents, last = path.split(".")
+    table = doc
+    for name in parents:
+        table = table.setdefault(name, {})
+    if value is _DELETE:
+        del table[last]
+    else:
+        table[last] = value
+
+
+_DELETE = object()
+
+BAD = [
+    # floats for money: refused, with the exact wording people will see
+    (
+        "risk.BTCUSDC.max_position",
+        0.1,
+        '[risk.BTCUSDC] max_position: expected a decimal string like "0.1", got 0.1 (float)',
+    ),
+    ("strategy.ETHUSDC.size", 0.05, "[strategy.ETHUSDC] size: expected a decimal string like"),
+    ("tolerance.qty_pct", 50.0, "[tolerance] qty_pct: expected a decimal string"),
+    ("risk.BTCUSDC.max_order_qty", "abc", "[risk.BTCUSDC] max_order_qty: expected a decimal"),
+    ("risk.BTCUSDC.max_order_qty", "NaN", "[risk.BTCUSDC] max_order_qty: expected a finite"),
+    ("strategy.BTCUSDC.size", "-0.002", "[strategy.BTCUSDC] size: must be above 0"),
+    # typos and misplaced keys
+    ("oms.batch_windw_ms", 10, "[oms] batch_windw_ms: unknown key; did you mean 'batch_window_ms'"),
+    ("risk.ETHUSDC.max_positon", "1", "[risk.ETHUSDC] max_positon: unknown key; did you mean"),
+    ("metric", {"port": 1}, "[metric]: unknown section; did you mean 'metrics'"),
+    ("risk.circuit_braker", {"error_rate": 0.5}, "[risk.circuit_braker]: unknown section"),
+    ("risk.BTCUSD", {"max_order_qty": "1"}, "[risk.BTCUSD]: BTCUSD is not traded"),
+    ("tolerance.SOLUSDC", {"price_ticks": 1}, "[tolerance.SOLUSDC]: SOLUSDC is not traded"),
+    ("strategy.btcusdc", {"size": "1"}, "[strategy.btcusdc]: unknown section"),
+    # wrong types and ranges
+    ("venue.kind", "bnance", '[venue] kind: expected one of "sim", "binance-testnet", "binance"'),
+    ("venue.order_transport", "grpc", '[venue] order_transport: expected one of "rest", "ws"'),
+    ("venue.recv_window_ms", 0, "[venue] recv_window_ms: must be at least 1"),
+    ("venue.rest_url", "http://x", '[venue] rest_url: not used with kind = "sim"'),
+    ("oms.allow_amend", "yes", "[oms] allow_amend: expected true or false, got 'yes' (string)"),
+    ("oms.dead_man_switch_ms", 100, "[oms] dead_man_switch_ms: 0 (off) or at least 5000"),
+    ("oms.client_id_prefix", "mm-with-dash", "[oms] client_id_prefix: expected 1-8 letters"),
+    ("risk.BTCUSDC.max_open_orders", "40", "[risk.BTCUSDC] max_open_orders: expected an integer"),
+    ("risk.max_orders_per_second", True, "[risk] max_orders_per_second: expected an integer"),
+    ("metrics.port", 70_000, "[metrics] port: must be at most 65535"),
+    ("journal", "runs/j.sqlite", "journal: expected a table [journal], got string"),
+    # required things missing
+    ("risk.ETHUSDC.max_position", _DELETE, "[risk.ETHUSDC] max_position: missing (required)"),
+    ("risk.ETHUSDC", _DELETE, "[risk.ETHUSDC]: missing; every traded symbol needs limits"),
+    ("venue", _DELETE, "[venue]: missing section"),
+    ("venue.kind", _DELETE, "[venue] kind: missing (required)"),
+    # cross-checks that would make the strategy useless
+    ("strategy.BTCUSDC.size", "0.06", "[strategy.BTCUSDC] size: 0.06 is above [risk.BTCUSDC]"),
+    ("strategy.BTCUSDC.levels", 21, "[strategy.BTCUSDC] levels: must be at most 20"),
+    ("risk.BTCUSDC.max_open_orders", 5, "[strategy.BTCUSDC] levels: 3 a side needs"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_refused_naming_the_key(path: str, value: object, message: str) -> None:
+    doc = copy.deepcopy(sim_doc())
+    _set(doc, path, value)
+    with pytest.raises(ConfigError) as info:
+        parse_config(doc)
+    assert message in str(info.value)
+
+
+def test_no_strategy_symbol_is_an_error() -> None:
+    doc = sim_doc()
+    doc["strategy"] = {"id": "mm"}
+    doc["risk"] = {"max_orders_per_second": 5}
+    doc.pop("tolerance")
+    with pytest.raises(ConfigError, match=r"\[strategy\]: no symbol to trade"):
+        parse_config(doc)
+
+
+def test_files_that_cannot_be_read_or_parsed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[venue\nkind = 'sim'\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(broken)
+
+
+def test_a_postgres_dsn_is_never_shown() -> None:
+    doc = sim_doc()
+    doc["journal"] = {"postgres_dsn": "postgresql://u:hunter2@db/x", "postgres_schema": "prod"}
+    cfg = parse_config(doc)
+    assert cfg.journal.postgres_dsn == "postgresql://u:hunter2@db/x"
+    assert "hunter2" not in repr(cfg)
+    assert "hunter2" not in cfg.journal.describe()
+    doc["journal"] = {"postgres_dsn": "postgresql://u:hunter2@db/x", "sqlite_path": "j.sqlite"}
+    with pytest.raises(ConfigError) as info:
+        parse_config(doc)
+    assert "hunter2" not in str(info.value)
+
+
+def test_a_config_error_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (EXAMPLES / "sim.toml").read_text().replace('max_position = "0.1"', "max_position = 0.1")
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert run_cli.main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        'config error: [risk.BTCUSDC] max_position: expected a decimal string like "0.1", '
+        "got 0.1 (float)"
+    )
+
+
+@pytest.mark.parametrize("example", ["binance-testnet.toml", "binance.toml"])
+def test_a_real_venue_without_keys_refuses_to_start(
+    example: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MMOMS_BINANCE_API_KEY", "key-value-that-must-not-leak")
+    assert run_cli.main(["--config", str(EXAMPLES / example), "--dry-run"]) == 2
+    out = capsys.readouterr()
+    assert "MMOMS_BINANCE_API_SECRET" in out.err
+    assert "MMOMS_BINANCE_PRIVATE_KEY" in out.err
+    assert "key-value-that-must-not-leak" not in out.err + out.out
+
+    monkeypatch.delenv("MMOMS_BINANCE_API_KEY")
+    monkeypatch.setenv("MMOMS_BINANCE_API_SECRET", "secret-that-must-not-leak")
+    assert run_cli.main(["--config", str(EXAMPLES / example)]) == 2
+    out = capsys.readouterr()
+    assert "MMOMS_BINANCE_API_KEY is not set" in out.err
+    assert "secret-that-must-not-leak" not in out.err + out.out
+
+
+def test_credentials_come_from_the_environment_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    assert credentials_for(VenueKind.SIM) is None  # the simulator makes its own
+    with pytest.raises(MissingCredentialsError, match="MMOMS_BINANCE_API_KEY"):
+        credentials_for(VenueKind.BINANCE)
+    monkeypatch.setenv("MMOMS_BINANCE_API_KEY", "key-1234567890")
+    monkeypatch.setenv("MMOMS_BINANCE_API_SECRET", "secret-1234567890")
+    creds = credentials_for(VenueKind.BINANCE_TESTNET)
+    assert creds is not None
+    assert creds.api_key == "key-1234567890"
+    assert "1234567890" not in repr(creds)
