@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.live import Live
 
 from mmoms.app.marketdata import BookTickerFeed
+from mmoms.app.metrics import RunInfo, start_metrics_server
 from mmoms.app.quoter import QuoterConfig, SkewedQuoter
 from mmoms.app.stack import DEMO_SYMBOLS, EmbeddedStack, start_embedded
 from mmoms.app.view import render, summary_lines
@@ -51,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
 
-        return uvloop.run(_demo(args.duration, args.seed, journal, args.headless))
+        return uvloop.run(
+            _demo(args.duration, args.seed, journal, args.headless, args.metrics_port)
+        )
     except KeyboardInterrupt:
         return 130
 
@@ -67,15 +70,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--headless", action="store_true", help="no live view: print a line every few seconds"
     )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve Prometheus /metrics and JSON /status on this port (default: any free port; "
+        "-1: off)",
+    )
     return p
 
 
-async def _demo(duration: float, seed: int, journal: Path, headless: bool) -> int:
+async def _demo(
+    duration: float, seed: int, journal: Path, headless: bool, metrics_port: int = -1
+) -> int:
     console = Console()
     console.print(f"starting the simulator and the OMS (journal: {journal})")
     stack = await start_embedded(journal_path=journal, seed=seed)
     feed = BookTickerFeed(stack.server.ws_url, DEMO_SYMBOLS)
     feed.start()
+    metrics = None
+    if metrics_port >= 0:
+        info = RunInfo(
+            venue="sim", symbols=DEMO_SYMBOLS, tops=feed.top, market_updates=lambda: feed.updates
+        )
+        metrics = await start_metrics_server(stack.oms, metrics_port, info=info)
+        console.print(f"metrics: {metrics.url}/metrics  status: {metrics.url}/status")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -99,8 +118,11 @@ async def _demo(duration: float, seed: int, journal: Path, headless: bool) -> in
         await feed.close()
         console.print("stopping: cancelling every order of ours")
         await stack.close(cancel_orders=True)
+        if metrics is not None:
+            await metrics.close()
     for line in summary_lines(stack.oms, feed.top, DEMO_SYMBOLS):
         console.print(line)
+    console.print(f"state hash: {stack.oms.book.state_hash()}")
     console.print(f"journal: {journal}")
     console.print(f"explore it: .venv/bin/mmoms replay {journal}  (--order ID, --export jsonl)")
     return 0
