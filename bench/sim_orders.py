@@ -13,7 +13,11 @@ Goal: >= 2,000 requests/s with server p99 < 2 ms on one core. Measured on the 2-
 machine (20,000 requests, 8 connections, idle machine): 3,900 requests/s, server handling
 p50 105 us / p99 230 us; the client core was the bottleneck (round trip p50 1.4 ms).
 
-    .venv/bin/python bench/sim_orders.py [--requests 20000] [--connections 8] [--quick]
+``--ws-api`` sends the same place/cancel pairs as ``order.place`` / ``order.cancel`` over the
+WebSocket API (one connection per worker; only the round trip is measured there, the envelope
+has no timing field).
+
+    .venv/bin/python bench/sim_orders.py [--requests 20000] [--connections 8] [--quick] [--ws-api]
 """
 
 from __future__ import annotations
@@ -110,6 +114,35 @@ class Client:
             return body
 
 
+class WsClient:
+    """The same measurements over ``/ws-fapi/v1``: one request in flight per connection."""
+
+    def __init__(self) -> None:
+        self.round_trip_us: list[int] = []
+        self.server_us: list[int] = []
+        self.errors: dict[str, int] = {}
+        self._ids = 0
+
+    async def call(
+        self, ws: aiohttp.ClientWebSocketResponse, method: str, params: dict[str, Any]
+    ) -> Any:
+        params = {**params, "apiKey": API_KEY, "timestamp": int(time.time() * 1000)}
+        payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        params["signature"] = hmac.new(
+            API_SECRET.encode(), payload.encode(), hashlib.sha256
+        ).hexdigest()
+        self._ids += 1
+        started = time.perf_counter_ns()
+        await ws.send_json({"id": str(self._ids), "method": method, "params": params})
+        reply = await ws.receive_json()
+        self.round_trip_us.append((time.perf_counter_ns() - started) // 1000)
+        if reply["status"] != 200:
+            key = f"{reply['status']} {reply['error']}"
+            self.errors[key] = self.errors.get(key, 0) + 1
+            return None
+        return reply["result"]
+
+
 async def _resting_price(http: aiohttp.ClientSession, rest: str, symbol: str) -> tuple[str, str]:
     """A BUY price 3% under the mark (inside PERCENT_PRICE, far from the book) and a quantity."""
     async with http.get(f"{rest}/fapi/v1/exchangeInfo") as response:
@@ -127,10 +160,10 @@ async def _resting_price(http: aiohttp.ClientSession, rest: str, symbol: str) ->
     return str(price), str(qty)
 
 
-async def _run(rest: str, total: int, connections: int, symbol: str) -> None:
+async def _run(rest: str, total: int, connections: int, symbol: str, ws_api: bool) -> None:
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as http:
-        client = Client(http, rest)
+        client: Client | WsClient = Client(http, rest)
         price, qty = await _resting_price(http, rest, symbol)
         order = {
             "symbol": symbol,
@@ -151,17 +184,39 @@ async def _run(rest: str, total: int, connections: int, symbol: str) -> None:
                     cancel = {"symbol": symbol, "orderId": placed["orderId"]}
                     await client.signed("DELETE", "/fapi/v1/order", cancel)
 
+        async def ws_worker(ws: aiohttp.ClientWebSocketResponse, api: WsClient) -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                placed = await api.call(ws, "order.place", order)
+                if placed is not None:
+                    cancel = {"symbol": symbol, "orderId": placed["orderId"]}
+                    await api.call(ws, "order.cancel", cancel)
+
+        assert isinstance(client, Client)
         for _ in range(min(50, remaining)):  # warm-up, not measured
             await client.signed("GET", "/fapi/v2/balance", {})
         client.server_us.clear()
         client.round_trip_us.clear()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - started
+        if ws_api:
+            client = WsClient()
+            url = rest.replace("http", "ws", 1) + "/ws-fapi/v1"
+            sockets = [await http.ws_connect(url) for _ in range(connections)]
+            started = time.perf_counter()
+            await asyncio.gather(*(ws_worker(ws, client) for ws in sockets))
+            elapsed = time.perf_counter() - started
+            for ws in sockets:
+                await ws.close()
+        else:
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(connections)))
+            elapsed = time.perf_counter() - started
     done = len(client.round_trip_us)
     print(f"requests: {done} in {elapsed:.2f} s over {connections} connections")
     print(f"throughput: {done / elapsed:,.0f} requests/s")
     for label, values in (("server", client.server_us), ("round trip", client.round_trip_us)):
+        if not values:
+            continue  # no server timing over the WebSocket API
         print(
             f"{label} latency us: p50 {_percentile(values, 0.50):.0f}  "
             f"p99 {_percentile(values, 0.99):.0f}  max {max(values, default=0)}  "
@@ -178,6 +233,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
     parser.add_argument("--symbol", default="BTCUSDC")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (400 requests)")
+    parser.add_argument(
+        "--ws-api", action="store_true", help="order.place / order.cancel over /ws-fapi/v1"
+    )
     args = parser.parse_args()
     total = 400 if args.quick else args.requests
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,9 +246,9 @@ def main() -> int:
             try:
                 import uvloop
 
-                uvloop.run(_run(rest, total, args.connections, args.symbol))
+                uvloop.run(_run(rest, total, args.connections, args.symbol, args.ws_api))
             except ImportError:
-                asyncio.run(_run(rest, total, args.connections, args.symbol))
+                asyncio.run(_run(rest, total, args.connections, args.symbol, args.ws_api))
         finally:
             process.terminate()
             process.wait(timeout=10)

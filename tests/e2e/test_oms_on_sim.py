@@ -16,6 +16,7 @@ import pytest_asyncio
 from mmoms.app.stack import EmbeddedStack, start_embedded
 from mmoms.core.enums import Side
 from mmoms.core.ids import StrategyId, Symbol
+from mmoms.core.instrument import PriceRounding
 from mmoms.core.intents import QuoteLevel
 from mmoms.journal.recovery import recover
 from mmoms.journal.sqlite import SqliteJournalStore
@@ -119,7 +120,7 @@ async def test_a_burst_of_100_updates_is_a_handful_of_requests(stack: EmbeddedSt
         lambda: (
             settled(stack, 4)()
             and {(o.side, o.price) for o in oms.book.open_orders(BTC)}
-            == {(s, oms.instrument(BTC).round_price(p)) for s, p in want}
+            == {(s, oms.instrument(BTC).round_price(p, PriceRounding.PASSIVE, s)) for s, p in want}
         )
     )
     assert oms.metrics.requests <= 8, oms.metrics.requests

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 import pytest_asyncio
+from yarl import URL
 
 from mmoms.sim.api import Endpoint, Params, Security, SimApiError
 from mmoms.sim.clock import VirtualSimClock
@@ -284,21 +285,83 @@ class VirtualSim:
     api_secret: str = API_SECRET
 
     async def signed(self, method: str, path: str, **params: Any) -> tuple[int, Any]:
-        query = signed_query({**params, "timestamp": self.clock.time_ms()}, self.api_secret)
-        url = f"{self.server.rest_url}{path}?{query}"
+        status, _, body = await self.signed_full(method, path, **params)
+        return status, body
+
+    async def signed_full(
+        self, method: str, path: str, **params: Any
+    ) -> tuple[int, dict[str, str], Any]:
+        """(status, headers, JSON body) of a signed request."""
+        query = signed_query({"timestamp": self.clock.time_ms(), **params}, self.api_secret)
+        url = URL(f"{self.server.rest_url}{path}?{query}", encoded=True)  # sent as signed
         async with self.http.request(method, url, headers={"X-MBX-APIKEY": self.api_key}) as r:
-            return r.status, await r.json()
+            return r.status, dict(r.headers), await r.json()
+
+    async def public(self, path: str) -> tuple[int, Any]:
+        async with self.http.get(f"{self.server.rest_url}{path}") as response:
+            return response.status, await response.json()
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Any:
+        """An admin call that must succeed; returns its JSON."""
+        url = f"{self.server.rest_url}{path}"
+        async with self.http.request(method, url, json=body) as response:
+            reply = await response.json()
+            assert response.status == 200, reply
+            return reply
+
+    async def advance(self, ms: int, step_ms: int | None = None) -> int:
+        """Move the virtual clock through the admin endpoint; returns the new server time."""
+        body: dict[str, Any] = {"ms": ms}
+        if step_ms is not None:
+            body["stepMs"] = step_ms
+        return int((await self.admin("POST", "/admin/time/advance", body))["serverTime"])
+
+    async def listen_key(self) -> str:
+        url = f"{self.server.rest_url}/fapi/v1/listenKey"
+        async with self.http.post(url, headers={"X-MBX-APIKEY": self.api_key}) as response:
+            return str((await response.json())["listenKey"])
+
+    async def fault_log(self, since: int = 0) -> list[dict[str, Any]]:
+        reply = await self.admin("GET", f"/admin/faults/log?since={since}")
+        return list(reply["entries"])
+
+
+def quiet_market_config(seed: int = 3) -> Any:
+    """Default symbols with a static synthetic ladder (no random walk, no random trades)."""
+    from dataclasses import replace
+
+    from mmoms.sim.config_model import AccountConfig, MarketParams, SimConfig, default_symbols
+
+    quiet = MarketParams(volatility_ticks=0.0, trade_probability=0.0, level_qty_jitter=0.0)
+    symbols = tuple(replace(s, market=quiet) for s in default_symbols())
+    account = AccountConfig(api_key=API_KEY, api_secret=API_SECRET)
+    return SimConfig(symbols=symbols, accounts=(account,), seed=seed)
+
+
+async def _virtual(config: Any, fault_seed: int = 0) -> AsyncIterator[VirtualSim]:
+    from mmoms.sim.exchange import SimExchange
+    from mmoms.sim.faults import FaultInjector
+
+    clock = VirtualSimClock()
+    exchange = SimExchange(clock, config)
+    options = ServerOptions(tick_ms=5)
+    server = await start_server("127.0.0.1", 0, exchange, clock, options, FaultInjector(fault_seed))
+    async with aiohttp.ClientSession() as http:
+        yield VirtualSim(clock, server, http)
+    await server.close()
 
 
 @pytest_asyncio.fixture
 async def virtual_sim() -> AsyncIterator[VirtualSim]:
     from mmoms.sim.config_model import AccountConfig, SimConfig
-    from mmoms.sim.exchange import SimExchange
 
-    clock = VirtualSimClock()
     account = AccountConfig(api_key=API_KEY, api_secret=API_SECRET)
-    exchange = SimExchange(clock, SimConfig(accounts=(account,), seed=3))
-    server = await start_server("127.0.0.1", 0, exchange, clock, ServerOptions(tick_ms=5))
-    async with aiohttp.ClientSession() as http:
-        yield VirtualSim(clock, server, http)
-    await server.close()
+    async for sim in _virtual(SimConfig(accounts=(account,), seed=3)):
+        yield sim
+
+
+@pytest_asyncio.fixture
+async def quiet_sim() -> AsyncIterator[VirtualSim]:
+    """The real exchange on a virtual clock with a static market (deterministic prices)."""
+    async for sim in _virtual(quiet_market_config()):
+        yield sim

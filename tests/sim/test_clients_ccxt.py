@@ -125,3 +125,35 @@ async def test_ccxt_pro_watch_orders(real_sim: RealSim) -> None:
         assert updates[-1]["status"] == "canceled"
     finally:
         await exchange.close()
+
+
+async def test_ccxt_conditional_orders_go_to_the_algo_service(real_sim: RealSim) -> None:
+    import ccxt.async_support as ccxt
+
+    exchange = ccxt.binanceusdm({"apiKey": real_sim.api_key, "secret": real_sim.api_secret})
+    _point_at(exchange, real_sim)
+    try:
+        await exchange.load_markets()
+        low, lower = await _far_prices(exchange)
+        # ccxt 4.5.90 routes any order with stopPrice/triggerPrice to POST /fapi/v1/algoOrder.
+        stop = await exchange.create_order(
+            SYMBOL, "market", "sell", AMOUNT, None, {"stopPrice": low, "reduceOnly": True}
+        )
+        assert stop["status"] == "open"
+        assert stop["triggerPrice"] == pytest.approx(low)
+        take_profit = await exchange.create_order(  # a BUY take-profit waits for a fall
+            SYMBOL, "limit", "buy", AMOUNT, lower, {"takeProfitPrice": low}
+        )
+        assert take_profit["status"] == "open"
+        trigger = {"trigger": True}
+        listed = await exchange.fetch_open_orders(SYMBOL, params=trigger)
+        assert {o["id"] for o in listed} == {stop["id"], take_profit["id"]}
+        assert await exchange.fetch_open_orders(SYMBOL) == []  # regular orders: none
+        fetched = await exchange.fetch_order(stop["id"], SYMBOL, trigger)
+        assert fetched["status"] == "open"
+        canceled = await exchange.cancel_order(stop["id"], SYMBOL, trigger)
+        assert canceled["id"] == stop["id"]
+        await exchange.cancel_all_orders(SYMBOL, trigger)
+        assert await exchange.fetch_open_orders(SYMBOL, params=trigger) == []
+    finally:
+        await exchange.close()

@@ -63,7 +63,10 @@ async def test_python_binance_lifecycle_and_user_socket(real_sim: RealSim) -> No
 
         manager = BinanceSocketManager(client)
         manager.FSTREAM_URL = real_sim.ws_url + "/"
-        async with manager.futures_user_socket() as socket:
+        user_socket = manager.futures_user_socket()
+        # Its reader notices "exit" only between receives, which wait up to TIMEOUT (10 s).
+        user_socket.TIMEOUT = 0.2
+        async with user_socket as socket:
             price, new_price = await _far_prices(client)
             order = await client.futures_create_order(
                 symbol=SYMBOL,
@@ -108,3 +111,31 @@ async def test_python_binance_lifecycle_and_user_socket(real_sim: RealSim) -> No
         assert sum(Decimal(t["qty"]) for t in trades) == Decimal(QTY)
     finally:
         await client.close_connection()
+
+
+async def test_python_binance_routes_stop_orders_to_the_algo_service(real_sim: RealSim) -> None:
+    client = _client(real_sim)
+    try:
+        low, _ = await _far_prices(client)
+        stop = await client.futures_create_order(
+            symbol=SYMBOL, side="BUY", type="STOP_MARKET", quantity=QTY, stopPrice=_above(low)
+        )
+        assert stop["algoStatus"] == "NEW"
+        assert stop["clientAlgoId"].startswith("x-")
+        assert Decimal(stop["triggerPrice"]) == Decimal(_above(low))
+        listed = await client.futures_get_open_orders(symbol=SYMBOL, conditional=True)
+        assert [o["algoId"] for o in listed] == [stop["algoId"]]
+        fetched = await client.futures_get_order(symbol=SYMBOL, algoId=stop["algoId"])
+        assert fetched["algoStatus"] == "NEW"
+        canceled = await client.futures_cancel_order(symbol=SYMBOL, algoId=stop["algoId"])
+        assert (canceled["algoId"], canceled["code"]) == (stop["algoId"], "200")
+        history = await client.futures_get_all_orders(symbol=SYMBOL, conditional=True)
+        assert [o["algoStatus"] for o in history] == ["CANCELED"]
+    finally:
+        await client.close_connection()
+
+
+def _above(low: str) -> str:
+    """A BUY stop trigger well above the market: the far-below price mirrored (0.97 -> 1.03)."""
+    value = Decimal(low) / Decimal("0.97") * Decimal("1.03")
+    return str(value.quantize(Decimal("0.1"), rounding=ROUND_DOWN))

@@ -124,6 +124,6 @@ def test_batch_cancel_limits() -> None:
 def test_batch_endpoint_costs() -> None:
     kit = Kit()
     place = kit.ex.endpoints["POST " + BATCH]
-    assert (place.weight({}), place.order_count) == (5, 5)
+    assert (place.weight({}), place.order_count, place.order_count_1m) == (5, 5, 1)
     single = kit.ex.endpoints["POST /fapi/v1/order"]
-    assert (single.weight({}), single.order_count) == (0, 1)
+    assert (single.weight({}), single.order_count, single.order_count_1m) == (0, 1, 1)

@@ -77,6 +77,10 @@ def test_cli_help_documents_every_flag() -> None:
         assert flag in result.stdout
     for flag in ("--config", "--seed", "--log-level", "--timing-header"):
         assert flag in result.stdout
+    for flag in ("--virtual-time", "--start-time-ms", "--no-admin", "--fault", "--fault-seed"):
+        assert flag in result.stdout
+    for flag in ("--latency", "--clock-skew-ms", "--stale-read-ms"):
+        assert flag in result.stdout
 
 
 def test_benchmark_quick_mode_runs() -> None:

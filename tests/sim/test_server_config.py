@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mmoms.sim.cli import build_settings
+from mmoms.sim.cli import _parser, build_settings
 from mmoms.sim.config import ConfigError, load_settings, parse_settings
 
 if TYPE_CHECKING:
@@ -104,19 +104,10 @@ def test_bad_toml_file(tmp_path: Path) -> None:
 
 
 def _args(**overrides: object) -> argparse.Namespace:
-    base: dict[str, object] = {
-        "config": None,
-        "api_key": None,
-        "api_secret": None,
-        "balance": [],
-        "seed": None,
-        "host": None,
-        "port": None,
-        "log_level": None,
-        "timing_header": False,
-    }
-    base.update(overrides)
-    return argparse.Namespace(**base)
+    """The parser's defaults (so new flags need no update here), then ``overrides``."""
+    args = _parser().parse_args([])
+    vars(args).update(overrides)
+    return args
 
 
 def test_cli_credentials_precedence() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from mmoms.sim.ratelimit import RateLimitConfig, RateLimiter
 
 if TYPE_CHECKING:
-    from conftest import FakeSim
+    from conftest import FakeSim, VirtualSim
 
 MINUTE = 60_000
 
@@ -97,6 +98,21 @@ async def test_order_count_headers_and_1015(tiny_limits_sim: FakeSim) -> None:
     # Non-order endpoints carry no order-count headers.
     _, headers, _ = await _get(sim, "/fapi/v1/time")
     assert "X-MBX-ORDER-COUNT-10S" not in headers
+
+
+@pytest.mark.asyncio
+async def test_batch_orders_cost_five_in_ten_seconds_and_one_per_minute(
+    virtual_sim: VirtualSim,
+) -> None:
+    item = {"symbol": "BTCUSDC", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+            "quantity": "0.010", "price": "94000.00"}  # fmt: skip
+    status, headers, body = await virtual_sim.signed_full(
+        "POST", "/fapi/v1/batchOrders", batchOrders=json.dumps([item, item])
+    )
+    assert status == 200, body
+    assert (headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"]) == ("5", "1")
+    status, headers, _ = await virtual_sim.signed_full("POST", "/fapi/v1/order", **item)
+    assert (headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"]) == ("6", "2")
 
 
 def test_windows_are_aligned_to_the_clock() -> None:

@@ -52,7 +52,12 @@ class Endpoint:
     security: Security
     handler: Handler
     weight: Callable[[Params], int] = lambda _p: 1  # REQUEST_WEIGHT cost
-    order_count: int = 0  # ORDERS cost (10 s and 1 min pools); 0 for non-order endpoints
+    order_count: int = 0  # ORDERS cost in the 10 s pool; 0 for non-order endpoints
+    order_count_1m: int = -1  # ORDERS cost in the 1 min pool; -1 = same as order_count
+
+    def __post_init__(self) -> None:
+        if self.order_count_1m < 0:  # batch endpoints cost 5 (10 s) but 1 (1 min) on Binance
+            object.__setattr__(self, "order_count_1m", self.order_count)
 
     @property
     def key(self) -> str:

@@ -14,6 +14,12 @@ Design decisions (binance-usdm.md §2):
 * Checks run in Binance's order of cheapness: key, presence of ``signature``/``timestamp``,
   the signature itself, then the time window — so an unsigned caller learns nothing about time.
 * ``recvWindow`` above 60000 is rejected with ``-1130`` (the exact fapi code is UNCONFIRMED).
+* WebSocket API requests (:meth:`RequestAuthenticator.check_ws_signed`) sign the parameters
+  sorted by name; the caller passes the candidate payloads (ccxt signs the raw values, the
+  official SDK percent-encodes them) and the signature exactly as sent (no form decoding).
+* ``alt_clock``: a second reference time a timestamp may also be inside. The server uses it in
+  virtual-time mode, where clients sign with their own wall clock while the exchange's business
+  time is virtual (an in-process test may also sign with the virtual clock).
 * Nothing here ever puts a key, secret or signature into an error message.
 """
 
@@ -23,7 +29,7 @@ import base64
 import binascii
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote_plus, unquote_to_bytes
 
@@ -151,8 +157,10 @@ class RequestAuthenticator:
         key_exists: Callable[[str], bool],
         secret_for_key: Callable[[str], str | None],
         public_key_for_key: Callable[[str], Any] | None = None,
+        alt_clock: SimClock | None = None,
     ) -> None:
         self._clock = clock
+        self._alt_clock = alt_clock
         self._key_exists = key_exists
         self._secret_for_key = secret_for_key
         self._public_key_for_key = public_key_for_key
@@ -174,7 +182,7 @@ class RequestAuthenticator:
         return header
 
     def check_signed(
-        self, api_key: str, raw_query: bytes, raw_body: bytes, params: dict[str, str]
+        self, api_key: str, raw_query: bytes, raw_body: bytes, params: Mapping[str, str]
     ) -> None:
         """Verify signature and timestamp of a SIGNED request; raises :class:`SimApiError`.
 
@@ -184,6 +192,44 @@ class RequestAuthenticator:
         payload, raw_signature = split_signature(raw_query, raw_body)
         if not raw_signature:
             raise _mandatory("signature")
+        timestamp, recv_window = self._time_params(params)
+        if not self._signature_ok(api_key, payload, raw_signature, form_encoded=True):
+            raise SimApiError(400, -1022, _MSG_BAD_SIGNATURE)
+        self._check_window(timestamp, recv_window)
+
+    def check_ws_signed(
+        self,
+        api_key: str,
+        payloads: Sequence[bytes],
+        signature: str | None,
+        params: Mapping[str, str],
+    ) -> None:
+        """A WebSocket API request: like :meth:`check_signed`, the signature taken as sent
+        and any of ``payloads`` accepted (see the module docstring)."""
+        if not signature:
+            raise _mandatory("signature")
+        timestamp, recv_window = self._time_params(params)
+        raw = signature.encode()
+        if not any(self._signature_ok(api_key, p, raw, form_encoded=False) for p in payloads):
+            raise SimApiError(400, -1022, _MSG_BAD_SIGNATURE)
+        self._check_window(timestamp, recv_window)
+
+    def check_timestamp(self, params: Mapping[str, str]) -> None:
+        """Only the time window (requests on an authenticated WebSocket API session)."""
+        self._check_window(*self._time_params(params))
+
+    def verify_ed25519(self, api_key: str, payload: bytes, signature: str) -> bool:
+        """An Ed25519 signature over ``payload`` (``session.logon`` accepts nothing else)."""
+        public_key = self._ed25519_key(api_key)
+        if public_key is None:
+            return False
+        try:
+            public_key.verify(base64.b64decode(signature, validate=True), payload)
+        except (InvalidSignature, binascii.Error, ValueError):
+            return False
+        return True
+
+    def _time_params(self, params: Mapping[str, str]) -> tuple[int, int]:
         timestamp = _int_param(params, "timestamp")
         if timestamp is None:
             raise _mandatory("timestamp")
@@ -194,15 +240,19 @@ class RequestAuthenticator:
             recv_window = DEFAULT_RECV_WINDOW_MS
         elif recv_window > MAX_RECV_WINDOW_MS:
             raise SimApiError(400, -1130, "Data sent for parameter 'recvWindow' is not valid.")
-        if not self._signature_ok(api_key, payload, raw_signature):
-            raise SimApiError(400, -1022, _MSG_BAD_SIGNATURE)
-        server_time = self._clock.time_ms()
-        if timestamp >= server_time + _AHEAD_TOLERANCE_MS:
-            raise SimApiError(400, -1021, _MSG_AHEAD)
-        if server_time - timestamp > recv_window:
-            raise SimApiError(400, -1021, _MSG_OUTSIDE_WINDOW)
+        return timestamp, recv_window
 
-    def _signature_ok(self, api_key: str, payload: bytes, raw_signature: bytes) -> bool:
+    def _check_window(self, timestamp: int, recv_window: int) -> None:
+        error = _window_error(timestamp, recv_window, self._clock.time_ms())
+        if error is None:
+            return
+        alt = self._alt_clock
+        if alt is None or _window_error(timestamp, recv_window, alt.time_ms()) is not None:
+            raise error
+
+    def _signature_ok(
+        self, api_key: str, payload: bytes, raw_signature: bytes, form_encoded: bool
+    ) -> bool:
         secret = self._hmac_keys.get(api_key)
         if secret is None:
             text = self._secret_for_key(api_key)
@@ -215,10 +265,10 @@ class RequestAuthenticator:
         if public_key is None:
             return False
         try:
-            # Form decoding: '+' is a space, so an unescaped base64 '+' fails, as on Binance.
-            signature = base64.b64decode(
-                unquote_to_bytes(raw_signature.replace(b"+", b" ")), validate=True
-            )
+            if form_encoded:
+                # Form decoding: '+' is a space, so an unescaped base64 '+' fails, as on Binance.
+                raw_signature = unquote_to_bytes(raw_signature.replace(b"+", b" "))
+            signature = base64.b64decode(raw_signature, validate=True)
             public_key.verify(signature, payload)
         except (InvalidSignature, binascii.Error, ValueError):
             return False
@@ -235,7 +285,15 @@ class RequestAuthenticator:
         return key
 
 
-def _int_param(params: dict[str, str], name: str) -> int | None:
+def _window_error(timestamp: int, recv_window: int, server_time: int) -> SimApiError | None:
+    if timestamp >= server_time + _AHEAD_TOLERANCE_MS:
+        return SimApiError(400, -1021, _MSG_AHEAD)
+    if server_time - timestamp > recv_window:
+        return SimApiError(400, -1021, _MSG_OUTSIDE_WINDOW)
+    return None
+
+
+def _int_param(params: Mapping[str, str], name: str) -> int | None:
     text = params.get(name)
     if not text or not text.isdigit() or not text.isascii():
         return None

@@ -11,6 +11,12 @@ Credentials, in order of precedence: ``--api-key``/``--api-secret``, then the en
 With none of them a random pair is generated: the key is logged to stderr, the secret only with
 ``--show-secret`` (a secret printed by default would end up in CI logs and terminal scroll-back).
 ``--balance ASSET=AMOUNT`` sets that balance on every account. SIGINT / SIGTERM stop cleanly.
+
+Testing aids: ``--virtual-time`` runs the exchange on a test clock that only
+``POST /admin/time/advance`` moves; ``--fault JSON`` (and the shorthands ``--latency``,
+``--clock-skew-ms``, ``--stale-read-ms``) start with fault rules active, drawn from
+``--fault-seed``; the admin endpoints (listed in :mod:`mmoms.sim.server`) change them at run time
+unless ``--no-admin``. Flags add to the rules of the config file's ``[faults]`` section.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -26,7 +33,15 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
-from mmoms.sim.config import ConfigError, ServerSettings, SimSettings, load_settings, parse_settings
+from mmoms.sim.config import (
+    ConfigError,
+    FaultSettings,
+    ServerSettings,
+    SimSettings,
+    check_fault_rules,
+    load_settings,
+    parse_settings,
+)
 from mmoms.sim.config_model import AccountConfig
 
 __all__ = ["build_settings", "main"]
@@ -81,6 +96,59 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add X-Sim-Handling-Us (server handling time) to every response (benchmarks)",
     )
+    testing = parser.add_argument_group("testing: virtual time and fault injection")
+    testing.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help='run on a test clock that moves only on POST /admin/time/advance {"ms": N} '
+        "(market steps, expiries and injected latency follow it; no wall-clock waits)",
+    )
+    testing.add_argument(
+        "--start-time-ms",
+        type=int,
+        metavar="MS",
+        help="the virtual clock's start, ms since the epoch (default: the wall clock at start)",
+    )
+    testing.add_argument(
+        "--no-admin",
+        action="store_true",
+        help="do not serve the unauthenticated /admin/* endpoints (faults, time control)",
+    )
+    testing.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='a fault rule active from the start, e.g. \'{"kind": "http_error", "match": '
+        '"POST /fapi/v1/order", "variant": "unknown", "probability": 0.1}\'; repeatable; '
+        "kinds: latency, http_error, rate_limit, ban, stale_reads, clock_skew, ws_latency, "
+        "ws_disconnect, user_event (see mmoms.sim.fault_rules)",
+    )
+    testing.add_argument(
+        "--fault-seed", type=int, metavar="N", help="seed of the fault rules' random draws"
+    )
+    testing.add_argument(
+        "--latency",
+        action="append",
+        default=[],
+        metavar="PATTERN=SPEC",
+        help="shorthand for a latency rule: endpoint glob = ms | uniform:LO:HI | exp:MEAN | "
+        "normal:MEAN:SD, e.g. 'POST /fapi/v1/order=uniform:5:20'; repeatable",
+    )
+    testing.add_argument(
+        "--clock-skew-ms",
+        type=int,
+        metavar="MS",
+        help="the server clock runs this far ahead (negative: behind) for timestamp checks "
+        "and GET /fapi/v1/time, to provoke -1021",
+    )
+    testing.add_argument(
+        "--stale-read-ms",
+        type=int,
+        metavar="MS",
+        help="eventual consistency: an order younger than this answers -2013 to "
+        "GET /fapi/v1/order, openOrder and algoOrder",
+    )
     return parser
 
 
@@ -118,13 +186,39 @@ def build_settings(
     options = server.options
     if args.timing_header:
         options = dataclasses.replace(options, timing_header=True)
+    if args.no_admin:
+        options = dataclasses.replace(options, admin=False)
     server = ServerSettings(
         host=args.host or server.host,
         port=server.port if args.port is None else args.port,
         log_level=args.log_level or server.log_level,
         options=options,
+        virtual_time=server.virtual_time or args.virtual_time,
+        start_time_ms=server.start_time_ms if args.start_time_ms is None else args.start_time_ms,
+        faults=_fault_settings(args, server.faults),
     )
     return SimSettings(exchange, server), generated
+
+
+def _fault_settings(args: argparse.Namespace, base: FaultSettings) -> FaultSettings:
+    """The config file's rules plus the flags' (raises :class:`ConfigError`)."""
+    rules: list[object] = []
+    for text in args.fault:
+        try:
+            rules.append(json.loads(text))
+        except ValueError:
+            raise ConfigError(f"--fault expects a JSON object, got {text!r}") from None
+    for item in args.latency:
+        pattern, sep, spec = item.rpartition("=")
+        if not sep or not pattern:
+            raise ConfigError(f"--latency expects PATTERN=SPEC, got {item!r}")
+        rules.append({"kind": "latency", "match": pattern, "latency": spec})
+    if args.clock_skew_ms:
+        rules.append({"kind": "clock_skew", "skew_ms": args.clock_skew_ms})
+    if args.stale_read_ms:
+        rules.append({"kind": "stale_reads", "window_ms": args.stale_read_ms})
+    seed = base.seed if args.fault_seed is None else args.fault_seed
+    return FaultSettings(seed, base.rules + check_fault_rules(rules, "--fault"))
 
 
 def _balances(items: list[str]) -> dict[str, str]:
@@ -144,14 +238,20 @@ def _balances(items: list[str]) -> dict[str, str]:
 
 
 async def _serve(settings: SimSettings) -> None:
-    from mmoms.sim.clock import LiveSimClock
+    from mmoms.sim.clock import LiveSimClock, SimClock, VirtualSimClock
     from mmoms.sim.exchange import SimExchange
+    from mmoms.sim.faults import FaultInjector
     from mmoms.sim.server import start_server
 
-    clock = LiveSimClock()
-    exchange = SimExchange(clock, settings.exchange)
     cfg = settings.server
-    server = await start_server(cfg.host, cfg.port, exchange, clock, cfg.options)
+    clock: SimClock = LiveSimClock()
+    if cfg.virtual_time:
+        start = cfg.start_time_ms if cfg.start_time_ms is not None else clock.time_ms()
+        clock = VirtualSimClock(start)
+    exchange = SimExchange(clock, settings.exchange)
+    faults = FaultInjector(cfg.faults.seed)
+    faults.add(cfg.faults.rules, clock.time_ms())
+    server = await start_server(cfg.host, cfg.port, exchange, clock, cfg.options, faults)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -12,6 +12,16 @@ accounts, seed, market knobs) and the transport's :class:`ServerSettings`. Layou
     tick_ms = 25
     ws_ping_interval_s = 180
     log_level = "INFO"
+    admin = true                   # serve /admin/* (fault injection, time control)
+    virtual_time = false           # run on a test clock moved by POST /admin/time/advance
+    start_time_ms = 1767225600000  # the virtual clock's start (default: wall clock at start)
+
+    [faults]                       # fault injection at start (see mmoms.sim.fault_rules)
+    seed = 7
+    [[faults.rules]]
+    kind = "latency"
+    match = "POST /fapi/v1/order"
+    latency = "uniform:5:20"
 
     [rate_limits]
     request_weight_per_minute = 2400
@@ -59,10 +69,19 @@ from mmoms.sim.config_model import (
     SymbolConfig,
     default_symbols,
 )
+from mmoms.sim.fault_rules import RuleError, parse_rule
 from mmoms.sim.ratelimit import RateLimitConfig
 from mmoms.sim.server import ServerOptions
 
-__all__ = ["ConfigError", "ServerSettings", "SimSettings", "load_settings", "parse_settings"]
+__all__ = [
+    "ConfigError",
+    "FaultSettings",
+    "ServerSettings",
+    "SimSettings",
+    "check_fault_rules",
+    "load_settings",
+    "parse_settings",
+]
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 # Credentials: validated as plain strings and never echoed in an error message.
@@ -74,11 +93,22 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class FaultSettings:
+    """Fault rules active from the start (JSON-like objects, validated) and their RNG seed."""
+
+    seed: int = 0
+    rules: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "INFO"
     options: ServerOptions = dataclasses.field(default_factory=ServerOptions)
+    virtual_time: bool = False
+    start_time_ms: int | None = None  # virtual clock start; None = the wall clock at start
+    faults: FaultSettings = dataclasses.field(default_factory=FaultSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +137,7 @@ def parse_settings(data: Mapping[str, Any]) -> SimSettings:
     server_table = _table(data.pop("server", {}), "server")
     limits_table = _table(data.pop("rate_limits", {}), "rate_limits")
     fees = _table(data.pop("fees", {}), "fees")
+    faults = _faults(_table(data.pop("faults", {}), "faults"))
     accounts_list = _array(data.pop("accounts", []), "accounts")
     symbols_list = data.pop("symbols", None)
 
@@ -145,7 +176,8 @@ def parse_settings(data: Mapping[str, Any]) -> SimSettings:
         exchange = SimConfig(symbols=symbols, accounts=accounts, **exchange_kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid exchange configuration: {exc}") from None
-    return SimSettings(exchange, _server(server_table, rate_limits))
+    server = dataclasses.replace(_server(server_table, rate_limits), faults=faults)
+    return SimSettings(exchange, server)
 
 
 # -- sections ----------------------------------------------------------------------------------
@@ -155,6 +187,11 @@ def _server(table: dict[str, Any], rate_limits: RateLimitConfig) -> ServerSettin
     host = table.pop("host", "127.0.0.1")
     port = _int(table.pop("port", 0), "server.port")
     log_level = str(table.pop("log_level", "INFO")).upper()
+    virtual_time = table.pop("virtual_time", False)
+    if not isinstance(virtual_time, bool):
+        raise ConfigError("server.virtual_time must be true or false")
+    start = table.pop("start_time_ms", None)
+    start_time_ms = None if start is None else _int(start, "server.start_time_ms")
     if not isinstance(host, str) or not host:
         raise ConfigError("server.host must be a non-empty string")
     if not 0 <= port <= 65535:
@@ -170,7 +207,34 @@ def _server(table: dict[str, Any], rate_limits: RateLimitConfig) -> ServerSettin
         if name in kwargs and kwargs[name] <= 0:
             raise ConfigError(f"server.{name} must be positive")
     options = ServerOptions(rate_limits=rate_limits, **kwargs)
-    return ServerSettings(host=host, port=port, log_level=log_level, options=options)
+    return ServerSettings(
+        host=host,
+        port=port,
+        log_level=log_level,
+        options=options,
+        virtual_time=virtual_time,
+        start_time_ms=start_time_ms,
+    )
+
+
+def _faults(table: dict[str, Any]) -> FaultSettings:
+    seed = _int(table.pop("seed", 0), "faults.seed")
+    rules = _array(table.pop("rules", []), "faults.rules")
+    for key in table:
+        raise ConfigError(f"unknown key 'faults.{key}' (expected seed, rules)")
+    return FaultSettings(seed, check_fault_rules(rules, "faults.rules"))
+
+
+def check_fault_rules(rules: list[Any], where: str) -> tuple[dict[str, Any], ...]:
+    """Validate fault rule objects; raises :class:`ConfigError` naming the rule at fault."""
+    out = []
+    for i, rule in enumerate(rules):
+        try:
+            parse_rule(rule, i + 1, 0, 0)
+        except RuleError as exc:
+            raise ConfigError(f"{where}[{i}]: {exc}") from None
+        out.append(dict(rule))
+    return tuple(out)
 
 
 def _symbols(entries: Any, fees: dict[str, Any]) -> tuple[SymbolConfig, ...]:

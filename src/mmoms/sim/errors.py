@@ -22,6 +22,7 @@ __all__ = [
     "cancel_rejected",
     "client_id_duplicated",
     "client_id_invalid",
+    "close_position_quantity",
     "fok_rejected",
     "gtd_invalid",
     "gtx_rejected",
@@ -210,6 +211,10 @@ def batch_size() -> SimApiError:
 
 def client_id_duplicated() -> SimApiError:
     return _e(-4116, "clientOrderId is duplicated")
+
+
+def close_position_quantity() -> SimApiError:
+    return _e(-4137, "Quantity must be zero with closePosition equals true")
 
 
 def stop_order_use_algo() -> SimApiError:

@@ -3,8 +3,9 @@
 Interface for the server (:mod:`mmoms.sim.server`)::
 
     ex = SimExchange(clock, config)            # clock: any object with time_ms() -> int
+    ex.clock                                   # that clock (start_server uses it by default)
     ex.endpoints["POST /fapi/v1/order"]        # -> api.Endpoint(method, path, security,
-                                               #    handler, weight, order_count)
+                                               #    handler, weight, order_count, order_count_1m)
     body = endpoint.handler(account, params)   # params: merged str -> str, as received;
                                                # raises api.SimApiError (HTTP 400 + code/msg)
     ex.account_for_key(api_key)                # -> Account | None  (pass it to handlers;
@@ -14,15 +15,23 @@ Interface for the server (:mod:`mmoms.sim.server`)::
     ex.on_user_event = fn                      # fn(api_key, event_dict) for every user-data
                                                #    event (ORDER_TRADE_UPDATE, TRADE_LITE,
                                                #    ACCOUNT_UPDATE, ACCOUNT_CONFIG_UPDATE,
-                                               #    listenKeyExpired)
+                                               #    ALGO_UPDATE, listenKeyExpired)
     ex.on_market_event = fn                    # optional (None = off): fn(stream, payload) for
                                                #    "<sym>@aggTrade", "<sym>@depth@100ms",
-                                               #    "<sym>@bookTicker", "<sym>@markPrice@1s"
+                                               #    "<sym>@depth5|10|20@100ms", "<sym>@bookTicker",
+                                               #    "<sym>@markPrice@1s"
+    ex.set_market_feeds(feeds)                 # the feed names someone subscribes to (decides
+                                               #    which partial books are built)
     ex.listen_key_owner(listen_key)            # -> api_key | None (route WS connections)
-    ex.clock                                   # the clock given at construction
     ex.advance(now_ms)                         # call often (e.g. every 50-100 ms): steps the
-                                               #    synthetic market, expires GTD orders,
-                                               #    fires countdownCancelAll, expires listenKeys
+                                               #    synthetic market, fires conditional orders,
+                                               #    expires GTD orders, fires countdownCancelAll,
+                                               #    expires listenKeys
+    ex.next_deadline()                         # the next time-driven expiry (ms) or None, so a
+                                               #    virtual clock can stop exactly there
+
+Scenario hooks (the admin endpoints use them): :meth:`SimExchange.expire_listen_key`,
+:meth:`SimExchange.set_mid`, :meth:`SimExchange.inject_trade`.
 
 Everything runs on the caller's thread and never blocks; the server must call handlers and
 ``advance`` from one task (single writer). Events are delivered synchronously from inside the
@@ -31,7 +40,8 @@ only when the server says so, which keeps tests deterministic.
 
 Market steps are aligned to ``step_ms`` from the clock's time at construction; events produced
 in a step carry the step's timestamp. A gap longer than ``max_catchup_steps`` steps (the host
-slept) skips the excess steps instead of replaying them.
+slept, or a virtual clock jumped) skips the excess steps instead of replaying them; expiries
+still happen, stamped with the time ``advance`` was called with.
 """
 
 from __future__ import annotations
@@ -41,20 +51,22 @@ from typing import Any, Protocol
 
 from . import events as ev
 from .account import Account
+from .algo import AlgoService
 from .api import Endpoint
 from .config_model import AccountConfig, SimConfig
 from .handlers_account import account_endpoints
+from .handlers_algo import algo_endpoints
 from .handlers_market import market_endpoints
 from .handlers_orders import order_endpoints
 from .listenkeys import ListenKeys
 from .market import SyntheticMarket
+from .market_feed import MarketPublisher
 from .matching import MatchingEngine
-from .specs import SymbolSpec, build_exchange_info, fmt8
+from .specs import SymbolSpec, build_exchange_info
 
 __all__ = ["SimExchange"]
 
 EventSink = Callable[[str, dict[str, Any]], None]
-_MARK_STREAM_MS = 1000
 
 
 class _Clock(Protocol):
@@ -77,6 +89,8 @@ class SimExchange:
             s.symbol: SyntheticMarket(s, cfg.market, self.engine, self.config.seed)
             for s, cfg in zip(specs, self.config.symbols, strict=True)
         }
+        self.algo = AlgoService(self.engine, self.config.seed, self.config.order_history_limit)
+        self.publisher = MarketPublisher(self.engine.states, self.markets)
         self.accounts: dict[str, Account] = {}
         for account_config in self.config.accounts:
             self.add_account(account_config)
@@ -86,14 +100,17 @@ class SimExchange:
         self._market_time = self.started_ms - self.started_ms % step
         self._on_user_event: EventSink = _no_event
         self._on_market_event: EventSink | None = None
-        self._last_depth_id: dict[str, int] = {}
-        self._last_top: dict[str, Any] = {}
         for market in self.markets.values():
             market.seed_book(self._market_time)
         self._exchange_info = build_exchange_info(self.config, specs)
         self.endpoints: dict[str, Endpoint] = {
             e.key: e
-            for e in (*market_endpoints(self), *order_endpoints(self), *account_endpoints(self))
+            for e in (
+                *market_endpoints(self),
+                *order_endpoints(self),
+                *algo_endpoints(self),
+                *account_endpoints(self),
+            )
         }
 
     # -- hooks ------------------------------------------------------------------------------
@@ -115,10 +132,10 @@ class SimExchange:
     def on_market_event(self, sink: EventSink | None) -> None:
         self._on_market_event = sink
         self.engine.emit_market = sink
-        for symbol, state in self.engine.states.items():
-            state.book.track_changes = sink is not None
-            state.book.drain_changes()
-            self._last_depth_id[symbol] = state.book.update_id
+        self.publisher.reset(sink is not None)
+
+    def set_market_feeds(self, feeds: frozenset[str]) -> None:
+        self.publisher.set_feeds(feeds)
 
     def emit_user(self, account: Account, event: dict[str, Any]) -> None:
         self._on_user_event(account.api_key, event)
@@ -183,12 +200,25 @@ class SimExchange:
             self._market_time += step
             for market in self.markets.values():
                 market.step(self._market_time)
+            for symbol in self.markets:
+                self.algo.check(symbol, self._market_time)
             if self._on_market_event is not None:
-                self._publish_market(self._market_time)
+                self.publisher.publish(self._on_market_event, self._market_time)
         self.engine.expire_due(now_ms)
+        self.algo.expire_due(now_ms)
         self._fire_countdowns(now_ms)
         for api_key, key in self.listen_keys.expire(now_ms):
             self._on_user_event(api_key, ev.listen_key_expired(now_ms, key))
+
+    def next_deadline(self) -> int | None:
+        """The earliest pending expiry: GTD order, conditional order, countdown, listenKey."""
+        candidates = [
+            self.engine.next_gtd(),
+            self.algo.next_deadline(),
+            min(self._countdowns.values(), default=None),
+            self.listen_keys.next_expiry(),
+        ]
+        return min((c for c in candidates if c is not None), default=None)
 
     def _fire_countdowns(self, now_ms: int) -> None:
         due = [key for key, deadline in self._countdowns.items() if deadline <= now_ms]
@@ -200,6 +230,24 @@ class SimExchange:
 
     # -- scenario hooks ---------------------------------------------------------------------
 
+    def expire_listen_key(
+        self, listen_key: str | None = None, api_key: str | None = None, announce: bool = True
+    ) -> list[str]:
+        """Expire listenKeys now (all, one key, or one account's); returns the keys expired.
+        ``announce=False`` drops them silently, without ``listenKeyExpired``."""
+        now = self.now()
+        expired = self.listen_keys.force_expire(listen_key, api_key)
+        if announce:
+            for owner, key in expired:
+                self._on_user_event(owner, ev.listen_key_expired(now, key))
+        return [key for _, key in expired]
+
+    def set_mid(self, symbol: str, price: str) -> None:
+        """Move the synthetic market's mid to ``price`` (takes effect on the next step).
+        Raises ``KeyError`` for an unknown symbol and ``SimApiError`` for a bad price."""
+        spec = self.specs[symbol]
+        self.markets[symbol].set_mid(spec.parse_price(price))
+
     def inject_trade(self, symbol: str, side: str, quantity: str) -> str:
         """Make the synthetic market trade now (tests, scenarios); returns the filled quantity.
 
@@ -209,63 +257,3 @@ class SimExchange:
         lots = spec.parse_qty(quantity)
         filled = self.markets[symbol].take(side == "BUY", lots, self.now())
         return spec.fmt_qty(filled)
-
-    # -- market streams ---------------------------------------------------------------------
-
-    def _publish_market(self, now: int) -> None:
-        sink = self._on_market_event
-        assert sink is not None
-        for symbol, state in self.engine.states.items():
-            spec, book = state.spec, state.book
-            lower = symbol.lower()
-            bids, asks = book.drain_changes()
-            if bids or asks:
-                previous = self._last_depth_id.get(symbol, 0)
-                sink(
-                    f"{lower}@depth@100ms",
-                    {
-                        "e": "depthUpdate",
-                        "E": now,
-                        "T": now,
-                        "s": symbol,
-                        "U": previous + 1,
-                        "u": book.update_id,
-                        "pu": previous,
-                        "b": [[spec.fmt_price(t), spec.fmt_qty(q)] for t, q in bids],
-                        "a": [[spec.fmt_price(t), spec.fmt_qty(q)] for t, q in asks],
-                    },
-                )
-                self._last_depth_id[symbol] = book.update_id
-            top = (book.top(True), book.top(False))
-            if top != self._last_top.get(symbol):
-                self._last_top[symbol] = top
-                bid, ask = top[0] or (0, 0), top[1] or (0, 0)
-                sink(
-                    f"{lower}@bookTicker",
-                    {
-                        "e": "bookTicker",
-                        "u": book.update_id,
-                        "E": now,
-                        "T": now,
-                        "s": symbol,
-                        "b": spec.fmt_price(bid[0]),
-                        "B": spec.fmt_qty(bid[1]),
-                        "a": spec.fmt_price(ask[0]),
-                        "A": spec.fmt_qty(ask[1]),
-                    },
-                )
-            if now % _MARK_STREAM_MS == 0:
-                market = self.markets[symbol]
-                sink(
-                    f"{lower}@markPrice@1s",
-                    {
-                        "e": "markPriceUpdate",
-                        "E": now,
-                        "s": symbol,
-                        "p": fmt8(state.mark),
-                        "i": fmt8(spec.price(market.mid)),
-                        "P": fmt8(state.mark),
-                        "r": market.params.funding_rate,
-                        "T": (now // 28_800_000 + 1) * 28_800_000,
-                    },
-                )

@@ -5,8 +5,8 @@ Batch endpoints answer in request order with a per-item error object where an it
 order not guaranteed" — sequential is one valid outcome). DELETE batch accepts ``orderIdList`` /
 ``origClientOrderIdList`` and ccxt's lowercase ``orderidlist`` / ``origclientorderidlist``.
 
-``order_count`` of the batch endpoints is 5 (Binance charges 5 to the 10 s pool and 1 to the
-1 min pool; :class:`~mmoms.sim.api.Endpoint` has one number).
+The batch endpoints charge 5 to the 10 s ORDERS pool and 1 to the 1 min pool, as Binance does
+(``order_count`` / ``order_count_1m`` of :class:`~mmoms.sim.api.Endpoint`).
 """
 
 from __future__ import annotations
@@ -220,8 +220,8 @@ def order_endpoints(ex: SimExchange) -> list[Endpoint]:
             lambda p: 1 if p.get("symbol") else 40,
         ),
         Endpoint("DELETE", "/fapi/v1/allOpenOrders", signed, cancel_all),
-        Endpoint("POST", "/fapi/v1/batchOrders", signed, batch_new, lambda _p: 5, 5),
-        Endpoint("PUT", "/fapi/v1/batchOrders", signed, batch_modify, lambda _p: 5, 5),
+        Endpoint("POST", "/fapi/v1/batchOrders", signed, batch_new, lambda _p: 5, 5, 1),
+        Endpoint("PUT", "/fapi/v1/batchOrders", signed, batch_modify, lambda _p: 5, 5, 1),
         Endpoint("DELETE", "/fapi/v1/batchOrders", signed, batch_cancel),
         Endpoint("POST", "/fapi/v1/countdownCancelAll", signed, countdown, lambda _p: 10),
         Endpoint("GET", "/fapi/v1/allOrders", signed, all_orders, lambda _p: 5),

@@ -69,6 +69,21 @@ class ListenKeys:
             self._forget(key)
         return out
 
+    def next_expiry(self) -> int | None:
+        return min(self._expires.values(), default=None)
+
+    def force_expire(
+        self, listen_key: str | None = None, api_key: str | None = None
+    ) -> list[tuple[str, str]]:
+        """Expire now: one key, one account's key, or (neither given) every key."""
+        out = []
+        for key, owner in list(self._owner.items()):
+            if listen_key not in (None, key) or api_key not in (None, owner):
+                continue
+            out.append((owner, key))
+            self._forget(key)
+        return out
+
     def _forget(self, key: str) -> None:
         api_key = self._owner.pop(key)
         del self._by_account[api_key]

@@ -82,6 +82,12 @@ class SyntheticMarket:
             self._mark_c += move
             self._engine.set_mark(self.spec.symbol, self.mark)
 
+    def set_mid(self, ticks: int) -> None:
+        """Move the mid (scenarios, tests): the next step requotes around it and trades through
+        resting orders in the way; the mark follows over the next steps. The mean reversion
+        anchor moves too, so the market stays there."""
+        self.mid = self._anchor = max(self._floor, ticks)
+
     def take(self, is_buy: bool, lots: int, now: int) -> int:
         """A synthetic aggressive order walking the book within the PERCENT_PRICE band."""
         state = self._engine.states[self.spec.symbol]

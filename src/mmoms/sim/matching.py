@@ -47,6 +47,7 @@ _ID_CHARS = string.ascii_letters + string.digits
 _STP_TIFS = frozenset({"GTC", "IOC", "GTD"})
 
 UserSink = Callable[[str, dict[str, Any]], None]
+FinalHook = Callable[[SimOrder, int], None]
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class MatchingEngine:
         self.marks: dict[str, Decimal] = {s: st.mark for s, st in self.states.items()}
         self.emit_user: UserSink | None = None  # None: do not even build user events
         self.emit_market: UserSink | None = None  # (stream name, payload)
+        self.on_final: FinalHook | None = None  # an order reached a final status (algo service)
         self._ids = random.Random(f"client-ids:{seed}")
         self._gtd: list[tuple[int, int, SimOrder]] = []
         self._gtd_seq = 0
@@ -266,6 +268,8 @@ class MatchingEngine:
         order.status = status
         order.update_time = now
         self._otu(order, now, "CANCELED" if status == CANCELED else "EXPIRED", expire_reason=er)
+        if self.on_final is not None:
+            self.on_final(order, now)
 
     def _settle(
         self,
@@ -369,6 +373,8 @@ class MatchingEngine:
                     realized=realized,
                 ),
             )
+        if order.status == FILLED and self.on_final is not None:
+            self.on_final(order, now)
 
     def _after(self, touched: _Touched, now: int) -> None:
         """ACCOUNT_UPDATE for every account whose positions changed, then reduce-only checks."""
@@ -478,6 +484,10 @@ class MatchingEngine:
         if req.modify_id is not None:
             body["modifyId"] = req.modify_id
         return body
+
+    def next_gtd(self) -> int | None:
+        """The earliest goodTillDate still pending (may belong to an order closed since)."""
+        return self._gtd[0][0] if self._gtd else None
 
     def expire_due(self, now: int) -> None:
         """Expire GTD orders whose goodTillDate has passed."""

@@ -140,8 +140,11 @@ class RateLimiter:
         minute = state.minute.used if state.minute.index == now_ms // _MINUTE_MS else 0
         return ten, minute
 
-    def charge_orders(self, account: str, count: int, now_ms: int) -> tuple[int, int]:
-        """Charge ``count`` orders to ``account``; return (used in 10 s, used in 1 min).
+    def charge_orders(
+        self, account: str, count: int, now_ms: int, count_1m: int | None = None
+    ) -> tuple[int, int]:
+        """Charge ``count`` orders to the 10 s pool and ``count_1m`` (default ``count``) to the
+        1 min pool of ``account``; return (used in 10 s, used in 1 min).
 
         Raises :class:`RateLimitError` (HTTP 429, ``-1015``) when either pool is exceeded.
         """
@@ -152,7 +155,7 @@ class RateLimiter:
         ten.roll(now_ms // _TEN_SECONDS_MS)
         minute.roll(now_ms // _MINUTE_MS)
         ten.used += count
-        minute.used += count
+        minute.used += count if count_1m is None else count_1m
         if ten.used > self.config.orders_per_10s:
             raise self._too_many_orders(
                 self.config.orders_per_10s, "10 SECOND", (ten.index + 1) * _TEN_SECONDS_MS - now_ms

@@ -24,6 +24,14 @@ Design decisions (binance-usdm.md §1, §8.1, §12):
   dropped and a connection left with nothing is closed. :meth:`sweep` also drops subscriptions
   whose key the exchange no longer knows (deleted, or expired without an event).
 * An unknown listenKey at connect time gets an error frame, then close code 1008.
+* Partial depth (``<sym>@depth5|10|20[@100ms|@250ms|@500ms]``) is served from the exchange's
+  ``<sym>@depthN@100ms`` feed. The hub reports the set of feeds with subscribers
+  (``on_market_feeds``) so the exchange builds only the partial books someone reads.
+* Faults (:mod:`mmoms.sim.faults`): user-data events may be dropped, duplicated or reordered per
+  connection (:mod:`mmoms.sim.stream_faults`); every outbound frame may be delayed (on the
+  simulator's clock, :mod:`mmoms.sim.timers`) or end the connection. :meth:`StreamHub.disconnect`
+  drops connections on demand: ``abort`` cuts the TCP connection without a close frame (what a
+  network failure looks like), ``close`` sends 1001 "going away".
 """
 
 from __future__ import annotations
@@ -40,6 +48,11 @@ from urllib.parse import parse_qsl
 import msgspec
 from aiohttp import WSMsgType, web
 
+from mmoms.sim.clock import SimClock
+from mmoms.sim.faults import FaultInjector
+from mmoms.sim.stream_faults import EventShaper, Held
+from mmoms.sim.timers import LiveSleeper, Sleeper
+
 __all__ = ["StreamHub", "canonical_stream", "classify_ws_path"]
 
 log = logging.getLogger(__name__)
@@ -50,6 +63,8 @@ _ERR_NO_KEY = {"code": -1125, "msg": _NO_KEY_MSG}
 _CLOSE_NORMAL, _CLOSE_GOING_AWAY, _CLOSE_POLICY = 1000, 1001, 1008
 _DEPTH_DIFF = re.compile(r"([a-z0-9_]+)@depth(?:@(?:100|250|500)ms)?")
 _MARK_PRICE = re.compile(r"([a-z0-9_]+)@markPrice(?:@1s)?")
+_PARTIAL_DEPTH = re.compile(r"([a-z0-9_]+)@depth(5|10|20)(?:@(?:100|250|500)ms)?")
+_DRAIN_TIMEOUT_S = 1.0
 
 
 def classify_ws_path(path: str) -> tuple[bool, str | None] | None:
@@ -75,6 +90,8 @@ def canonical_stream(name: str) -> str:
         return f"{match.group(1)}@depth@100ms"
     if match := _MARK_PRICE.fullmatch(name):
         return f"{match.group(1)}@markPrice@1s"
+    if match := _PARTIAL_DEPTH.fullmatch(name):
+        return f"{match.group(1)}@depth{match.group(2)}@100ms"
     return name
 
 
@@ -83,17 +100,27 @@ class _Connection:
 
     __slots__ = (
         "close_request",
+        "conn_id",
+        "drained",
         "frames",
         "limit",
         "market",
+        "shaper",
         "stream_mode",
         "subs",
+        "transport",
         "wakeup",
         "ws",
     )
 
-    def __init__(self, ws: web.WebSocketResponse, stream_mode: bool, limit: int) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, stream_mode: bool, limit: int, conn_id: int = 0
+    ) -> None:
         self.ws = ws
+        self.conn_id = conn_id
+        self.transport: asyncio.Transport | None = None
+        self.shaper = EventShaper()
+        self.drained = asyncio.Event()
         self.stream_mode = stream_mode
         # listenKey -> (owning API key at subscribe time, event filter or None for all)
         self.subs: dict[str, tuple[str, frozenset[str] | None]] = {}
@@ -103,6 +130,11 @@ class _Connection:
         self.wakeup = asyncio.Event()
         self.close_request: tuple[int, bytes] | None = None
 
+    @property
+    def kind(self) -> str:
+        """``user`` when it carries a listenKey, else ``market`` (the fault targets)."""
+        return "user" if self.subs else "market"
+
     def send(self, frame: bytes) -> bool:
         """Queue a text frame; ``False`` when the queue is full (the caller closes us)."""
         if self.close_request is not None:
@@ -110,6 +142,7 @@ class _Connection:
         if len(self.frames) >= self.limit:
             return False
         self.frames.append(frame)
+        self.drained.clear()
         self.wakeup.set()
         return True
 
@@ -128,11 +161,20 @@ class StreamHub:
         listen_key_owner: Callable[[str], str | None],
         *,
         on_market_interest: Callable[[bool], None] | None = None,
+        on_market_feeds: Callable[[frozenset[str]], None] | None = None,
         ping_interval_s: float = 180.0,
         queue_size: int = 10_000,
+        faults: FaultInjector | None = None,
+        clock: SimClock | None = None,
+        sleeper: Sleeper | None = None,
     ) -> None:
         self._owner = listen_key_owner
         self._on_market_interest = on_market_interest
+        self._on_market_feeds = on_market_feeds
+        self.faults = faults
+        self._clock = clock
+        self._sleeper: Sleeper = sleeper or LiveSleeper()
+        self._next_conn_id = 0
         self._ping_interval_s = ping_interval_s
         self._queue_size = queue_size
         self._encode = msgspec.json.Encoder().encode
@@ -155,6 +197,9 @@ class StreamHub:
         raw = self._encode(event)
         event_type = event.get("e")
         expired_key = event.get("listenKey") if event_type == "listenKeyExpired" else None
+        faults = (
+            self.faults if self.faults is not None and self.faults.has_user_event_rules else None
+        )
         for conn in list(connections):
             for key, (owner, events) in list(conn.subs.items()):
                 if owner != api_key or (expired_key is not None and key != expired_key):
@@ -164,13 +209,80 @@ class StreamHub:
                 frame = (
                     b'{"stream":"%s","data":%s}' % (key.encode(), raw) if conn.stream_mode else raw
                 )
-                if not conn.send(frame):
+                frames = [frame] if faults is None else self._shape(conn, event, frame, faults)
+                if not all(conn.send(f) for f in frames):
                     self._drop(conn)
                     break
             if expired_key is not None and expired_key in conn.subs:
                 self._unsubscribe_key(conn, expired_key, api_key)
                 if not conn.subs and not conn.market:
                     conn.close_later(_CLOSE_NORMAL, b"listenKey expired")
+
+    def _shape(
+        self, conn: _Connection, event: dict[str, Any], frame: bytes, faults: FaultInjector
+    ) -> list[bytes]:
+        """Apply drop / duplicate / reorder faults to one event on one connection."""
+        now = self._now()
+        event_type = event.get("e")
+        inner = event.get("o")
+        order = inner.get("i") if event_type == "ORDER_TRADE_UPDATE" and inner else None
+        item = Held(frame, event_type, order)
+        decision = faults.user_event(conn.conn_id, event, now)
+        action, hold_ms = decision if decision is not None else (None, 0)
+        frames, overtaken = conn.shaper.push(item, action, now + hold_ms)
+        if overtaken is not None:
+            faults.record(
+                "user_event_reorder",
+                now,
+                conn=conn.conn_id,
+                held=overtaken.event_type,
+                held_order=overtaken.order,
+                overtaken_by=event_type,
+                overtaken_by_order=order,
+            )
+        return frames
+
+    def flush_held(self) -> None:
+        """Release events a reorder fault held longer than its hold time (nothing overtook
+        them)."""
+        now = self._now()
+        for conn in list(self._connections):
+            if conn.shaper.held is not None:
+                for frame in conn.shaper.flush(now):
+                    if not conn.send(frame):
+                        self._drop(conn)
+                        break
+
+    def disconnect(self, target: str, mode: str = "abort", api_key: str | None = None) -> int:
+        """Drop connections of ``target`` (user / market / all), optionally one account's;
+        returns how many. ``abort`` cuts TCP, ``close`` sends 1001."""
+        chosen = [
+            c
+            for c in self._connections
+            if target in ("all", c.kind)
+            and (api_key is None or any(owner == api_key for owner, _ in c.subs.values()))
+        ]
+        for conn in chosen:
+            self._cut(conn, mode)
+        return len(chosen)
+
+    def _cut(self, conn: _Connection, mode: str) -> None:
+        self._forget(conn)
+        conn.frames.clear()
+        if mode == "abort" and conn.transport is not None:
+            conn.transport.abort()
+        conn.close_later(_CLOSE_GOING_AWAY, b"disconnected")
+
+    async def drain(self, high_water: int) -> None:
+        """Wait (bounded) until no connection has more than ``high_water`` frames queued, so a
+        long virtual-time advance does not overflow the queues of readers that keep up."""
+        for conn in list(self._connections):
+            if len(conn.frames) > high_water and conn.close_request is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(conn.drained.wait(), _DRAIN_TIMEOUT_S)
+
+    def _now(self) -> int:
+        return self._clock.time_ms() if self._clock is not None else 0
 
     def publish_market(self, stream: str, payload: dict[str, Any]) -> None:
         """Deliver one market payload to the subscribers of feed ``stream``."""
@@ -205,7 +317,9 @@ class StreamHub:
     ) -> web.WebSocketResponse:
         """Upgrade ``request`` and run the connection until either side closes it."""
         ws = web.WebSocketResponse(heartbeat=self._ping_interval_s, autoping=True)
-        conn = _Connection(ws, stream_mode, self._queue_size)
+        self._next_conn_id += 1
+        conn = _Connection(ws, stream_mode, self._queue_size, self._next_conn_id)
+        conn.transport = request.transport
         self._connections.add(conn)
         writer: asyncio.Task[None] | None = None
         try:
@@ -275,9 +389,12 @@ class StreamHub:
             return
         feed = conn.market[name] = canonical_stream(name)
         was_idle = not self._by_feed
+        is_new = feed not in self._by_feed
         self._by_feed.setdefault(feed, {})[(conn, name)] = None
         if was_idle and self._on_market_interest is not None:
             self._on_market_interest(True)
+        if is_new and self._on_market_feeds is not None:
+            self._on_market_feeds(frozenset(self._by_feed))
 
     def _unsubscribe_market(self, conn: _Connection, name: str) -> None:
         feed = conn.market.pop(name, None)
@@ -287,6 +404,8 @@ class StreamHub:
         subscribers.pop((conn, name), None)
         if not subscribers:
             del self._by_feed[feed]  # type: ignore[arg-type]
+            if self._on_market_feeds is not None:
+                self._on_market_feeds(frozenset(self._by_feed))
             if not self._by_feed and self._on_market_interest is not None:
                 self._on_market_interest(False)
 
@@ -310,13 +429,33 @@ class StreamHub:
                 await conn.wakeup.wait()
                 conn.wakeup.clear()
                 while frames:
+                    if self.faults is not None and self.faults.has_ws_rules:
+                        if not await self._frame_faults(conn):
+                            return
+                        if not frames:  # cut while we waited
+                            break
                     await ws.send_frame(frames.popleft(), WSMsgType.TEXT)
+                conn.drained.set()
                 if conn.close_request is not None:
                     code, reason = conn.close_request
                     await ws.close(code=code, message=reason)
                     return
         except (ConnectionError, RuntimeError):  # the peer went away; the reader sees it too
             log.debug("stream connection lost while sending")
+
+    async def _frame_faults(self, conn: _Connection) -> bool:
+        """Latency and random disconnects for the next frame; False once the connection is cut."""
+        assert self.faults is not None
+        delay, disconnect = self.faults.ws_frame(conn.kind, conn.conn_id, self._now())
+        if delay:
+            await self._sleeper.sleep_ms(delay)
+        if disconnect is not None:
+            self._cut(conn, disconnect)
+            if disconnect == "close":
+                code, reason = conn.close_request or (_CLOSE_GOING_AWAY, b"")
+                await conn.ws.close(code=code, message=reason)
+            return False
+        return True
 
     async def _read_loop(self, conn: _Connection) -> None:
         async for msg in conn.ws:

@@ -21,14 +21,14 @@ from .api import Params
 from .params import optional, optional_bool, parse_int, required
 from .specs import SymbolSpec
 
-__all__ = ["OrderRequest", "parse_modify", "parse_new_order", "symbol_spec"]
+__all__ = ["OrderRequest", "good_till_date", "parse_modify", "parse_new_order", "symbol_spec"]
 
-_CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
+CLIENT_ID = re.compile(r"[.A-Z:/a-z0-9_-]{1,36}")
 _CONDITIONAL = frozenset(
     {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
 )
-_TIFS = frozenset({"GTC", "IOC", "FOK", "GTX", "GTD"})
-_STP_MODES = frozenset({"NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"})
+TIFS = frozenset({"GTC", "IOC", "FOK", "GTX", "GTD"})
+STP_MODES = frozenset({"NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"})
 PRICE_MATCH_DEPTH = {
     "OPPONENT": 1,
     "OPPONENT_5": 5,
@@ -121,7 +121,7 @@ def parse_new_order(params: Params, specs: Mapping[str, SymbolSpec], now_ms: int
     else:
         if tif_text is None:
             raise errors.mandatory("timeInForce")
-        if tif_text not in _TIFS:
+        if tif_text not in TIFS:
             raise errors.invalid_param("timeInForce")
         tif = tif_text
         if price_match != "NONE":
@@ -132,15 +132,15 @@ def parse_new_order(params: Params, specs: Mapping[str, SymbolSpec], now_ms: int
             check_price_filter(spec, ticks)
         check_lot_size(spec, lots, spec.max_lots)
         if tif == "GTD":
-            gtd = _good_till_date(params, now_ms)
+            gtd = good_till_date(params, now_ms)
     client_id = optional(params, "newClientOrderId")
-    if client_id is not None and _CLIENT_ID.fullmatch(client_id) is None:
+    if client_id is not None and CLIENT_ID.fullmatch(client_id) is None:
         raise errors.client_id_invalid()
     resp_type = optional(params, "newOrderRespType") or "ACK"
     if resp_type not in ("ACK", "RESULT"):
         raise errors.invalid_param("newOrderRespType")
     stp = optional(params, "selfTradePreventionMode") or DEFAULT_STP
-    if stp not in _STP_MODES:
+    if stp not in STP_MODES:
         raise errors.invalid_stp_mode()
     position_side = optional(params, "positionSide") or ""
     if position_side not in ("", "BOTH", "LONG", "SHORT"):
@@ -162,7 +162,8 @@ def parse_new_order(params: Params, specs: Mapping[str, SymbolSpec], now_ms: int
     )
 
 
-def _good_till_date(params: Params, now_ms: int) -> int:
+def good_till_date(params: Params, now_ms: int) -> int:
+    """``goodTillDate`` of a GTD order; raises ``SimApiError`` -1102, -1100 or -5040."""
     gtd = parse_int("goodTillDate", required(params, "goodTillDate"))
     if gtd <= now_ms + GTD_MIN_AHEAD_MS or gtd >= GTD_MAX_MS:
         raise errors.gtd_invalid()
