@@ -376,6 +376,8 @@ class LocalOrderBook:
     def _find(
         self, symbol: Symbol, client_order_id: ClientOrderId, venue_order_id: VenueOrderId
     ) -> Order | None:
+        if not venue_order_id:  # 0: the venue has no order id for it yet (untriggered stop)
+            return self.get(symbol, client_order_id)
         order = self._by_venue_id.get((symbol, venue_order_id))
         if order is None:
             order = self.get(symbol, client_order_id)
@@ -387,7 +389,7 @@ class LocalOrderBook:
         order = self._find(r.symbol, r.client_order_id, r.venue_order_id)
         if order is None:
             return self._adopt(r)
-        if order.venue_order_id is None:
+        if order.venue_order_id is None and r.venue_order_id:
             order.venue_order_id = r.venue_order_id
             self._by_venue_id[(r.symbol, r.venue_order_id)] = order
         if r.status.rank < order.venue_rank or r.filled_qty < order.filled_qty:
@@ -461,7 +463,7 @@ class LocalOrderBook:
             time_in_force=r.time_in_force,
             reduce_only=r.reduce_only,
             position_side=r.position_side,
-            venue_order_id=r.venue_order_id,
+            venue_order_id=r.venue_order_id or None,
             filled_qty=r.filled_qty,
             venue_rank=r.status.rank,
             last_event_ns=r.ts_event_ns,
@@ -474,7 +476,8 @@ class LocalOrderBook:
             order.client_order_id = ClientOrderId(f"{r.client_order_id}#{r.venue_order_id}")
         by_id[order.client_order_id] = order
         self._index(order)
-        self._by_venue_id[(r.symbol, r.venue_order_id)] = order
+        if r.venue_order_id:
+            self._by_venue_id[(r.symbol, r.venue_order_id)] = order
         events: list[Event] = [
             OrderAdopted(
                 ts_ns=r.ts_recv_ns,

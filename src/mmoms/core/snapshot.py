@@ -66,6 +66,9 @@ class BookSnapshot(msgspec.Struct, frozen=True):
     seen_trades: dict[Symbol, list[TradeId]]
     orphan_fills: list[FillReport]
     anomaly_count: int
+    # State of layers above the book (e.g. contingent groups), kept opaque here so that a
+    # snapshot restores the whole engine in one read. Not part of the book's state hash.
+    extensions: dict[str, msgspec.Raw] = {}
 
 
 _encoder = msgspec.json.Encoder(order="sorted")
@@ -97,5 +100,6 @@ def state_hash(snapshot: BookSnapshot) -> str:
         positions=sorted(snapshot.positions, key=lambda p: (p.symbol, p.position_side)),
         seen_trades={k: sorted(v) for k, v in snapshot.seen_trades.items()},
         orphan_fills=sorted(snapshot.orphan_fills, key=lambda f: (f.symbol, f.trade_id)),
+        extensions={},
     )
     return hashlib.sha256(_encoder.encode(canonical)).hexdigest()

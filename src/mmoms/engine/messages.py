@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mmoms.contingent.intents import CancelGroup, PlaceGroup
 from mmoms.core.intents import AnyIntent
 from mmoms.core.reports import (
     OpenOrdersSnapshot,
@@ -19,7 +20,7 @@ from mmoms.venues.reports import AlgoOrderReport
 
 @dataclass(frozen=True, slots=True)
 class IntentMsg:
-    intent: AnyIntent
+    intent: AnyIntent | PlaceGroup | CancelGroup
     received_ns: int
 
 

@@ -31,6 +31,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
+from mmoms.contingent import (
+    AnyGroupEvent,
+    CancelGroup,
+    Group,
+    GroupState,
+    PlaceGroup,
+    Plan,
+    cancel_group,
+    decode_state,
+    encode_state,
+)
+from mmoms.contingent import plan as plan_group
+from mmoms.contingent import start as start_group
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import NANOS_PER_MILLI, Clock, LiveClock, ManualClock
 from mmoms.core.commands import AmendOrder, CancelOrder, QueryOrder, SubmitOrder
@@ -58,10 +73,11 @@ from mmoms.core.reports import (
     PositionReport,
     Report,
 )
-from mmoms.core.snapshot import encode_snapshot
+from mmoms.core.snapshot import decode_snapshot, encode_snapshot
 from mmoms.engine.batcher import Flight
 from mmoms.engine.client_ids import ClientOrderIdFactory
 from mmoms.engine.config import OmsConfig
+from mmoms.engine.groups import GroupBook, algo_status_report
 from mmoms.engine.messages import (
     EngineMsg,
     IntentMsg,
@@ -74,7 +90,7 @@ from mmoms.engine.messages import (
 from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner, Rejection
 from mmoms.engine.reconcile import compare_positions, describe_changes, order_fingerprints
-from mmoms.engine.risk import ErrorRate, RiskEngine
+from mmoms.engine.risk import ErrorRate, RiskEngine, RiskRejection
 from mmoms.engine.sender import send_flight
 from mmoms.journal.records import (
     ApiErrorRecorded,
@@ -84,6 +100,7 @@ from mmoms.journal.records import (
     CommandSent,
     Entry,
     EventRecorded,
+    GroupRecorded,
     IntentReceived,
     Reconciled,
     RiskRejected,
@@ -94,10 +111,11 @@ from mmoms.journal.records import (
 from mmoms.journal.store import Batch, JournalStore, OrderRow, OutboxEntry, Record, Snapshot
 from mmoms.venues.errors import DuplicateClientOrderId, OrderNotFound, VenueError
 from mmoms.venues.gateway import ExchangeGateway, StreamGap, StreamItem
+from mmoms.venues.reports import AlgoOrderReport
 
 log = logging.getLogger(__name__)
 
-Notification = Event | RiskRejected
+Notification = Event | RiskRejected | AnyGroupEvent
 Listener = Callable[[Notification], None]
 _DRAIN_MAX = 1_000
 
@@ -152,6 +170,7 @@ class OrderManager:
         self._touched: dict[tuple[Symbol, ClientOrderId], Order] = {}
         self._notifications: list[Notification] = []
         self._outgoing: list[Flight] = []
+        self._groups = GroupBook()
         self._planner = ActionPlanner(
             self.book, self.risk, self._instruments, config, self._ids, self.metrics
         )
@@ -249,6 +268,20 @@ class OrderManager:
             )
         )
 
+    def place_group(self, strategy_id: StrategyId, group: Group) -> None:
+        """Submit a contingent group (OCO, OTO, bracket...; see :mod:`mmoms.contingent`).
+
+        Raises:
+            OmsOverloadedError, OmsNotRunningError.
+        """
+        self._post_intent(PlaceGroup(strategy_id=strategy_id, group=group))
+
+    def cancel_group(self, strategy_id: StrategyId, group_id: GroupId) -> None:
+        self._post_intent(CancelGroup(strategy_id=strategy_id, group_id=group_id))
+
+    def group(self, group_id: GroupId) -> GroupState | None:
+        return self._groups.get(group_id)
+
     def cancel_all(self, strategy_id: StrategyId, symbol: Symbol | None = None) -> None:
         self._post_intent(CancelAllIntent(strategy_id=strategy_id, symbol=symbol))
 
@@ -266,7 +299,7 @@ class OrderManager:
     def instrument(self, symbol: Symbol) -> Instrument:
         return self._instruments[symbol]
 
-    def _post_intent(self, intent: AnyIntent) -> None:
+    def _post_intent(self, intent: AnyIntent | PlaceGroup | CancelGroup) -> None:
         if not self._running:
             raise OmsNotRunningError("the order manager is not running")
         try:
@@ -291,6 +324,7 @@ class OrderManager:
         self.book = LocalOrderBook.restore(state.book.snapshot(), self._book_clock)
         self._planner.book = self.book
         self._seq = state.last_seq
+        await self._restore_groups(state.snapshot_seq)
         await self._gw.start()
         self._instruments.update({i.symbol: i for i in await self._gw.instruments()})
         missing = [s for s in self._cfg.symbols if s not in self._instruments]
@@ -306,6 +340,21 @@ class OrderManager:
         self._arm_timer(self._cfg.reconcile_interval_s, "reconcile")
         if self._cfg.dead_man_switch_ms:
             self._arm_timer(self._cfg.dead_man_switch_ms / 3000, "heartbeat")
+
+    async def _restore_groups(self, snapshot_seq: int) -> None:
+        """Groups from the snapshot the book was restored from, then their later states."""
+        if snapshot_seq:
+            snapshot = await self._store.latest_snapshot()
+            if snapshot is not None and snapshot.seq == snapshot_seq:
+                raw = decode_snapshot(snapshot.payload).extensions.get("groups")
+                if raw is not None:
+                    self._groups.load_raw(bytes(raw))
+        async for record in self._store.read(after_seq=snapshot_seq):
+            if record.kind != "GroupRecorded":
+                continue
+            entry = decode_entry(record.payload)
+            if isinstance(entry, GroupRecorded) and entry.kind == "state":
+                self._groups.put(decode_state(bytes(entry.payload)), entry.strategy_id)
 
     def _resume(self, in_flight: list[Order], outbox: list[OutboxEntry]) -> None:
         """After a restart: whatever was in flight has an unknown outcome now (the request may
@@ -428,8 +477,11 @@ class OrderManager:
             batch_listener()
 
     async def _save_snapshot(self) -> None:
+        snapshot = msgspec.structs.replace(
+            self.book.snapshot(), extensions={"groups": self._groups.to_raw()}
+        )
         await self._store.save_snapshot(
-            Snapshot(seq=self._seq, ts_ns=self._now, payload=encode_snapshot(self.book.snapshot()))
+            Snapshot(seq=self._seq, ts_ns=self._now, payload=encode_snapshot(snapshot))
         )
         self._records_since_snapshot = 0
 
@@ -491,6 +543,8 @@ class OrderManager:
             if not order.status.is_in_flight:
                 self._planner.settled(order)
                 self._after_planning()
+            if order.group_id is not None:
+                self._feed_groups(event)
 
     def _reject(self, rejection: Rejection) -> None:
         check = rejection.check
@@ -507,9 +561,117 @@ class OrderManager:
     # -- intents and the window flush -------------------------------------------------------------
 
     def _on_intent(self, msg: IntentMsg) -> None:
-        self._record(IntentReceived(intent=msg.intent))
-        self._planner.intent(msg.intent, msg.received_ns, self._now)
+        intent = msg.intent
+        if isinstance(intent, (PlaceGroup, CancelGroup)):
+            self._on_group_intent(intent)
+            return
+        self._record(IntentReceived(intent=intent))
+        self._planner.intent(intent, msg.received_ns, self._now)
         self._after_planning()
+
+    # -- contingent groups ---------------------------------------------------------------------
+
+    def _on_group_intent(self, intent: PlaceGroup | CancelGroup) -> None:
+        group_id = intent.group.group_id if isinstance(intent, PlaceGroup) else intent.group_id
+        self._record(
+            GroupRecorded(
+                kind="intent",
+                group_id=group_id,
+                strategy_id=intent.strategy_id,
+                payload=msgspec.Raw(msgspec.json.encode(intent)),
+            ),
+            group_id,
+        )
+        if isinstance(intent, CancelGroup):
+            state = self._groups.get(group_id)
+            if state is not None:
+                self._apply_plan(cancel_group(state, self._now))
+            return
+        if group_id in self._groups:
+            self._reject(Rejection(RiskRejection("group", f"group {group_id} already exists")))
+            return
+        plan = start_group(intent.group, self._now)
+        for cmd in plan.commands:  # the group's first orders pass risk like any other
+            if isinstance(cmd, SubmitOrder) and not cmd.reduce_only:
+                rejection = self.risk.check_new(
+                    self.book,
+                    symbol=cmd.symbol,
+                    side=cmd.side,
+                    order_type=cmd.order_type,
+                    quantity=cmd.quantity,
+                    price=cmd.price or cmd.trigger_price,
+                )
+                if rejection is not None:
+                    self._reject(Rejection(rejection, command=cmd))
+                    return
+        self._apply_plan(plan, intent.strategy_id)
+
+    def _apply_plan(self, plan: Plan, strategy_id: StrategyId | None = None) -> None:
+        """Journal a group's new state, events and commands in this batch; the commands go on
+        the wire right after the commit, in the plan's order, without waiting for a window.
+        Follow-ups (protective stops, sibling cancels, flattens) are not risk-checked: they only
+        ever reduce exposure, and blocking them would leave a position unprotected."""
+        state = plan.state
+        group_id = state.spec.group_id
+        self._groups.put(state, strategy_id)
+        strategy_id = self._groups.strategy(group_id)
+        self._record(
+            GroupRecorded(
+                kind="state",
+                group_id=group_id,
+                strategy_id=strategy_id,
+                payload=msgspec.Raw(encode_state(state)),
+            ),
+            group_id,
+        )
+        for event in plan.events:
+            self._record(
+                GroupRecorded(
+                    kind="event", group_id=group_id, payload=msgspec.Raw(msgspec.json.encode(event))
+                ),
+                group_id,
+            )
+            self._notifications.append(event)
+        decided = self._clock.monotonic_ns()
+        for cmd in plan.commands:
+            order = self.book.get(cmd.symbol, cmd.client_order_id)
+            if isinstance(cmd, SubmitOrder):
+                if order is not None:
+                    continue  # already created: a plan is never executed twice
+                self._create(
+                    cmd, strategy_id=strategy_id or StrategyId(""), tag=None, group_id=group_id
+                )
+                self._timing[cmd.client_order_id] = _Timing(
+                    decided,
+                    decided,
+                )
+            else:
+                trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
+                if order is None or not self._mark(order, trigger):
+                    continue
+            self._send_now(cmd)
+
+    def _send_now(self, cmd: SubmitOrder | AmendOrder | CancelOrder) -> None:
+        sent = CommandSent(command=cmd)
+        self._record(sent, cmd.client_order_id)
+        if isinstance(cmd, CancelOrder):
+            outbox_id = f"{self._seq}:{cmd.client_order_id}:cancel"
+            self._batch.outbox_add.append(OutboxEntry(outbox_id, self._now, encode_entry(sent)))
+            self._outbox_ids[cmd.client_order_id] = outbox_id
+        self._outgoing.append(Flight(cmd.symbol, (cmd,)))
+
+    def _feed_groups(self, event: OrderEvent) -> None:
+        state = self._groups.for_order(event.client_order_id)
+        if state is None:
+            return
+        plan = plan_group(event, state)
+        if plan.state is not state:
+            self._apply_plan(plan)
+
+    def _apply_algo(self, report: AlgoOrderReport) -> None:
+        self._apply(
+            algo_status_report(report, self.book.get(report.symbol, report.client_order_id))
+        )
 
     def _after_planning(self) -> None:
         for rejection in self._planner.rejections:
@@ -593,7 +755,8 @@ class OrderManager:
                     self._start_query(order.symbol, order.client_order_id, unknown=False)
             elif isinstance(result, BaseException) and order is not None:
                 self._on_failure(action, order, result)
-            # AlgoOrderReport and anything else: contingent orders handle them (not yet here)
+            elif isinstance(result, AlgoOrderReport):
+                self._apply_algo(result)
 
     def _on_failure(
         self, action: SubmitOrder | AmendOrder | CancelOrder, order: Order, exc: BaseException
@@ -674,9 +837,10 @@ class OrderManager:
             log.warning("query of %s failed (%s): retrying", msg.client_order_id, msg.error)
             self._arm_timer(self._cfg.retry_unknown_s, "retry")
             return
-        if isinstance(msg.result, (OrderStatusReport, OrderNotFoundReport)):
+        if isinstance(msg.result, AlgoOrderReport):
+            self._apply_algo(msg.result)
+        else:
             self._apply(msg.result)
-        # An AlgoOrderReport (a conditional order): contingent orders will track those.
 
     # -- stream and reconciliation ----------------------------------------------------------------
 
@@ -705,6 +869,8 @@ class OrderManager:
             if t is not None and t.acked_ns:
                 self.metrics.latency["stream"].record(self._clock.monotonic_ns() - t.acked_ns)
             self._apply(report)
+        elif isinstance(report, AlgoOrderReport):
+            self._apply_algo(report)
 
     def _start_reconcile(self, reason: str) -> None:
         if self._reconciling:

@@ -76,6 +76,16 @@ class ApiErrorRecorded(Entry, frozen=True, tag=True, kw_only=True):
     http_status: int | None = None
 
 
+class GroupRecorded(Entry, frozen=True, tag=True, kw_only=True):
+    """A contingent group's intent, new state or event; the payload is the JSON of a struct of
+    :mod:`mmoms.contingent` (kept opaque: the journal depends on the core only)."""
+
+    kind: str  # "intent" | "state" | "event"
+    group_id: GroupId
+    strategy_id: StrategyId | None = None
+    payload: msgspec.Raw
+
+
 class Reconciled(Entry, frozen=True, tag=True, kw_only=True):
     reason: str  # "startup", "periodic", "stream_gap", "unknown_outcome", ...
     symbols: tuple[Symbol, ...] = ()
@@ -91,6 +101,7 @@ AnyEntry = (
     | EventRecorded
     | RiskRejected
     | ApiErrorRecorded
+    | GroupRecorded
     | Reconciled
 )
 

@@ -1,0 +1,134 @@
+"""Contingent groups inside the engine: the live group states, and conditional orders seen
+through the book.
+
+* :class:`GroupBook` holds the latest :class:`~mmoms.contingent.state.GroupState` of every
+  group and finds a group from any client order id it uses (legs, replacements, flattens). It
+  encodes the active groups for the snapshot and restores them.
+* :func:`algo_status_report` turns Binance's view of a conditional order (an
+  :class:`~mmoms.venues.reports.AlgoOrderReport`, from the algo service) into the core's
+  :class:`~mmoms.core.reports.OrderStatusReport` under the same client order id, so the local
+  book — and through it the contingency planner — tracks stops like any order. The venue order
+  id is left 0 ("not known") because the algo id and the id of the order placed at trigger are
+  different numbers; the triggered order's own reports carry the latter.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from mmoms.contingent.state import GroupState, GroupStatus, decode_state, encode_state
+from mmoms.core.enums import VenueOrderStatus
+from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, VenueOrderId
+from mmoms.core.order import Order
+from mmoms.core.reports import OrderStatusReport
+from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
+
+_ZERO = Decimal(0)
+
+
+class GroupBook:
+    def __init__(self) -> None:
+        self._states: dict[GroupId, GroupState] = {}
+        self._strategies: dict[GroupId, StrategyId | None] = {}
+        self._by_cid: dict[ClientOrderId, GroupId] = {}
+
+    def __contains__(self, group_id: object) -> bool:
+        return group_id in self._states
+
+    def get(self, group_id: GroupId) -> GroupState | None:
+        return self._states.get(group_id)
+
+    def for_order(self, client_order_id: ClientOrderId) -> GroupState | None:
+        group_id = self._by_cid.get(client_order_id)
+        return None if group_id is None else self._states[group_id]
+
+    def strategy(self, group_id: GroupId) -> StrategyId | None:
+        return self._strategies.get(group_id)
+
+    def put(self, state: GroupState, strategy_id: StrategyId | None = None) -> None:
+        group_id = state.spec.group_id
+        self._states[group_id] = state
+        if strategy_id is not None or group_id not in self._strategies:
+            self._strategies[group_id] = strategy_id
+        for cid in state.client_order_ids():
+            self._by_cid[cid] = group_id
+
+    def states(self) -> list[GroupState]:
+        return list(self._states.values())
+
+    def active(self) -> list[GroupState]:
+        return [s for s in self._states.values() if s.status is GroupStatus.ACTIVE]
+
+    # -- snapshot -----------------------------------------------------------------------------
+
+    def to_raw(self) -> msgspec.Raw:
+        """Active groups (finished ones need no recovery) as JSON, for the engine snapshot."""
+        items = [
+            {
+                "strategy_id": self._strategies.get(s.spec.group_id),
+                "state": msgspec.Raw(encode_state(s)),
+            }
+            for s in self.active()
+        ]
+        return msgspec.Raw(msgspec.json.encode(items))
+
+    def load_raw(self, raw: bytes) -> None:
+        """Restore what :meth:`to_raw` wrote.
+
+        Raises:
+            msgspec.DecodeError / StateVersionError: not a groups snapshot we understand.
+        """
+        for item in msgspec.json.decode(raw, type=list[_SnapshotItem]):
+            self.put(decode_state(bytes(item.state)), item.strategy_id)
+
+
+class _SnapshotItem(msgspec.Struct):
+    strategy_id: StrategyId | None
+    state: msgspec.Raw
+
+
+_ALGO_TO_VENUE = {
+    AlgoStatus.NEW: VenueOrderStatus.NEW,
+    AlgoStatus.TRIGGERING: VenueOrderStatus.NEW,
+    AlgoStatus.TRIGGERED: VenueOrderStatus.NEW,  # the placed order reports its own fills
+    AlgoStatus.CANCELED: VenueOrderStatus.CANCELED,
+    AlgoStatus.EXPIRED: VenueOrderStatus.EXPIRED,
+    AlgoStatus.REJECTED: VenueOrderStatus.REJECTED,
+}
+
+
+def algo_status_report(report: AlgoOrderReport, order: Order | None) -> OrderStatusReport:
+    """The book's view of a conditional order (see the module docstring)."""
+    quantity = report.quantity or (order.quantity if order is not None else _ZERO)
+    filled = report.actual_qty or _ZERO
+    if report.status is AlgoStatus.FINISHED:
+        # The order placed at trigger is done: filled in full, or canceled/expired with a part.
+        status = (
+            VenueOrderStatus.FILLED
+            if quantity and filled >= quantity
+            else VenueOrderStatus.CANCELED
+        )
+    else:
+        status = _ALGO_TO_VENUE[report.status]
+        if status is VenueOrderStatus.NEW and filled:
+            status = VenueOrderStatus.PARTIALLY_FILLED
+    if quantity and filled > quantity:
+        filled = quantity  # a close-position stop may fill more than the spec's size
+    return OrderStatusReport(
+        ts_event_ns=report.ts_event_ns,
+        ts_recv_ns=report.ts_recv_ns,
+        source=report.source,
+        symbol=report.symbol,
+        client_order_id=report.client_order_id,
+        venue_order_id=VenueOrderId(0),
+        side=report.side,
+        order_type=report.order_type,
+        status=status,
+        quantity=quantity,
+        price=report.price or _ZERO,
+        filled_qty=filled,
+        reduce_only=report.reduce_only,
+        position_side=report.position_side,
+    )
