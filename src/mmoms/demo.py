@@ -27,9 +27,28 @@ from mmoms.app.metrics import RunInfo, start_metrics_server
 from mmoms.app.quoter import QuoterConfig, SkewedQuoter
 from mmoms.app.stack import DEMO_SYMBOLS, EmbeddedStack, start_embedded
 from mmoms.app.view import render, summary_lines
+from mmoms.contingent import Group, bracket
+from mmoms.core.enums import Side
 from mmoms.core.ids import StrategyId, Symbol
 
 STRATEGY = StrategyId("demo-mm")
+BRACKET_SYMBOL = Symbol("ETHUSDC")
+
+
+def demo_bracket(bid: Decimal, ask: Decimal) -> Group:
+    """One OTOCO to show contingent orders: buy at market, take profit 0.2 % higher (LIMIT,
+    reduce-only), stop 0.2 % lower (STOP_MARKET in Binance's algo service, by mark price)."""
+    mid = (bid + ask) / 2
+    return bracket(
+        "demo-bracket",
+        BRACKET_SYMBOL,
+        Side.BUY,
+        Decimal("0.05"),
+        take_profit_price=(mid * Decimal("1.002")).quantize(Decimal("0.01")),
+        stop_price=(mid * Decimal("0.998")).quantize(Decimal("0.01")),
+    )
+
+
 QUOTERS = {
     Symbol("BTCUSDC"): QuoterConfig(
         half_spread_bps=Decimal(0),
@@ -129,10 +148,14 @@ async def _demo(
 
 
 async def _quote(stack: EmbeddedStack, feed: BookTickerFeed, stop: asyncio.Event) -> None:
-    """Re-quote on every top-of-book change, at most every 100 ms."""
+    """Re-quote on every top-of-book change, at most every 100 ms; place one bracket."""
     quoters = {s: SkewedQuoter(QUOTERS[s]) for s in DEMO_SYMBOLS}
     oms = stack.oms
+    bracket_placed = False
     while not stop.is_set():
+        if not bracket_placed and BRACKET_SYMBOL in feed.top:
+            bracket_placed = True
+            oms.place_group(STRATEGY, demo_bracket(*feed.top[BRACKET_SYMBOL]))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(feed.wait(), 1.0)
         for symbol, (bid, ask) in list(feed.top.items()):

@@ -103,3 +103,35 @@ async def test_bracket_stop_triggered_by_mark_price_cancels_the_take_profit(
     )
     assert oms.position(BTC) == 0
     assert open_algo(stack) == []
+
+
+@pytest.mark.asyncio
+async def test_stopping_cancels_a_live_bracket_in_one_batch(tmp_path: Path) -> None:
+    """Both exits canceled together at stop: the take-profit through the batch endpoint, the
+    stop through the algo service (Binance's batch cancel does not know algo orders)."""
+    stack = await start_embedded(journal_path=tmp_path / "j.sqlite", seed=9)
+    waiter = Waiter(stack)
+    oms = stack.oms
+    notes: list[object] = []
+    oms.add_listener(notes.append)
+    center = mid(stack).quantize(D("0.1"))
+    oms.set_reference_price(BTC, center)
+    oms.place_group(
+        S,
+        bracket(
+            "b3", BTC, Side.BUY, D("0.002"), take_profit_price=center + 80, stop_price=center - 80
+        ),
+    )
+    await waiter.until(
+        lambda: all(
+            (o := oms.book.get(BTC, ClientOrderId(c))) is not None and o.status is OrderStatus.NEW
+            for c in ("b3-tp", "b3-sl")
+        )
+    )
+    await stack.close(cancel_orders=True)
+    assert not [n for n in notes if type(n).__name__ == "OrderCancelRejected"]
+    for cid in ("b3-tp", "b3-sl"):
+        order = oms.book.get(BTC, ClientOrderId(cid))
+        assert order is not None
+        assert order.status is OrderStatus.CANCELED, cid
+    assert open_algo(stack) == []

@@ -109,6 +109,11 @@ def _engine_table(oms: OrderManager) -> Table:
         alerts.append(f"API errors {dict(m.api_errors)}")
     if oms.book.anomaly_count:
         alerts.append(f"book anomalies {oms.book.anomaly_count}")
+    groups = oms.groups()
+    table.add_row(
+        "contingent groups",
+        "  ".join(f"{g.spec.group_id} {g.status.value}" for g in groups) or "none",
+    )
     table.add_row("alerts", "\n".join(alerts) or "none")
     return table
 
@@ -137,6 +142,9 @@ def summary_lines(
             f"latency {stage:8s} p50 {h.percentile(50) / 1000:8.1f} µs  "
             f"p99 {h.percentile(99) / 1000:8.1f} µs  (n={h.total})"
         )
+    for g in oms.groups():
+        legs = ", ".join(f"{leg.name} {leg.phase.value}" for leg in g.legs)
+        lines.append(f"group {g.spec.group_id}: {g.status.value} ({legs})")
     lines.append(
         f"reconciliations {m.reconciliations} (differences {m.reconciliation_differences}), "
         f"stream gaps {m.stream_gaps}, unknown outcomes {m.unknown_outcomes}, "

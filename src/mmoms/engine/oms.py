@@ -282,6 +282,9 @@ class OrderManager:
     def group(self, group_id: GroupId) -> GroupState | None:
         return self._groups.get(group_id)
 
+    def groups(self) -> list[GroupState]:
+        return self._groups.states()
+
     def cancel_all(self, strategy_id: StrategyId, symbol: Symbol | None = None) -> None:
         self._post_intent(CancelAllIntent(strategy_id=strategy_id, symbol=symbol))
 
@@ -400,7 +403,12 @@ class OrderManager:
             try:
                 await asyncio.wait_for(self._wait_flat(), self._cfg.stop_timeout_s)
             except TimeoutError:
-                log.warning("orders still open at stop: sweeping with cancel-all")
+                still = [
+                    f"{o.client_order_id} {o.status.value}"
+                    for o in self.book.open_orders()
+                    if not o.external
+                ]
+                log.warning("orders still open at stop (%s): sweeping with cancel-all", still)
                 for symbol in self._cfg.symbols:
                     await self._sweep(symbol)
         self._running = False

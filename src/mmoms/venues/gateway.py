@@ -115,7 +115,7 @@ class GatewayCapabilities(msgspec.Struct, frozen=True, kw_only=True):
     supports_conditional: bool
 
 
-BatchResult = OrderStatusReport | OrderNotFoundReport | VenueError
+BatchResult = OrderStatusReport | AlgoOrderReport | OrderNotFoundReport | VenueError
 """One item of a batch reply: a report, or the error for that item alone."""
 
 

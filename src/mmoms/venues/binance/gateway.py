@@ -518,7 +518,28 @@ class BinanceGateway:
         Raises:
             Rejected, OutcomeUnknown, ProtocolError: a whole request failed.
         """
-        return await self.batches.cancel(cmds)
+        # Conditional orders live in the algo service: Binance's batch cancel does not know them
+        # (-2011), so they are canceled one by one, concurrently with the batches.
+        algo = [i for i, c in enumerate(cmds) if self.algo.is_algo(c.client_order_id)]
+        if not algo:
+            return await self.batches.cancel(cmds)
+        regular = [i for i in range(len(cmds)) if i not in set(algo)]
+        results: list[BatchResult | None] = [None] * len(cmds)
+
+        async def one(i: int) -> None:
+            try:
+                results[i] = await self.algo.cancel(cmds[i].symbol, cmds[i].client_order_id)
+            except VenueError as exc:
+                results[i] = exc
+
+        async def batch() -> None:
+            if regular:
+                out = await self.batches.cancel([cmds[i] for i in regular])
+                for i, result in zip(regular, out, strict=True):
+                    results[i] = result
+
+        await asyncio.gather(batch(), *(one(i) for i in algo))
+        return [r for r in results if r is not None]
 
     # ==========================================================================================
     # queries and reconciliation
