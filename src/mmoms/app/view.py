@@ -16,6 +16,7 @@ from rich.table import Table
 
 from mmoms.core.enums import Side
 from mmoms.core.ids import Symbol
+from mmoms.core.order import Order
 from mmoms.engine.metrics import STAGES
 from mmoms.engine.oms import OrderManager
 
@@ -71,13 +72,19 @@ def _quotes_table(
         table.add_row(
             symbol,
             f"{bid} / {ask}",
-            "\n".join(f"{o.price} x {o.leaves_qty} {o.status.value[:7]}" for o in bids),
-            "\n".join(f"{o.price} x {o.leaves_qty} {o.status.value[:7]}" for o in asks),
+            "\n".join(_quote_line(o) for o in bids),
+            "\n".join(_quote_line(o) for o in asks),
             str(oms.position(symbol)),
             str(stats.fills),
             f"{stats.pnl:.4f}",
         )
     return table
+
+
+def _quote_line(order: Order) -> str:
+    # A stop has no limit price here: it waits in the venue's algo service for its trigger.
+    price = order.order_type.value if order.price is None else str(order.price)
+    return f"{price} x {order.leaves_qty} {order.status.value[:7]}"
 
 
 def _engine_table(oms: OrderManager) -> Table:
