@@ -92,6 +92,7 @@ from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner, Rejection
 from mmoms.engine.reconcile import compare_positions, describe_changes, order_fingerprints
 from mmoms.engine.risk import ErrorRate, RiskEngine, RiskRejection
 from mmoms.engine.sender import send_flight
+from mmoms.journal.projection import order_row
 from mmoms.journal.records import (
     ApiErrorRecorded,
     BookCreate,
@@ -108,7 +109,7 @@ from mmoms.journal.records import (
     encode_entry,
     kind_of,
 )
-from mmoms.journal.store import Batch, JournalStore, OrderRow, OutboxEntry, Record, Snapshot
+from mmoms.journal.store import Batch, JournalStore, OutboxEntry, Record, Snapshot
 from mmoms.venues.errors import DuplicateClientOrderId, OrderNotFound, VenueError
 from mmoms.venues.gateway import ExchangeGateway, StreamGap, StreamItem
 from mmoms.venues.reports import AlgoOrderReport
@@ -460,7 +461,7 @@ class OrderManager:
 
     async def _end_batch(self) -> None:
         if self._touched:
-            self._batch.orders.extend(_row(o) for o in self._touched.values())
+            self._batch.orders.extend(order_row(o) for o in self._touched.values())
             self._touched.clear()
         if self._batch:
             batch, self._batch = self._batch, Batch()
@@ -977,21 +978,6 @@ class OrderManager:
             if self.metrics.requests >= 20
             else ErrorRate()
         )
-
-
-def _row(order: Order) -> OrderRow:
-    return OrderRow(
-        client_order_id=order.client_order_id,
-        symbol=order.symbol,
-        side=order.side.value,
-        order_type=order.order_type.value,
-        status=order.status.value,
-        price=order.price,
-        quantity=order.quantity,
-        filled_qty=order.filled_qty,
-        venue_order_id=order.venue_order_id,
-        updated_ns=order.updated_ns,
-    )
 
 
 __all__ = ["Listener", "Notification", "OmsNotRunningError", "OmsOverloadedError", "OrderManager"]
