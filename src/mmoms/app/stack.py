@@ -26,6 +26,7 @@ from mmoms.journal.store import JournalStore
 from mmoms.sim.clock import LiveSimClock
 from mmoms.sim.config_model import AccountConfig, MarketParams, SimConfig, default_symbols
 from mmoms.sim.exchange import SimExchange
+from mmoms.sim.faults import FaultInjector
 from mmoms.sim.server import SimServer, start_server
 from mmoms.venues.binance.config import BinanceConfig, OrderTransport
 from mmoms.venues.binance.gateway import BinanceGateway
@@ -110,8 +111,12 @@ async def start_embedded(
     seed: int = 1,
     transport: OrderTransport = OrderTransport.REST,
     clock: Clock | None = None,
+    faults: FaultInjector | None = None,
 ) -> EmbeddedStack:
     """Start the simulator on a free port, then a gateway and an OMS pointed at it.
+
+    ``faults``: the simulator's fault injector (tests add rules to it, or through the admin
+    endpoints, to run the stack under injected faults); default: one with no rules.
 
     Raises:
         OSError: no port could be bound. MmomsError / VenueError: the stack could not start.
@@ -120,7 +125,7 @@ async def start_embedded(
     account = AccountConfig(api_key=api_key, api_secret=api_secret)
     base = sim_config or demo_sim_config(seed)
     exchange = SimExchange(LiveSimClock(), replace(base, accounts=(*base.accounts, account)))
-    server = await start_server("127.0.0.1", 0, exchange)
+    server = await start_server("127.0.0.1", 0, exchange, faults=faults)
     gateway = BinanceGateway(
         BinanceConfig.local(server.rest_url, server.ws_url, order_transport=transport),
         Credentials.hmac(api_key, api_secret),

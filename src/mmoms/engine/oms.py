@@ -47,7 +47,7 @@ from mmoms.contingent import (
 from mmoms.contingent import plan as plan_group
 from mmoms.contingent import start as start_group
 from mmoms.core.book import LocalOrderBook
-from mmoms.core.clock import NANOS_PER_MILLI, Clock, LiveClock, ManualClock
+from mmoms.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND, Clock, LiveClock, ManualClock
 from mmoms.core.commands import AmendOrder, CancelOrder, QueryOrder, SubmitOrder
 from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from mmoms.core.errors import MmomsError
@@ -110,7 +110,14 @@ from mmoms.journal.records import (
     kind_of,
 )
 from mmoms.journal.store import Batch, JournalStore, OutboxEntry, Record, Snapshot
-from mmoms.venues.errors import DuplicateClientOrderId, OrderNotFound, VenueError
+from mmoms.venues.errors import (
+    DuplicateClientOrderId,
+    OrderNotFound,
+    RateBudgetExceededError,
+    RateLimited,
+    SendingHaltedError,
+    VenueError,
+)
 from mmoms.venues.gateway import ExchangeGateway, StreamGap, StreamItem
 from mmoms.venues.reports import AlgoOrderReport
 
@@ -182,6 +189,7 @@ class OrderManager:
         self._reconciling = False
         self._reconcile_again: str | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._hold_until_ns = 0  # no flush before (monotonic): the gateway cannot send yet
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._running = False
@@ -392,7 +400,8 @@ class OrderManager:
             while drained < _DRAIN_MAX and not self._queue.empty():
                 self._handle(self._queue.get_nowait())
                 drained += 1
-            if self._planner.needs_flush and self._cfg.batch_window_s <= 0:
+            no_window = self._cfg.batch_window_s <= 0 and self._flush_handle is None
+            if self._planner.needs_flush and no_window:
                 self._flush()  # no window: decide in this batch, one commit, no timer hop
             await self._end_batch()
 
@@ -686,15 +695,12 @@ class OrderManager:
         for rejection in self._planner.rejections:
             self._reject(rejection)
         self._planner.rejections.clear()
-        if (
-            self._planner.needs_flush
-            and self._flush_handle is None
-            and self._cfg.batch_window_s > 0
-        ):
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(
-                self._cfg.batch_window_s, self._post_timer, "flush"
-            )
+        if self._planner.needs_flush and self._flush_handle is None:
+            hold_s = (self._hold_until_ns - self._clock.monotonic_ns()) / NANOS_PER_SECOND
+            if self._cfg.batch_window_s > 0 or hold_s > 0:
+                self._flush_handle = asyncio.get_running_loop().call_later(
+                    max(self._cfg.batch_window_s, hold_s), self._post_timer, "flush"
+                )
 
     def _flush(self) -> None:
         self._flush_handle = None
@@ -784,6 +790,11 @@ class OrderManager:
             ),
             action.client_order_id,
         )
+        # Refused for rate (429 cool-down, 418 halt): re-deciding at once would only be refused
+        # again, each time as a new order. Decide again when the gateway can send.
+        now_mono = self._clock.monotonic_ns()
+        hold_ns = _refused_for_ns(exc, now_mono, self._cfg.retry_unknown_s)
+        self._hold_until_ns = max(self._hold_until_ns, now_mono + hold_ns)
         may_have_executed = isinstance(exc, VenueError) and exc.may_have_executed
         if not isinstance(exc, MmomsError):
             may_have_executed = True  # not classified: assume the worst, resolve by query
@@ -797,6 +808,8 @@ class OrderManager:
         if isinstance(action, SubmitOrder):
             self._mark(order, Trigger.REJECTED, reason)
         elif isinstance(action, AmendOrder):
+            if isinstance(exc, OrderNotFound):  # not open on the venue (its fill was missed?):
+                self._planner.want_cancel(order)  # pull it; the cancel answers with its state
             self._mark(order, Trigger.AMEND_FAILED, reason)
         else:
             self._mark(order, Trigger.CANCEL_FAILED, reason)
@@ -978,6 +991,18 @@ class OrderManager:
             if self.metrics.requests >= 20
             else ErrorRate()
         )
+
+
+def _refused_for_ns(exc: BaseException, now_mono_ns: int, default_s: float) -> int:
+    """How long the gateway will refuse to send after ``exc``; 0 for other errors."""
+    if isinstance(exc, RateBudgetExceededError):
+        return exc.wait_ns
+    if isinstance(exc, SendingHaltedError):
+        until = exc.until_ns
+        return max(0, until - now_mono_ns) if until is not None else int(default_s * 1e9)
+    if isinstance(exc, RateLimited) and exc.retry_after_ms:
+        return exc.retry_after_ms * NANOS_PER_MILLI
+    return 0
 
 
 __all__ = ["Listener", "Notification", "OmsNotRunningError", "OmsOverloadedError", "OrderManager"]
