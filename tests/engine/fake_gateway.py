@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import msgspec
+
 from mmoms.core.clock import Clock
 from mmoms.core.commands import (
     AmendOrder,
@@ -80,6 +82,7 @@ class FakeGateway:
     _tids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _epoch: int = 0
     position: Decimal = Decimal(0)
+    trades: list[FillReport] = field(default_factory=list)
 
     # -- test controls ----------------------------------------------------------------------
 
@@ -105,6 +108,7 @@ class FakeGateway:
             last_price=o.price,
             cum_filled_qty=o.filled,
         )
+        self.trades.append(fill)
         self._push(fill)
         self._push(self._report(o))
 
@@ -219,6 +223,19 @@ class FakeGateway:
                 entry_price=Decimal(0),
                 source=ReportSource.RECONCILIATION,
             )
+        ]
+
+    async def fills(self, symbol: Symbol, since_ns: int) -> list[FillReport]:
+        self.requests.append("fills")
+        return [
+            msgspec.structs.replace(
+                t,
+                client_order_id=ClientOrderId(""),
+                source=ReportSource.RECONCILIATION,
+                cum_filled_qty=None,
+            )
+            for t in self.trades
+            if t.symbol == symbol and t.ts_event_ns >= since_ns
         ]
 
     async def balances(self) -> list[BalanceReport]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from mmoms.contingent.intents import CancelGroup, PlaceGroup
 from mmoms.core.intents import AnyIntent
 from mmoms.core.reports import (
+    FillReport,
     OpenOrdersSnapshot,
     OrderNotFoundReport,
     OrderStatusReport,
@@ -58,8 +59,17 @@ class ReconcileMsg:
 
 
 @dataclass(frozen=True, slots=True)
+class FillsMsg:
+    """Trades fetched to backfill fills the stream lost (reconciliation)."""
+
+    symbol: str
+    fills: Sequence[FillReport]
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TimerMsg:
     kind: str  # "flush", "reconcile", "retry"
 
 
-EngineMsg = IntentMsg | StreamMsg | ReplyMsg | QueryMsg | ReconcileMsg | TimerMsg
+EngineMsg = IntentMsg | StreamMsg | ReplyMsg | QueryMsg | ReconcileMsg | FillsMsg | TimerMsg

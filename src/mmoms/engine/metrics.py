@@ -61,6 +61,7 @@ class OmsMetrics:
     reconciliation_differences: int = 0
     stream_gaps: int = 0
     unknown_outcomes: int = 0
+    fills_backfilled: int = 0  # fills the stream lost, recovered from the venue's trade list
 
     def count(self, table: dict[str, int], key: str, n: int = 1) -> None:
         table[key] = table.get(key, 0) + n

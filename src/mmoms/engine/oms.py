@@ -80,6 +80,7 @@ from mmoms.engine.config import OmsConfig
 from mmoms.engine.groups import GroupBook, algo_status_report
 from mmoms.engine.messages import (
     EngineMsg,
+    FillsMsg,
     IntentMsg,
     QueryMsg,
     ReconcileMsg,
@@ -126,6 +127,7 @@ log = logging.getLogger(__name__)
 Notification = Event | RiskRejected | AnyGroupEvent
 Listener = Callable[[Notification], None]
 _DRAIN_MAX = 1_000
+_BACKFILL_MARGIN_NS = 60 * NANOS_PER_SECOND  # the venue's clock may run behind ours
 
 
 class OmsOverloadedError(MmomsError):
@@ -184,6 +186,8 @@ class OrderManager:
         )
         self._timing: dict[ClientOrderId, _Timing] = {}
         self._outbox_ids: dict[ClientOrderId, str] = {}
+        self._backfilling: set[Symbol] = set()
+        self._backfill_again: dict[Symbol, int] = {}
         self._querying: set[tuple[Symbol, ClientOrderId]] = set()
         self._stream_buffer: list[StreamItem] | None = []  # buffer until the first reconciliation
         self._reconciling = False
@@ -465,6 +469,8 @@ class OrderManager:
             self._on_query(msg)
         elif isinstance(msg, ReconcileMsg):
             self._on_reconcile(msg)
+        elif isinstance(msg, FillsMsg):
+            self._on_fills(msg)
         else:
             self._on_timer(msg)
 
@@ -863,6 +869,9 @@ class OrderManager:
             self._apply_algo(msg.result)
         else:
             self._apply(msg.result)
+        order = self.book.get(key[0], key[1])
+        if order is not None and order.venue_order_id and order.filled_qty > order.fills_qty:
+            self._start_backfill(order.symbol, order.created_ns)  # its fills were lost
 
     # -- stream and reconciliation ----------------------------------------------------------------
 
@@ -927,6 +936,7 @@ class OrderManager:
         for position in msg.positions:
             self._apply(position)
         differences += compare_positions(self.book, msg.positions, self._cfg.symbols)
+        self._backfill_missing_fills()
         self._record(
             Reconciled(reason=msg.reason, symbols=self._cfg.symbols, differences=tuple(differences))
         )
@@ -941,6 +951,47 @@ class OrderManager:
         if self._reconcile_again is not None:
             again, self._reconcile_again = self._reconcile_again, None
             self._start_reconcile(again)
+
+    def _backfill_missing_fills(self) -> None:
+        """Orders whose filled quantity is ahead of the fills we hold lost a fill on the
+        stream: fetch the symbol's trades since the oldest such order (the book counts each
+        trade id once, so fills we already have change nothing)."""
+        since: dict[Symbol, int] = {}
+        for order in self.book.orders():
+            if order.venue_order_id is not None and order.filled_qty > order.fills_qty:
+                oldest = since.get(order.symbol, order.created_ns)
+                since[order.symbol] = min(oldest, order.created_ns)
+        for symbol, since_ns in since.items():
+            self._start_backfill(symbol, since_ns)
+
+    def _start_backfill(self, symbol: Symbol, since_ns: int) -> None:
+        if symbol in self._backfilling:  # one fetch at a time; ask again when it is back
+            self._backfill_again[symbol] = min(self._backfill_again.get(symbol, since_ns), since_ns)
+            return
+        self._backfilling.add(symbol)
+        self._spawn(self._fetch_fills(symbol, since_ns - _BACKFILL_MARGIN_NS))
+
+    async def _fetch_fills(self, symbol: Symbol, since_ns: int) -> None:
+        try:
+            msg = FillsMsg(symbol, await self._gw.fills(symbol, since_ns))
+        except Exception as exc:  # reported; the next reconciliation tries again
+            msg = FillsMsg(symbol, (), error=exc)
+        await self._queue.put(msg)
+
+    def _on_fills(self, msg: FillsMsg) -> None:
+        symbol = Symbol(msg.symbol)
+        self._backfilling.discard(symbol)
+        again = self._backfill_again.pop(symbol, None)
+        if again is not None:
+            self._start_backfill(symbol, again)
+        if msg.error is not None:
+            log.warning("fetching %s trades failed: %s", msg.symbol, msg.error)
+            return
+        for fill in msg.fills:
+            order = self.book.by_venue_id(fill.symbol, fill.venue_order_id)
+            if order is not None and fill.trade_id not in {f.trade_id for f in order.fills}:
+                self.metrics.fills_backfilled += 1
+                self._apply(fill)
 
     # -- timers and tasks -------------------------------------------------------------------------
 

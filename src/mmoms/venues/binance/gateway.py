@@ -40,6 +40,7 @@ from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
 from mmoms.core.instrument import Instrument
 from mmoms.core.reports import (
     BalanceReport,
+    FillReport,
     OpenOrdersSnapshot,
     OrderNotFoundReport,
     OrderStatusReport,
@@ -659,6 +660,16 @@ class BinanceGateway:
     async def open_algo_orders(self, symbol: Symbol | None = None) -> list[AlgoOrderReport]:
         """Conditional orders waiting in the algo service. Raises the venue error kinds."""
         return await self.algo.open_orders(symbol)
+
+    async def fills(self, symbol: Symbol, since_ns: int) -> list[FillReport]:
+        """``GET /fapi/v1/userTrades`` from ``since_ns`` (Binance keeps 7 days per query window).
+
+        Raises:
+            Rejected, OutcomeUnknown, ProtocolError — after retries.
+        """
+        week_ms = 7 * 24 * 3600 * 1000
+        start_ms = max(since_ns // NANOS_PER_MILLI, self.timesync.now_ms() - week_ms + 60_000)
+        return await self.admin.user_trades(symbol, start_ms=start_ms, limit=1000)
 
     async def positions(self) -> list[PositionReport]:
         """``GET /fapi/v3/positionRisk``. Raises the venue error kinds."""
