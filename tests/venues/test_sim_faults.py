@@ -39,7 +39,6 @@ from mmoms.venues.errors import (
     OutcomeUnknown,
     RateBudgetExceededError,
     RateLimited,
-    Rejected,
     SendingHaltedError,
 )
 from mmoms.venues.gateway import StreamGap, StreamItem, StreamMessage
@@ -196,12 +195,6 @@ async def test_clock_skew_resyncs_and_the_re_signed_retry_places_once(
     assert gw.errors.calls("GET /fapi/v1/order") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Rejected,
-    reason="the WS API path does not re-sync on -1021 (only RestClient.call does): orders are "
-    "refused until the periodic time sync, 60 s by default",
-)
 async def test_clock_skew_over_the_ws_api_resyncs_too(sim: Sim, make_gateway: MakeGateway) -> None:
     gw = await make_gateway(order_transport=OrderTransport.WS_API)
     price = await passive_price(gw)

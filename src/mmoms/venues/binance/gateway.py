@@ -143,6 +143,7 @@ class BinanceGateway:
                 recv_window_ms=cfg.recv_window_ms,
                 timeout_s=cfg.request_timeout_s,
                 connect_timeout_s=cfg.connect_timeout_s,
+                resync=self.rest.sync_time,
             )
         self.algo = AlgoOrders(self.rest, self._retry, clock)
         self.batches = BatchOrders(

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,7 +32,7 @@ from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.venues.binance import schemas
 from mmoms.venues.binance.codec import ParamSeq
 from mmoms.venues.binance.endpoints import Endpoint, Security
-from mmoms.venues.binance.errors import classify
+from mmoms.venues.binance.errors import INVALID_TIMESTAMP, classify
 from mmoms.venues.binance.ratecontrol import Priority, RateController
 from mmoms.venues.binance.signing import Credentials
 from mmoms.venues.binance.timesync import TimeSync
@@ -44,6 +45,7 @@ from mmoms.venues.errors import (
     OutcomeUnknown,
     ProtocolError,
     RateBudgetExceededError,
+    Rejected,
     VenueError,
 )
 from mmoms.venues.transport import WsClosedError, WsConnection, WsConnector, WsHandshakeError
@@ -80,7 +82,11 @@ class WsApiClient:
         timeout_s: float = 5.0,
         connect_timeout_s: float = 5.0,
         reconnect_backoff_ns: tuple[int, ...] = RECONNECT_BACKOFF_NS,
+        resync: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        """``resync``: probes the venue's clock (the REST client's ``sync_time``); without it a
+        -1021 is raised as it came."""
+        self._resync = resync
         self._url = url
         self._connector = connector
         self._credentials = credentials
@@ -158,12 +164,32 @@ class WsApiClient:
         client_order_id: str | None = None,
     ) -> T:
         """Send one signed WS API request (``endpoint.path`` is the method) and decode its result.
+        A -1021 (timestamp outside recvWindow: the request did not execute) resyncs the clock
+        and sends one re-signed retry, as the REST client does.
 
         Raises:
             MissingCredentialsError, RateBudgetExceededError, SendingHaltedError,
             GatewayClosedError: nothing sent.
             NotSent, Rejected, OutcomeUnknown, ProtocolError: see :mod:`mmoms.venues.errors`.
         """
+        try:
+            return await self._request_once(endpoint, params, reply_type, priority, client_order_id)
+        except Rejected as exc:
+            if exc.code != INVALID_TIMESTAMP or self._resync is None:
+                raise
+            log.warning("%s: -1021, resyncing the clock and retrying once", endpoint.path)
+            self._timesync.invalidate()
+            await self._resync()
+            return await self._request_once(endpoint, params, reply_type, priority, client_order_id)
+
+    async def _request_once(
+        self,
+        endpoint: Endpoint,
+        params: ParamSeq,
+        reply_type: type[T],
+        priority: Priority,
+        client_order_id: str | None,
+    ) -> T:
         if endpoint.security is not Security.SIGNED:
             raise MissingCredentialsError(f"{endpoint.name}: only signed methods are supported")
         if self._closed:
