@@ -238,6 +238,9 @@ class FakeGateway:
             if t.symbol == symbol and t.ts_event_ns >= since_ns
         ]
 
+    async def countdown_cancel_all(self, symbol: Symbol, countdown_ms: int) -> None:
+        self.requests.append(f"countdown:{countdown_ms}")
+
     async def balances(self) -> list[BalanceReport]:
         return []
 

@@ -303,3 +303,17 @@ async def test_a_committed_cancel_survives_a_crash_before_it_was_sent() -> None:
         await second.until(lambda: order.status is OrderStatus.CANCELED)
     finally:
         await shutdown(second)
+
+
+@pytest.mark.asyncio
+async def test_dead_man_switch_beats_while_the_loop_lives_and_stops_with_it() -> None:
+    venue = FakeGateway(LiveClock())
+    h = await start(venue, MemoryJournal(), dead_man_switch_ms=300)
+    beats = lambda: [r for r in venue.requests if r.startswith("countdown:")]  # noqa: E731
+    await h.until(lambda: len(beats()) >= 3)  # a heartbeat every 100 ms, from the loop
+    assert set(beats()) == {"countdown:300"}
+    await shutdown(h)
+    after_stop = len(beats())
+    # No loop, no heartbeat: the venue's countdown then cancels whatever was left.
+    await asyncio.sleep(0.35)  # wall time must pass for a missed beat to show; nothing to wait on
+    assert len(beats()) == after_stop
