@@ -257,3 +257,14 @@ def test_snapshot_version_from_the_future_is_refused(book: LocalOrderBook) -> No
     future = msgspec.structs.replace(book.snapshot(), version=99)
     with pytest.raises(ValueError, match="newer"):
         decode_snapshot(encode_snapshot(future))
+
+
+def test_a_self_trade_counts_both_of_our_fills(book: LocalOrderBook) -> None:
+    """Our bid met our ask: one trade id, two fills of ours (a buy and a sell)."""
+    book.create(submit("bid", side=Side.BUY))
+    book.create(submit("ask", side=Side.SELL))
+    book.apply(fill("bid", 1, 77, "1", cum="1", side=Side.BUY))
+    book.apply(fill("ask", 2, 77, "1", cum="1", side=Side.SELL))
+    assert [o.filled_qty for o in book.orders(SYM)] == [D(1), D(1)]
+    assert book.position(SYM) == D(0)
+    assert book.apply(fill("ask", 2, 77, "1", cum="1", side=Side.SELL)) == []  # still once

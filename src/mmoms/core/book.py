@@ -7,7 +7,8 @@ REST replies, stream reports and reconciliation snapshots are merged by one set 
   stale and ignored;
 * filled quantity only grows and never exceeds the order quantity (a report that would push it
   over is an anomaly, recorded and not applied);
-* each trade id counts once per symbol, wherever it came from (stream, REST, ``userTrades``);
+* each trade id counts once per symbol and side, wherever it came from (stream, REST,
+  ``userTrades``) — the side only matters for a self-trade, one trade with two fills of ours;
 * a report about an order we do not know is adopted as an external order, never dropped;
   a fill for an unknown order is counted in the position at once and attached to the order
   when its status report arrives.
@@ -27,7 +28,7 @@ import msgspec
 
 from mmoms.core.clock import Clock
 from mmoms.core.commands import SubmitOrder
-from mmoms.core.enums import OrderStatus, PositionSide, VenueOrderStatus
+from mmoms.core.enums import OrderStatus, PositionSide, Side, VenueOrderStatus
 from mmoms.core.events import (
     Event,
     OrderAccepted,
@@ -123,7 +124,9 @@ class LocalOrderBook:
         self._orders: dict[Symbol, dict[ClientOrderId, Order]] = {}
         self._open: dict[Symbol, dict[ClientOrderId, Order]] = {}
         self._by_venue_id: dict[tuple[Symbol, VenueOrderId], Order] = {}
-        self._seen_trades: dict[Symbol, set[TradeId]] = {}
+        # A trade id is unique per symbol, except that a self-trade (our bid meets our ask) is
+        # one trade with two fills of ours: the side tells them apart.
+        self._seen_trades: dict[Symbol, set[tuple[TradeId, Side]]] = {}
         self._orphan_fills: dict[tuple[Symbol, VenueOrderId], list[FillReport]] = {}
         self.positions: dict[tuple[Symbol, PositionSide], Decimal] = {}
         self.venue_positions: dict[tuple[Symbol, PositionSide], PositionReport] = {}
@@ -251,7 +254,9 @@ class LocalOrderBook:
             if s.venue_order_id is not None:
                 book._by_venue_id[(s.symbol, s.venue_order_id)] = order
         book.positions = {(p.symbol, p.position_side): p.quantity for p in snapshot.positions}
-        book._seen_trades = {s: set(t) for s, t in snapshot.seen_trades.items()}
+        book._seen_trades = {
+            s: {(t, side) for t, side in v} for s, v in snapshot.seen_trades.items()
+        }
         for f in snapshot.orphan_fills:
             book._orphan_fills.setdefault((f.symbol, f.venue_order_id), []).append(f)
         book.anomaly_count = snapshot.anomaly_count
@@ -497,17 +502,18 @@ class LocalOrderBook:
 
     def _apply_fill(self, f: FillReport) -> list[Event]:
         seen = self._seen_trades.setdefault(f.symbol, set())
-        if f.trade_id in seen:
+        key = (f.trade_id, f.side)
+        if key in seen:
             return []  # this trade already counted
         order = self._find(f.symbol, f.client_order_id, f.venue_order_id)
         if order is None:
-            seen.add(f.trade_id)
+            seen.add(key)
             self._count_position(f)
             self._orphan_fills.setdefault((f.symbol, f.venue_order_id), []).append(f)
             return []
         if order.fills_qty + f.last_qty > order.quantity:
             return [self._anomaly(order, f"trade {f.trade_id} would overfill the order")]
-        seen.add(f.trade_id)
+        seen.add(key)
         self._count_position(f)
         return self._attach_fill(order, f)
 

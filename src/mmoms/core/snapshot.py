@@ -17,7 +17,7 @@ from mmoms.core.enums import OrderStatus, OrderType, PositionSide, Side, TimeInF
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, TradeId, VenueOrderId
 from mmoms.core.reports import FillReport
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: seen trades are (trade id, side) pairs
 
 
 class FillState(msgspec.Struct, frozen=True, array_like=True):
@@ -63,7 +63,7 @@ class BookSnapshot(msgspec.Struct, frozen=True):
     version: int
     orders: list[OrderState]
     positions: list[PositionState]
-    seen_trades: dict[Symbol, list[TradeId]]
+    seen_trades: dict[Symbol, list[tuple[TradeId, Side]]]  # (trade id, side): see book.py
     orphan_fills: list[FillReport]
     anomaly_count: int
     # State of layers above the book (e.g. contingent groups), kept opaque here so that a
