@@ -1036,12 +1036,12 @@ class OrderManager:
             log.error("engine task failed", exc_info=task.exception())
 
     def _gateway_error_rate(self) -> ErrorRate:
+        """The gateway's failure share, as counts for the circuit breaker. The gateway reports a
+        share over its own window; our request count stands in for the sample size, so a few
+        early failures cannot trip the breaker before ``circuit_min_requests`` requests."""
         rate = self._gw.error_rate()
-        return (
-            ErrorRate(errors=int(rate * 100), requests=100)
-            if self.metrics.requests >= 20
-            else ErrorRate()
-        )
+        requests = self.metrics.requests
+        return ErrorRate(errors=round(rate * requests), requests=requests)
 
 
 def _refused_for_ns(exc: BaseException, now_mono_ns: int, default_s: float) -> int:
