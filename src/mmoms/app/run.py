@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import secrets
 import signal
 import sys
 import time
@@ -376,17 +375,10 @@ async def _report(
 
 async def _start_sim(config: RunConfig) -> tuple[SimServer, BinanceConfig, Credentials]:
     """The embedded simulator on a free port, with an account whose key pair lives in memory."""
-    from mmoms.app.stack import demo_sim_config
-    from mmoms.sim.clock import LiveSimClock
-    from mmoms.sim.config_model import AccountConfig
-    from mmoms.sim.exchange import SimExchange
-    from mmoms.sim.server import start_server
+    from mmoms.app.stack import demo_sim_config, start_local_sim
 
-    api_key, api_secret = secrets.token_hex(32), secrets.token_hex(32)
-    base = demo_sim_config(config.venue.sim_seed)
-    account = AccountConfig(api_key=api_key, api_secret=api_secret)
-    exchange = SimExchange(LiveSimClock(), replace(base, accounts=(*base.accounts, account)))
-    server = await start_server("127.0.0.1", 0, exchange)
+    sim = await start_local_sim(demo_sim_config(config.venue.sim_seed))
+    server = sim.server
     v = config.venue.binance
     binance = BinanceConfig.local(
         server.rest_url,
@@ -395,7 +387,7 @@ async def _start_sim(config: RunConfig) -> tuple[SimServer, BinanceConfig, Crede
         recv_window_ms=v.recv_window_ms,
         request_timeout_s=v.request_timeout_s,
     )
-    return server, binance, Credentials.hmac(api_key, api_secret)
+    return server, binance, sim.credentials
 
 
 def _journal_path(config: RunConfig, options: RunOptions) -> Path | None:

@@ -102,6 +102,27 @@ class EmbeddedStack:
         await self.server.close()
 
 
+@dataclass(frozen=True)
+class LocalSim:
+    server: SimServer
+    exchange: SimExchange
+    credentials: Credentials  # of the one account it was started with; held in memory only
+
+
+async def start_local_sim(config: SimConfig, *, faults: FaultInjector | None = None) -> LocalSim:
+    """The simulator on a free port of 127.0.0.1, with one account whose API key pair is made
+    for this run and never written anywhere.
+
+    Raises:
+        OSError: no port could be bound.
+    """
+    api_key, api_secret = secrets.token_hex(32), secrets.token_hex(32)
+    account = AccountConfig(api_key=api_key, api_secret=api_secret)
+    exchange = SimExchange(LiveSimClock(), replace(config, accounts=(*config.accounts, account)))
+    server = await start_server("127.0.0.1", 0, exchange, faults=faults)
+    return LocalSim(server, exchange, Credentials.hmac(api_key, api_secret))
+
+
 async def start_embedded(
     *,
     journal_path: Path | None,
@@ -121,14 +142,11 @@ async def start_embedded(
     Raises:
         OSError: no port could be bound. MmomsError / VenueError: the stack could not start.
     """
-    api_key, api_secret = secrets.token_hex(32), secrets.token_hex(32)
-    account = AccountConfig(api_key=api_key, api_secret=api_secret)
-    base = sim_config or demo_sim_config(seed)
-    exchange = SimExchange(LiveSimClock(), replace(base, accounts=(*base.accounts, account)))
-    server = await start_server("127.0.0.1", 0, exchange, faults=faults)
+    sim = await start_local_sim(sim_config or demo_sim_config(seed), faults=faults)
+    server, exchange, api_key = sim.server, sim.exchange, sim.credentials.api_key
     gateway = BinanceGateway(
         BinanceConfig.local(server.rest_url, server.ws_url, order_transport=transport),
-        Credentials.hmac(api_key, api_secret),
+        sim.credentials,
         clock=clock,
     )
     if store is None:

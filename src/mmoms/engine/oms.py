@@ -676,13 +676,18 @@ class OrderManager:
             self._send_now(cmd)
 
     def _send_now(self, cmd: SubmitOrder | AmendOrder | CancelOrder) -> None:
+        self._journal_command(cmd)
+        self._outgoing.append(Flight(cmd.symbol, (cmd,)))
+
+    def _journal_command(self, cmd: SubmitOrder | AmendOrder | CancelOrder) -> None:
+        """Record the command as sent; a cancel also goes to the outbox, so that it happens even
+        if we die right after this batch commits."""
         sent = CommandSent(command=cmd)
         self._record(sent, cmd.client_order_id)
         if isinstance(cmd, CancelOrder):
             outbox_id = f"{self._seq}:{cmd.client_order_id}:cancel"
             self._batch.outbox_add.append(OutboxEntry(outbox_id, self._now, encode_entry(sent)))
             self._outbox_ids[cmd.client_order_id] = outbox_id
-        self._outgoing.append(Flight(cmd.symbol, (cmd,)))
 
     def _feed_groups(self, event: OrderEvent) -> None:
         state = self._groups.for_order(event.client_order_id)
@@ -739,12 +744,7 @@ class OrderManager:
                 self.metrics.count(
                     self.metrics.actions, "amend" if trigger is Trigger.AMEND_SENT else "cancel"
                 )
-            sent = CommandSent(command=action)
-            self._record(sent, cid)
-            if isinstance(action, CancelOrder):  # must happen even if we die right after this
-                outbox_id = f"{self._seq}:{cid}:cancel"
-                self._batch.outbox_add.append(OutboxEntry(outbox_id, self._now, encode_entry(sent)))
-                self._outbox_ids[cid] = outbox_id
+            self._journal_command(action)
             kept.append(action)
         if kept:
             self._outgoing.append(Flight(flight.symbol, tuple(kept)))
