@@ -53,6 +53,8 @@ V = TypeVar("V")
 NANOS_PER_MS = 1_000_000
 CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 _SAFE_RE = re.compile(r"^[A-Za-z0-9._~-]*$")
+_INT_TEXT_RE = re.compile(r"-?[0-9]{1,19}")  # ASCII only: str.isdigit() also says yes to "²"
+INT64_MAX = 2**63 - 1
 
 # -- enum tables (wire ↔ core) ----------------------------------------------------------------
 
@@ -81,6 +83,25 @@ def lookup(table: Mapping[str, V], value: str, what: str) -> V:
         return table[value]
     except KeyError:
         raise ProtocolError(f"unexpected {what} {value!r} from Binance") from None
+
+
+def int_text(text: str) -> int | None:
+    """An integer the venue sent as a string (``"-1021"``, ``"12345"``), if it is one that fits
+    in int64; otherwise None. Never raises (``int()`` would, on ``"²"`` or 5000 digits)."""
+    if _INT_TEXT_RE.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if -INT64_MAX <= value <= INT64_MAX else None
+
+
+def check_finite(what: str, **values: Decimal | None) -> None:
+    """Raises:
+    ProtocolError: one of ``values`` is NaN or infinite (msgspec decodes ``"NaN"`` and
+        ``"Infinity"`` into Decimals that raise on comparison); names the field, not the value.
+    """
+    for name, value in values.items():
+        if value is not None and not value.is_finite():
+            raise ProtocolError(f"{what}: {name} is not a finite number")
 
 
 # -- encoding ----------------------------------------------------------------------------------
@@ -279,8 +300,15 @@ def order_report(
     amended: bool = False,
 ) -> OrderStatusReport:
     """Raises:
-    ProtocolError: an enum value we do not know.
+    ProtocolError: an enum value we do not know, a number that is not finite.
     """
+    check_finite(
+        "order",
+        origQty=reply.orig_qty,
+        price=reply.price,
+        executedQty=reply.executed_qty,
+        avgPrice=reply.avg_price,
+    )
     ts_ms = reply.update_time or reply.time or 0
     return OrderStatusReport(
         ts_event_ns=ts_ms * NANOS_PER_MS,
@@ -308,8 +336,15 @@ def user_trade_fill(trade: schemas.UserTrade, ts_recv_ns: int) -> FillReport:
     match it on ``venue_order_id``. Its cumulative quantity is unknown (None).
 
     Raises:
-        ProtocolError: an enum value we do not know.
+        ProtocolError: an enum value we do not know, a number that is not finite.
     """
+    check_finite(
+        "userTrade",
+        price=trade.price,
+        qty=trade.qty,
+        commission=trade.commission,
+        realizedPnl=trade.realized_pnl,
+    )
     return FillReport(
         ts_event_ns=trade.time * NANOS_PER_MS,
         ts_recv_ns=ts_recv_ns,
@@ -332,8 +367,14 @@ def user_trade_fill(trade: schemas.UserTrade, ts_recv_ns: int) -> FillReport:
 
 def position_report(p: schemas.PositionRisk, ts_recv_ns: int) -> PositionReport:
     """Raises:
-    ProtocolError: an unknown position side.
+    ProtocolError: an unknown position side, a number that is not finite.
     """
+    check_finite(
+        "position",
+        positionAmt=p.position_amt,
+        entryPrice=p.entry_price,
+        unRealizedProfit=p.un_realized_profit,
+    )
     return PositionReport(
         ts_event_ns=p.update_time * NANOS_PER_MS,
         ts_recv_ns=ts_recv_ns,
@@ -347,6 +388,10 @@ def position_report(p: schemas.PositionRisk, ts_recv_ns: int) -> PositionReport:
 
 
 def balance_report(b: schemas.Balance, ts_recv_ns: int) -> BalanceReport:
+    """Raises:
+    ProtocolError: a number that is not finite.
+    """
+    check_finite("balance", balance=b.balance, availableBalance=b.available_balance)
     return BalanceReport(
         ts_event_ns=b.update_time * NANOS_PER_MS,
         ts_recv_ns=ts_recv_ns,
@@ -378,7 +423,9 @@ def algo_report(
     ProtocolError: an enum value we do not know.
     """
     actual = reply.actual_order_id
-    actual_id = int(actual) if isinstance(actual, int) or (actual and actual.isdigit()) else None
+    actual_id = actual if isinstance(actual, int) else int_text(actual) if actual else None
+    if actual_id is not None and not 0 < actual_id <= INT64_MAX:
+        actual_id = None
     return AlgoOrderReport(
         ts_event_ns=(reply.update_time or reply.create_time) * NANOS_PER_MS,
         ts_recv_ns=ts_recv_ns,

@@ -12,16 +12,27 @@ Decisions:
   Fields that Binance sometimes sends as ``""``/``"None"``/``null`` (algo orders, trailing
   fields) stay ``str | None`` and are converted leniently by the codec.
 * Ids are ``int`` (Python ints are unbounded: int64 ids such as ``8389765739703625592`` are fine).
+  Ids and millisecond times are range-checked at decode (:data:`Id`, :data:`Ms`): a negative
+  id or a time whose nanoseconds overflow int64 is a decode error here, not a crash (or a journal
+  that cannot store the value) further on.
 * Stream events form one tagged union on ``"e"`` so one decode call dispatches on the type.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import field
+
+INT64_MAX = 2**63 - 1
+MAX_MS = INT64_MAX // 1_000_000  # the latest millisecond time whose nanoseconds fit in int64
+
+Id = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+"""A venue id (order, trade, algo): non-negative int64."""
+Ms = Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]
+"""A venue time in ms: non-negative, and ``ms * 1_000_000`` fits in int64."""
 
 
 class _Rest(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=False):
@@ -43,7 +54,7 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ServerTime(_Rest, frozen=True, kw_only=True):
-    server_time: int  # serverTime: venue wall clock, ms
+    server_time: Ms  # serverTime: venue wall clock, ms
 
 
 class ListenKeyReply(_Rest, frozen=True, kw_only=True):
@@ -53,7 +64,7 @@ class ListenKeyReply(_Rest, frozen=True, kw_only=True):
 class OrderReply(_Rest, frozen=True, kw_only=True):
     """New / modify / cancel / query / openOrders / allOrders item."""
 
-    order_id: int  # orderId: venue order id, self-increment per symbol (int64)
+    order_id: Id  # orderId: venue order id, self-increment per symbol (int64)
     symbol: str  # symbol
     status: str  # status: NEW, PARTIALLY_FILLED, FILLED, CANCELED, REJECTED, EXPIRED, ...
     client_order_id: str  # clientOrderId
@@ -77,8 +88,8 @@ class OrderReply(_Rest, frozen=True, kw_only=True):
     price_match: str | None = None  # priceMatch: NONE / OPPONENT* / QUEUE*
     self_trade_prevention_mode: str | None = None  # selfTradePreventionMode
     good_till_date: int | None = None  # goodTillDate: GTD expiry, ms (0 if not GTD)
-    update_time: int = 0  # updateTime: last change, ms
-    time: int | None = None  # time: creation, ms (query replies)
+    update_time: Ms = 0  # updateTime: last change, ms
+    time: Ms | None = None  # time: creation, ms (query replies)
     modify_id: int | None = None  # modifyId: echoed user tag on modify replies
     pair: str | None = None  # pair: underlying pair
     activate_price: Decimal | None = None  # activatePrice: trailing stop activation
@@ -100,8 +111,8 @@ class CountdownReply(_Rest, frozen=True, kw_only=True):
 class UserTrade(_Rest, frozen=True, kw_only=True):
     """One ``/fapi/v1/userTrades`` item."""
 
-    id: int  # trade id, unique per symbol
-    order_id: int  # orderId
+    id: Id  # trade id, unique per symbol
+    order_id: Id  # orderId
     symbol: str  # symbol
     side: str  # side
     price: Decimal  # price
@@ -112,7 +123,7 @@ class UserTrade(_Rest, frozen=True, kw_only=True):
     maker: bool = False  # maker: we provided liquidity
     buyer: bool = False  # buyer
     position_side: str = "BOTH"  # positionSide
-    time: int = 0  # time, ms
+    time: Ms = 0  # time, ms
     quote_qty: Decimal | None = None  # quoteQty: notional
     base_qty: Decimal | None = None  # baseQty
     margin_asset: str | None = None  # marginAsset
@@ -141,7 +152,7 @@ class PositionRisk(_Rest, frozen=True, kw_only=True):
     adl: int | None = None  # adl: auto-deleverage quantile
     bid_notional: Decimal | None = None  # bidNotional
     ask_notional: Decimal | None = None  # askNotional
-    update_time: int = 0  # updateTime, ms
+    update_time: Ms = 0  # updateTime, ms
     leverage: str | None = None  # leverage (v2 only)
     margin_type: str | None = None  # marginType (v2 only): isolated / cross
 
@@ -159,7 +170,7 @@ class AccountAsset(_Rest, frozen=True, kw_only=True):
     cross_un_pnl: Decimal | None = None  # crossUnPnl
     available_balance: Decimal | None = None  # availableBalance
     max_withdraw_amount: Decimal | None = None  # maxWithdrawAmount
-    update_time: int = 0  # updateTime, ms
+    update_time: Ms = 0  # updateTime, ms
 
 
 class AccountPosition(_Rest, frozen=True, kw_only=True):
@@ -173,7 +184,7 @@ class AccountPosition(_Rest, frozen=True, kw_only=True):
     initial_margin: Decimal | None = None  # initialMargin
     maint_margin: Decimal | None = None  # maintMargin
     entry_price: Decimal | None = None  # entryPrice (v2 only)
-    update_time: int = 0  # updateTime, ms
+    update_time: Ms = 0  # updateTime, ms
 
 
 class Account(_Rest, frozen=True, kw_only=True):
@@ -205,7 +216,7 @@ class Balance(_Rest, frozen=True, kw_only=True):
     available_balance: Decimal | None = None  # availableBalance
     max_withdraw_amount: Decimal | None = None  # maxWithdrawAmount
     margin_available: bool | None = None  # marginAvailable: usable as multi-assets collateral
-    update_time: int = 0  # updateTime, ms
+    update_time: Ms = 0  # updateTime, ms
 
 
 class RateLimitEntry(_Rest, frozen=True, kw_only=True):
@@ -247,7 +258,7 @@ class PositionModeReply(_Rest, frozen=True, kw_only=True):
 class AlgoOrderReply(_Rest, frozen=True, kw_only=True):
     """``POST/GET /fapi/v1/algoOrder`` and ``openAlgoOrders`` items (conditional orders)."""
 
-    algo_id: int  # algoId: venue id of the conditional order (large: 2e15-ish)
+    algo_id: Id  # algoId: venue id of the conditional order (large: 2e15-ish)
     client_algo_id: str  # clientAlgoId: our id
     algo_type: str = "CONDITIONAL"  # algoType
     order_type: str  # orderType: STOP / STOP_MARKET / TAKE_PROFIT(_MARKET) / TRAILING_STOP_MARKET
@@ -268,18 +279,18 @@ class AlgoOrderReply(_Rest, frozen=True, kw_only=True):
     reduce_only: bool = False  # reduceOnly
     activate_price: str | None = None  # activatePrice: trailing activation ("" if none)
     callback_rate: str | None = None  # callbackRate: trailing callback % ("" if none)
-    create_time: int = 0  # createTime, ms
-    update_time: int = 0  # updateTime, ms
-    trigger_time: int = 0  # triggerTime, ms (0 until triggered)
+    create_time: Ms = 0  # createTime, ms
+    update_time: Ms = 0  # updateTime, ms
+    trigger_time: Ms = 0  # triggerTime, ms (0 until triggered)
     good_till_date: int | None = None  # goodTillDate, ms
-    actual_order_id: int | str | None = None  # actualOrderId: matching-engine order after trigger
+    actual_order_id: Id | str | None = None  # actualOrderId: matching-engine order after trigger
     actual_price: str | None = None  # actualPrice: average price in the matching engine
     actual_type: str | None = None  # actualType: order type placed on trigger
     actual_qty: str | None = None  # actualQty: executed quantity in the matching engine
 
 
 class AlgoCancelReply(_Rest, frozen=True, kw_only=True):
-    algo_id: int  # algoId
+    algo_id: Id  # algoId
     client_algo_id: str  # clientAlgoId
     code: int | str = "200"  # code: the STRING "200" on success (unlike other endpoints)
     msg: str = ""  # msg
@@ -304,14 +315,14 @@ class OrderUpdate(_Wire, frozen=True, kw_only=True):
     stop_price: Decimal | None = field(name="sp", default=None)  # sp: stop price
     execution_type: str = field(name="x")  # x: NEW/CANCELED/CALCULATED/EXPIRED/TRADE/AMENDMENT
     status: str = field(name="X")  # X: order status after this event
-    order_id: int = field(name="i")  # i: venue order id (int64)
+    order_id: Id = field(name="i")  # i: venue order id (int64)
     last_qty: Decimal = field(name="l")  # l: last filled quantity
     cum_qty: Decimal = field(name="z")  # z: cumulative filled quantity (monotone)
     last_price: Decimal = field(name="L")  # L: last filled price
     commission_asset: str | None = field(name="N", default=None)  # N: absent without commission
     commission: Decimal | None = field(name="n", default=None)  # n: commission of this fill
-    trade_time: int = field(name="T")  # T: order trade time, ms
-    trade_id: int = field(name="t")  # t: trade id (0 unless a trade)
+    trade_time: Ms = field(name="T")  # T: order trade time, ms
+    trade_id: Id = field(name="t")  # t: trade id (0 unless a trade)
     bids_notional: Decimal | None = field(name="b", default=None)  # b: bids notional
     asks_notional: Decimal | None = field(name="a", default=None)  # a: asks notional
     is_maker: bool = field(name="m", default=False)  # m: this trade was maker
@@ -335,16 +346,16 @@ class OrderUpdate(_Wire, frozen=True, kw_only=True):
 
 
 class OrderTradeUpdate(_Wire, frozen=True, kw_only=True, tag_field="e", tag="ORDER_TRADE_UPDATE"):
-    event_time: int = field(name="E")  # E: event time, ms
-    transaction_time: int = field(name="T")  # T: matching-engine time, ms
+    event_time: Ms = field(name="E")  # E: event time, ms
+    transaction_time: Ms = field(name="T")  # T: matching-engine time, ms
     order: OrderUpdate = field(name="o")  # o: the order
 
 
 class TradeLite(_Wire, frozen=True, kw_only=True, tag_field="e", tag="TRADE_LITE"):
     """Low-latency trade-only event (no commission, no cumulative quantity)."""
 
-    event_time: int = field(name="E")  # E: event time, ms
-    transaction_time: int = field(name="T")  # T: transaction time, ms
+    event_time: Ms = field(name="E")  # E: event time, ms
+    transaction_time: Ms = field(name="T")  # T: transaction time, ms
     symbol: str = field(name="s")  # s: symbol
     quantity: Decimal = field(name="q")  # q: original order quantity
     price: Decimal = field(name="p")  # p: original order price
@@ -353,8 +364,8 @@ class TradeLite(_Wire, frozen=True, kw_only=True, tag_field="e", tag="TRADE_LITE
     side: str = field(name="S")  # S: side
     last_price: Decimal = field(name="L")  # L: last filled price
     last_qty: Decimal = field(name="l")  # l: last filled quantity
-    trade_id: int = field(name="t")  # t: trade id
-    order_id: int = field(name="i")  # i: venue order id (int64)
+    trade_id: Id = field(name="t")  # t: trade id
+    order_id: Id = field(name="i")  # i: venue order id (int64)
 
 
 class BalanceUpdate(_Wire, frozen=True, kw_only=True):
@@ -384,8 +395,8 @@ class AccountUpdateData(_Wire, frozen=True, kw_only=True):
 
 
 class AccountUpdate(_Wire, frozen=True, kw_only=True, tag_field="e", tag="ACCOUNT_UPDATE"):
-    event_time: int = field(name="E")  # E: event time, ms
-    transaction_time: int = field(name="T")  # T: transaction time, ms
+    event_time: Ms = field(name="E")  # E: event time, ms
+    transaction_time: Ms = field(name="T")  # T: transaction time, ms
     data: AccountUpdateData = field(name="a")  # a: the update
 
 
@@ -393,7 +404,7 @@ class AlgoOrderUpdate(_Wire, frozen=True, kw_only=True):
     """``ALGO_UPDATE.o``."""
 
     client_algo_id: str = field(name="caid")  # caid: client algo id
-    algo_id: int = field(name="aid")  # aid: algo id
+    algo_id: Id = field(name="aid")  # aid: algo id
     algo_type: str = field(name="at", default="CONDITIONAL")  # at: algo type
     order_type: str = field(name="o")  # o: order type
     symbol: str = field(name="s")  # s: symbol
@@ -422,8 +433,8 @@ class AlgoOrderUpdate(_Wire, frozen=True, kw_only=True):
 
 class AlgoUpdate(_Wire, frozen=True, kw_only=True, tag_field="e", tag="ALGO_UPDATE"):
     # The docs label T "Event Time" and E "Transaction Time" here, inverted vs other events.
-    event_time: int = field(name="E")  # E: as documented, "transaction time", ms
-    transaction_time: int = field(name="T")  # T: as documented, "event time", ms
+    event_time: Ms = field(name="E")  # E: as documented, "transaction time", ms
+    transaction_time: Ms = field(name="T")  # T: as documented, "event time", ms
     order: AlgoOrderUpdate = field(name="o")  # o: the conditional order
 
 
@@ -439,8 +450,8 @@ class MultiAssetsConfig(_Wire, frozen=True, kw_only=True):
 class AccountConfigUpdate(
     _Wire, frozen=True, kw_only=True, tag_field="e", tag="ACCOUNT_CONFIG_UPDATE"
 ):
-    event_time: int = field(name="E")  # E: event time, ms
-    transaction_time: int = field(name="T")  # T: transaction time, ms
+    event_time: Ms = field(name="E")  # E: event time, ms
+    transaction_time: Ms = field(name="T")  # T: transaction time, ms
     leverage: LeverageConfig | None = field(name="ac", default=None)  # ac: leverage change
     multi_assets: MultiAssetsConfig | None = field(name="ai", default=None)  # ai: asset mode
 
@@ -457,13 +468,13 @@ class MarginCallPosition(_Wire, frozen=True, kw_only=True):
 
 
 class MarginCall(_Wire, frozen=True, kw_only=True, tag_field="e", tag="MARGIN_CALL"):
-    event_time: int = field(name="E")  # E: event time, ms
+    event_time: Ms = field(name="E")  # E: event time, ms
     cross_wallet_balance: Decimal | None = field(name="cw", default=None)  # cw: cross only
     positions: list[MarginCallPosition] = field(name="p", default_factory=list)  # p: positions
 
 
 class ListenKeyExpired(_Wire, frozen=True, kw_only=True, tag_field="e", tag="listenKeyExpired"):
-    event_time: int | str = field(name="E")  # E: ms; a string in older docs
+    event_time: Ms | str = field(name="E")  # E: ms; a string in older docs
     listen_key: str = field(name="listenKey", default="")  # listenKey: the expired key
 
 

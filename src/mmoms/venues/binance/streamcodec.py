@@ -6,7 +6,9 @@ Decisions:
   (:data:`schemas.UserDataEvent`): type dispatch, validation and Decimal parsing happen in C.
   Only when that fails is the message looked at again, to tell an *unknown* event type
   (logged once per type, then ignored — Binance adds events) from a *malformed* known one or
-  non-JSON garbage (a clear logged error). Nothing here raises on bad input.
+  non-JSON garbage (a clear logged error). Nothing here raises on bad input: not on numbers
+  that are NaN or infinite, ids or times out of range, strings that are not integers, or JSON
+  nested deeper than the decoder's recursion limit.
 * ``ORDER_TRADE_UPDATE`` with ``x=TRADE`` (or ``CALCULATED``, a liquidation fill) yields a
   :class:`FillReport` *then* the :class:`OrderStatusReport`; ``x=AMENDMENT`` yields a status
   report with ``amended=True``. Report times are the order's transaction time ``o.T``
@@ -40,6 +42,8 @@ from mmoms.venues.binance.codec import (
     POSITION_SIDE_FROM_WIRE,
     SIDE_FROM_WIRE,
     TIF_FROM_WIRE,
+    check_finite,
+    int_text,
     lookup,
     loose_decimal,
 )
@@ -56,6 +60,9 @@ from mmoms.venues.reports import (
 log = logging.getLogger("mmoms.venues.binance.userstream")
 
 _FILL_EXECUTIONS = frozenset({"TRADE", "CALCULATED"})
+# What decoding garbage may raise besides msgspec's errors: RecursionError for JSON nested too
+# deep, UnicodeError for a str with lone surrogates (msgspec encodes str input to UTF-8 first).
+_UNREADABLE = (msgspec.DecodeError, RecursionError, UnicodeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,7 @@ class UserStreamDecoder:
         self.stats.messages += 1
         try:
             event = self._decoder.decode(data)
-        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError too
+        except _UNREADABLE as exc:  # ValidationError is a DecodeError too
             return self._undecodable(data, exc)
         try:
             out = self._convert(event, ts_recv_ns)
@@ -112,10 +119,16 @@ class UserStreamDecoder:
 
     # -- failures ------------------------------------------------------------------------------
 
-    def _undecodable(self, data: bytes | str, exc: msgspec.DecodeError) -> list[Decoded]:
+    def _undecodable(self, data: bytes | str, exc: Exception) -> list[Decoded]:
         try:
+            if isinstance(exc, RecursionError):
+                raise exc
             header = self._header.decode(data)
-        except msgspec.DecodeError:
+        except RecursionError:
+            self.stats.malformed += 1
+            log.error("user stream: message nested too deeply (%d bytes), ignored", len(data))
+            return []
+        except _UNREADABLE:
             self.stats.malformed += 1
             log.error("user stream: message is not a JSON object (%d bytes): %s", len(data), exc)
             return []
@@ -123,7 +136,7 @@ class UserStreamDecoder:
         if kind is None:
             body = header.error or schemas.ErrorBody(code=header.code, msg=header.msg)
             if body.code is not None:
-                code = body.code if isinstance(body.code, int) else _int_or_none(body.code)
+                code = body.code if isinstance(body.code, int) else int_text(body.code)
                 log.warning("user stream: error frame %s: %s", code, body.msg[:200])
                 return [StreamErrorNotice(code, body.msg)]
             # Control replies ({"result": null, "id": ...}) and other non-events.
@@ -159,18 +172,26 @@ class UserStreamDecoder:
 
 
 def _int(text: str) -> int:
-    return int(text) if text.isdigit() else 0
-
-
-def _int_or_none(text: str) -> int | None:
-    return int(text) if text.lstrip("-").isdigit() else None
+    value = int_text(text)
+    return value if value is not None and value >= 0 else 0
 
 
 def order_trade_update(event: schemas.OrderTradeUpdate, ts_recv_ns: int) -> list[Decoded]:
     """Raises:
-    ProtocolError: an enum value we do not know.
+    ProtocolError: an enum value we do not know, a number that is not finite.
     """
     o = event.order
+    check_finite(
+        "ORDER_TRADE_UPDATE",
+        q=o.quantity,
+        p=o.price,
+        ap=o.avg_price,
+        l=o.last_qty,
+        z=o.cum_qty,
+        L=o.last_price,
+        n=o.commission,
+        rp=o.realized_profit,
+    )
     ts = o.trade_time * NANOS_PER_MS
     symbol = Symbol(o.symbol)
     client_order_id = ClientOrderId(o.client_order_id)
@@ -219,8 +240,9 @@ def order_trade_update(event: schemas.OrderTradeUpdate, ts_recv_ns: int) -> list
 
 def trade_lite(event: schemas.TradeLite, ts_recv_ns: int) -> LiteFillReport:
     """Raises:
-    ProtocolError: an unknown side.
+    ProtocolError: an unknown side, a number that is not finite.
     """
+    check_finite("TRADE_LITE", L=event.last_price, l=event.last_qty)
     ts = event.transaction_time * NANOS_PER_MS
     fill = FillReport(
         ts_event_ns=ts,
@@ -240,8 +262,14 @@ def trade_lite(event: schemas.TradeLite, ts_recv_ns: int) -> LiteFillReport:
 
 def account_update(event: schemas.AccountUpdate, ts_recv_ns: int) -> list[Decoded]:
     """Raises:
-    ProtocolError: an unknown position side.
+    ProtocolError: an unknown position side, a number that is not finite.
     """
+    for b in event.data.balances:
+        check_finite("ACCOUNT_UPDATE balance", wb=b.wallet_balance)
+    for p in event.data.positions:
+        check_finite(
+            "ACCOUNT_UPDATE position", pa=p.position_amt, ep=p.entry_price, up=p.unrealized_pnl
+        )
     ts = event.transaction_time * NANOS_PER_MS
     out: list[Decoded] = [
         BalanceReport(
@@ -272,7 +300,7 @@ def algo_update(event: schemas.AlgoUpdate, ts_recv_ns: int) -> AlgoOrderReport:
     ProtocolError: an enum value we do not know.
     """
     o = event.order
-    actual = o.actual_order_id
+    actual = int_text(o.actual_order_id) if o.actual_order_id else None
     return AlgoOrderReport(
         ts_event_ns=max(event.event_time, event.transaction_time) * NANOS_PER_MS,
         ts_recv_ns=ts_recv_ns,
@@ -288,7 +316,7 @@ def algo_update(event: schemas.AlgoUpdate, ts_recv_ns: int) -> AlgoOrderReport:
         position_side=lookup(POSITION_SIDE_FROM_WIRE, o.position_side, "position side"),
         reduce_only=o.reduce_only,
         close_position=o.close_position,
-        actual_order_id=VenueOrderId(int(actual)) if actual.isdigit() else None,
+        actual_order_id=VenueOrderId(actual) if actual is not None and actual > 0 else None,
         actual_qty=loose_decimal(o.actual_qty),
         actual_avg_price=loose_decimal(o.actual_avg_price),
         reason=o.reject_reason,
@@ -308,8 +336,17 @@ def account_config_update(event: schemas.AccountConfigUpdate, ts_recv_ns: int) -
 
 def margin_call(event: schemas.MarginCall, ts_recv_ns: int) -> Decoded:
     """Raises:
-    ProtocolError: an unknown position side.
+    ProtocolError: an unknown position side, a number that is not finite.
     """
+    check_finite("MARGIN_CALL", cw=event.cross_wallet_balance)
+    for p in event.positions:
+        check_finite(
+            "MARGIN_CALL position",
+            pa=p.position_amt,
+            mp=p.mark_price,
+            mm=p.maint_margin,
+            up=p.unrealized_pnl,
+        )
     return MarginCallReport(
         ts_event_ns=event.event_time * NANOS_PER_MS,
         ts_recv_ns=ts_recv_ns,
