@@ -200,13 +200,23 @@ def keyed_random_json(draw: st.DrawFn, seeds: Sequence[bytes]) -> bytes:
     return msgspec.json.encode(out)
 
 
+def _is_json(data: bytes) -> bool:
+    try:
+        msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
 def hostile_json(seeds: Sequence[bytes]) -> st.SearchStrategy[bytes]:
-    """Everything above, weighted towards damaged real payloads."""
+    """Everything above, weighted towards damaged real payloads (``seeds`` that are not JSON,
+    such as an HTML error page, are only damaged bytewise)."""
+    documents = [s for s in seeds if _is_json(s)]
     return st.one_of(
-        structure_damage(seeds),
-        structure_damage(seeds),
+        structure_damage(documents),
+        structure_damage(documents),
         byte_damage(seeds),
-        keyed_random_json(seeds),
+        keyed_random_json(documents),
         random_json_value.map(msgspec.json.encode),
         st.binary(max_size=64),
         st.sampled_from(seeds),

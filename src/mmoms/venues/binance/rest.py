@@ -31,7 +31,7 @@ import msgspec
 
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.venues.binance import schemas
-from mmoms.venues.binance.codec import ParamSeq, encode_query
+from mmoms.venues.binance.codec import ParamSeq, encode_query, int_text
 from mmoms.venues.binance.endpoints import SERVER_TIME, Endpoint, OpKind, Security
 from mmoms.venues.binance.errors import INVALID_TIMESTAMP, classify
 from mmoms.venues.binance.ratecontrol import Priority, RateController
@@ -53,6 +53,11 @@ from mmoms.venues.transport import HttpReply, HttpTransport
 log = logging.getLogger("mmoms.venues.binance.rest")
 
 T = TypeVar("T")
+
+# Besides msgspec's errors, a hostile body can raise RecursionError (JSON nested too deep) and
+# UnicodeDecodeError (a string that is not UTF-8).
+_UNREADABLE = (msgspec.DecodeError, RecursionError, UnicodeError)
+MAX_RETRY_AFTER_S = 86_400.0  # a longer (or NaN, or negative) Retry-After is not believed
 
 DEFAULT_MAX_WAIT_NS: Mapping[OpKind, int] = {
     OpKind.PLACE: 0,  # a quote that cannot go now is stale later: the OMS re-decides
@@ -237,7 +242,7 @@ class RestClient:
             decoder = self._decoders[reply_type] = msgspec.json.Decoder(reply_type)
         try:
             return decoder.decode(reply.body)  # type: ignore[no-any-return]
-        except msgspec.DecodeError as exc:
+        except _UNREADABLE as exc:
             # A 2xx carrying an error object is still an error; anything else is unreadable.
             code, _ = self._read_error(reply.body)
             if isinstance(code, int) and code < 0:
@@ -252,11 +257,11 @@ class RestClient:
     def _read_error(self, body: bytes) -> tuple[int | None, str]:
         try:
             err = self._error_decoder.decode(body)
-        except msgspec.DecodeError:
+        except _UNREADABLE:
             return None, body[:200].decode("utf-8", "replace")  # e.g. a plain-text 503
         code = err.code
         if isinstance(code, str):
-            code = int(code) if code.lstrip("-").isdigit() else None
+            code = int_text(code)
         return code, err.msg
 
     def _error(
@@ -285,6 +290,9 @@ def _retry_after_ms(headers: Mapping[str, str]) -> int | None:
     if value is None:
         return None
     try:
-        return int(float(value) * 1000)
+        seconds = float(value)
     except ValueError:
         return None
+    if not 0 <= seconds <= MAX_RETRY_AFTER_S:  # also false for NaN; float("1e999") is inf
+        return None
+    return int(seconds * 1000)
