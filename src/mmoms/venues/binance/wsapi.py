@@ -30,7 +30,7 @@ import msgspec
 
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.venues.binance import schemas
-from mmoms.venues.binance.codec import ParamSeq
+from mmoms.venues.binance.codec import ParamSeq, int_text
 from mmoms.venues.binance.endpoints import Endpoint, Security
 from mmoms.venues.binance.errors import INVALID_TIMESTAMP, classify
 from mmoms.venues.binance.ratecontrol import Priority, RateController
@@ -55,6 +55,9 @@ log = logging.getLogger("mmoms.venues.binance.wsapi")
 T = TypeVar("T")
 
 _INT_PARAMS = frozenset({"timestamp", "recvWindow", "orderId", "goodTillDate"})
+# Besides msgspec's errors, a hostile frame can raise RecursionError (JSON nested too deep) and
+# a str frame with lone surrogates UnicodeError.
+_UNREADABLE = (msgspec.DecodeError, RecursionError, UnicodeError)
 
 
 @dataclass(slots=True)
@@ -267,7 +270,7 @@ class WsApiClient:
                 decoder = self._decoders[reply_type] = msgspec.json.Decoder(reply_type)
             try:
                 return decoder.decode(reply.result)  # type: ignore[no-any-return]
-            except msgspec.DecodeError as exc:
+            except _UNREADABLE as exc:
                 raise ProtocolError(
                     f"{endpoint.path}: unreadable result ({exc})",
                     http_status=reply.status,
@@ -276,7 +279,7 @@ class WsApiClient:
         err = reply.error
         code = err.code if err is not None else None
         if isinstance(code, str):
-            code = int(code) if code.lstrip("-").isdigit() else None
+            code = int_text(code)
         error = classify(
             reply.status,
             code,
@@ -297,7 +300,7 @@ class WsApiClient:
                 return str(exc)
             try:
                 reply = self._reply_decoder.decode(data)
-            except msgspec.DecodeError as exc:
+            except _UNREADABLE as exc:
                 log.error("WS API: unreadable message (%d bytes): %s", len(data), exc)
                 continue
             pending = self._in_flight.get(str(reply.id))
