@@ -70,11 +70,22 @@ class BookTickerFeed:
                     await asyncio.sleep(0.1)  # a refused connect must not spin
 
     def _on_text(self, text: str) -> None:
+        """Keep one ticker; anything else changes nothing and is logged (never the payload)."""
         try:
             env = _decode(text)
             bid, ask = Decimal(env.data.b), Decimal(env.data.a)
-        except (msgspec.DecodeError, msgspec.ValidationError, ArithmeticError):
-            return  # control replies ({"result": null}) and garbage: not a ticker
+        except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:
+            # Control replies ({"result": null, "id": 1}) land here too: not worth a warning.
+            log.debug("book ticker: not a ticker message (%d chars): %s", len(text), exc)
+            return
+        except ArithmeticError:
+            log.warning("book ticker: unreadable prices for %r, ignored", env.data.s[:32])
+            return
+        if not (bid.is_finite() and ask.is_finite() and bid > 0 and ask > 0):
+            log.warning(
+                "book ticker: non-positive or non-finite prices for %r, ignored", env.data.s[:32]
+            )
+            return
         self.top[Symbol(env.data.s)] = (bid, ask)
         self.updates += 1
         self._changed.set()
