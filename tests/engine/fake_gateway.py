@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -77,6 +77,12 @@ class FakeGateway:
     fail_next: list[Failure] = field(default_factory=list)
     drop_stream: bool = False
     hang_cancels: bool = False  # a cancel request that never comes back (the process dies first)
+    # Per client id: a request for it waits here before the venue acts (a slow wire / a crash).
+    hold: dict[ClientOrderId, asyncio.Event] = field(default_factory=dict)
+    hold_reply: dict[ClientOrderId, asyncio.Event] = field(
+        default_factory=dict
+    )  # acted; reply late
+    before_cancel: Callable[[CancelOrder], None] | None = None  # e.g. fill it first: a race
     _stream: asyncio.Queue[StreamMessage | None] = field(default_factory=asyncio.Queue)
     _vids: itertools.count[int] = field(default_factory=lambda: itertools.count(8_000_000_000))
     _tids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -150,7 +156,12 @@ class FakeGateway:
 
     async def submit(self, cmd: SubmitOrder) -> OrderStatusReport:
         self.requests.append("submit")
-        return self._submit(cmd)
+        await self._held(cmd.client_order_id)
+        report = self._submit(cmd)
+        reply_gate = self.hold_reply.get(cmd.client_order_id)
+        if reply_gate is not None:
+            await reply_gate.wait()
+        return report
 
     async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]:
         self.requests.append("submit_batch")
@@ -160,6 +171,7 @@ class FakeGateway:
         self.requests.append("cancel")
         if self.hang_cancels:
             await asyncio.Event().wait()
+        await self._held(cmd.client_order_id)
         return self._cancel(cmd)
 
     async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]:
@@ -257,6 +269,11 @@ class FakeGateway:
 
     # -- venue behaviour ----------------------------------------------------------------------
 
+    async def _held(self, cid: ClientOrderId) -> None:
+        gate = self.hold.get(cid)
+        if gate is not None:
+            await gate.wait()
+
     def _try(self, fn, cmd):  # type: ignore[no-untyped-def]
         try:
             return fn(cmd)
@@ -287,6 +304,8 @@ class FakeGateway:
         return self._report(o, ReportSource.REST)
 
     def _cancel(self, cmd: CancelOrder) -> OrderStatusReport:
+        if self.before_cancel is not None:
+            self.before_cancel(cmd)
         failure = self._inject()
         if failure is not None and not failure.executed:
             raise failure.error

@@ -24,6 +24,9 @@ class OmsConfig:
     dead_man_switch_ms: int = 0  # countdownCancelAll heartbeat; 0 = off
     retry_unknown_s: float = 0.5  # re-query an order still unknown after this long
     stop_timeout_s: float = 5.0
+    # Contingent groups: flatten a fill beyond the design (both OCO legs filled before the
+    # cancel landed) with a reduce-only MARKET order. False: alert only, for every group.
+    flatten_overfill: bool = True
 
     def tolerance_for(self, symbol: Symbol) -> Tolerance:
         return self.tolerance.get(symbol, Tolerance())

@@ -3,7 +3,8 @@ through the book.
 
 * :class:`GroupBook` holds the latest :class:`~mmoms.contingent.state.GroupState` of every
   group and finds a group from any client order id it uses (legs, replacements, flattens). It
-  encodes the active groups for the snapshot and restores them.
+  encodes the active groups for the snapshot and restores them, and keeps each live group's
+  worst-case exposure for the risk layer (:meth:`GroupBook.resting`: a group counts once).
 * :func:`algo_status_report` turns Binance's view of a conditional order (an
   :class:`~mmoms.venues.reports.AlgoOrderReport`, from the algo service) into the core's
   :class:`~mmoms.core.reports.OrderStatusReport` under the same client order id, so the local
@@ -18,9 +19,10 @@ from decimal import Decimal
 
 import msgspec
 
+from mmoms.contingent.exposure import GroupExposure, group_exposure
 from mmoms.contingent.state import GroupState, GroupStatus, decode_state, encode_state
-from mmoms.core.enums import VenueOrderStatus
-from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, VenueOrderId
+from mmoms.core.enums import Side, VenueOrderStatus
+from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, VenueOrderId
 from mmoms.core.order import Order
 from mmoms.core.reports import OrderStatusReport
 from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
@@ -33,6 +35,7 @@ class GroupBook:
         self._states: dict[GroupId, GroupState] = {}
         self._strategies: dict[GroupId, StrategyId | None] = {}
         self._by_cid: dict[ClientOrderId, GroupId] = {}
+        self._exposure: dict[GroupId, GroupExposure] = {}  # live groups only
 
     def __contains__(self, group_id: object) -> bool:
         return group_id in self._states
@@ -54,6 +57,18 @@ class GroupBook:
             self._strategies[group_id] = strategy_id
         for cid in state.client_order_ids():
             self._by_cid[cid] = group_id
+        if state.status.is_terminal:
+            self._exposure.pop(group_id, None)
+        else:  # states only change through here: computing once per change is enough
+            self._exposure[group_id] = group_exposure(state)
+
+    def resting(self, symbol: Symbol, side: Side) -> Decimal:
+        """What all live groups on ``symbol`` could still add on ``side``, each counted once."""
+        total = _ZERO
+        for e in self._exposure.values():
+            if e.symbol == symbol:
+                total += e.buy_qty if side is Side.BUY else e.sell_qty
+        return total
 
     def states(self) -> list[GroupState]:
         return list(self._states.values())

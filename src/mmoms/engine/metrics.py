@@ -4,6 +4,10 @@ Stages of one action: intent received → decided (risk + diff, at the window fl
 (commit done) → on the wire (gateway call started) → acknowledged (reply) → confirmed on the
 stream. Each sample is the time since the previous stage; ``total`` is intent → acknowledged.
 
+``protect`` is apart: per bracket / OTOCO, the time from reading the entry's first fill to the
+venue acknowledging its protective stop — how long a position stood unprotected (see
+:mod:`mmoms.engine.group_watch`).
+
 :class:`LatencyHistogram` keeps samples in log-linear buckets (about 2 % resolution) so memory is
 constant and percentiles are cheap; Prometheus export reads the same numbers.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-STAGES = ("decide", "journal", "wire", "ack", "stream", "total")
+STAGES = ("decide", "journal", "wire", "ack", "stream", "total", "protect")
 _SUB = 32  # buckets per power of two: ~2 % relative error
 
 
@@ -62,6 +66,7 @@ class OmsMetrics:
     stream_gaps: int = 0
     unknown_outcomes: int = 0
     fills_backfilled: int = 0  # fills the stream lost, recovered from the venue's trade list
+    cancel_races: int = 0  # cancels answered "unknown order": the order had already ended
 
     def count(self, table: dict[str, int], key: str, n: int = 1) -> None:
         table[key] = table.get(key, 0) + n

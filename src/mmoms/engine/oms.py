@@ -43,13 +43,14 @@ from mmoms.contingent import (
     cancel_group,
     decode_state,
     encode_state,
+    group_exposure,
 )
 from mmoms.contingent import plan as plan_group
 from mmoms.contingent import start as start_group
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND, Clock, LiveClock, ManualClock
 from mmoms.core.commands import AmendOrder, CancelOrder, QueryOrder, SubmitOrder
-from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce, VenueOrderStatus
 from mmoms.core.errors import MmomsError
 from mmoms.core.events import Event, OrderEvent
 from mmoms.core.fsm import Trigger, is_allowed
@@ -74,9 +75,11 @@ from mmoms.core.reports import (
     Report,
 )
 from mmoms.core.snapshot import decode_snapshot, encode_snapshot
+from mmoms.engine import failpoints
 from mmoms.engine.batcher import Flight
 from mmoms.engine.client_ids import ClientOrderIdFactory
 from mmoms.engine.config import OmsConfig
+from mmoms.engine.group_watch import GroupStats, GroupWatch
 from mmoms.engine.groups import GroupBook, algo_status_report
 from mmoms.engine.messages import (
     EngineMsg,
@@ -128,6 +131,7 @@ Notification = Event | RiskRejected | AnyGroupEvent
 Listener = Callable[[Notification], None]
 _DRAIN_MAX = 1_000
 _BACKFILL_MARGIN_NS = 60 * NANOS_PER_SECOND  # the venue's clock may run behind ours
+_FILLED = VenueOrderStatus.FILLED
 
 
 class OmsOverloadedError(MmomsError):
@@ -181,6 +185,10 @@ class OrderManager:
         self._notifications: list[Notification] = []
         self._outgoing: list[Flight] = []
         self._groups = GroupBook()
+        self.risk.group_resting = self._groups.resting  # a group counts once, not leg by leg
+        self._watch = GroupWatch(self.metrics.latency["protect"])
+        self._followups: set[int] = set()  # id() of this batch's flights that are group follow-ups
+        self._resend_if_missing: dict[ClientOrderId, SubmitOrder] = {}  # see _resume
         self._planner = ActionPlanner(
             self.book, self.risk, self._instruments, config, self._ids, self.metrics
         )
@@ -298,6 +306,11 @@ class OrderManager:
     def groups(self) -> list[GroupState]:
         return self._groups.states()
 
+    def group_stats(self) -> GroupStats:
+        """Unprotected time (entry fill → protective stop acknowledged: worst, and the groups
+        unprotected right now), overfills and flattens; see :mod:`mmoms.engine.group_watch`."""
+        return self._watch.stats(self._clock.monotonic_ns())
+
     def cancel_all(self, strategy_id: StrategyId, symbol: Symbol | None = None) -> None:
         self._post_intent(CancelAllIntent(strategy_id=strategy_id, symbol=symbol))
 
@@ -341,6 +354,9 @@ class OrderManager:
         self._planner.book = self.book
         self._seq = state.last_seq
         await self._restore_groups(state.snapshot_seq)
+        self._watch.restore(
+            self._groups.states(), self.book, self._clock.time_ns(), self._clock.monotonic_ns()
+        )
         await self._gw.start()
         self._instruments.update({i.symbol: i for i in await self._gw.instruments()})
         missing = [s for s in self._cfg.symbols if s not in self._instruments]
@@ -376,19 +392,35 @@ class OrderManager:
         """After a restart: whatever was in flight has an unknown outcome now (the request may
         or may not have landed), and cancels committed but not confirmed are wanted again.
 
-        New orders and amends are never re-sent from the outbox: a new order re-sent after its
-        first copy filled would be a second order. They are resolved by query instead.
+        New orders and amends are never re-sent blindly: a new order re-sent after its first
+        copy filled would be a second order. They are resolved by query instead. A group's
+        follow-up order (protective stop, take-profit, flatten) is in the outbox: it is queried
+        too, and re-sent under the same client id only if the venue has never seen it — the
+        group's plan needs it, and the same id cannot make a second live order.
         """
         self._now = max(self._clock.time_ns(), self._now)
         self._book_clock.now_ns = self._now
-        for order in in_flight:
-            self._mark(order, Trigger.OUTCOME_UNKNOWN, "in flight when the engine stopped")
+        cancels: list[tuple[OutboxEntry, CancelOrder]] = []
         for entry in outbox:
             sent = decode_entry(entry.payload)
-            if isinstance(sent, CommandSent) and isinstance(sent.command, CancelOrder):
-                target = self.book.get(sent.command.symbol, sent.command.client_order_id)
-                if target is not None and not target.status.is_terminal:
-                    self._planner.want_cancel(target)
+            command = sent.command if isinstance(sent, CommandSent) else None
+            if isinstance(command, SubmitOrder):
+                order = self.book.get(command.symbol, command.client_order_id)
+                if order is not None and order.status is OrderStatus.PENDING_NEW:
+                    self._resend_if_missing[command.client_order_id] = command
+                    self._outbox_ids[command.client_order_id] = entry.id  # done once settled
+                    continue
+            elif isinstance(command, CancelOrder):
+                cancels.append((entry, command))
+                continue
+            self._batch.outbox_done.append(entry.id)
+        for order in in_flight:
+            if order.client_order_id not in self._resend_if_missing:
+                self._mark(order, Trigger.OUTCOME_UNKNOWN, "in flight when the engine stopped")
+        for entry, cancel in cancels:
+            target = self.book.get(cancel.symbol, cancel.client_order_id)
+            if target is not None and not target.status.is_terminal:
+                self._planner.want_cancel(target)
             self._batch.outbox_done.append(entry.id)
 
     async def run(self) -> None:
@@ -483,12 +515,15 @@ class OrderManager:
             await self._store.commit(batch)
             self._records_since_snapshot += len(batch.records)
         committed = self._clock.monotonic_ns()
+        followups, self._followups = self._followups, set()
+        if followups:
+            failpoints.hit(failpoints.GROUP_FOLLOWUP_COMMITTED)
         for flight in self._outgoing:
             for action in flight.actions:
                 timing = self._timing.get(action.client_order_id)
                 if timing is not None:
                     timing.journaled_ns = committed
-            self._spawn(self._send(flight))
+            self._spawn(self._send(flight, followup=id(flight) in followups))
         self._outgoing.clear()
         notifications, self._notifications = self._notifications, []
         for note in notifications:
@@ -596,6 +631,10 @@ class OrderManager:
     # -- contingent groups ---------------------------------------------------------------------
 
     def _on_group_intent(self, intent: PlaceGroup | CancelGroup) -> None:
+        if isinstance(intent, PlaceGroup) and not self._cfg.flatten_overfill:
+            options = msgspec.structs.replace(intent.group.options, flatten_overfill=False)
+            group = msgspec.structs.replace(intent.group, options=options)
+            intent = msgspec.structs.replace(intent, group=group)
         group_id = intent.group.group_id if isinstance(intent, PlaceGroup) else intent.group_id
         self._record(
             GroupRecorded(
@@ -615,26 +654,27 @@ class OrderManager:
             self._reject(Rejection(RiskRejection("group", f"group {group_id} already exists")))
             return
         plan = start_group(intent.group, self._now)
-        for cmd in plan.commands:  # the group's first orders pass risk like any other
-            if isinstance(cmd, SubmitOrder) and not cmd.reduce_only:
-                rejection = self.risk.check_new(
-                    self.book,
-                    symbol=cmd.symbol,
-                    side=cmd.side,
-                    order_type=cmd.order_type,
-                    quantity=cmd.quantity,
-                    price=cmd.price or cmd.trigger_price,
-                )
-                if rejection is not None:
-                    self._reject(Rejection(rejection, command=cmd))
-                    return
+        # The group passes risk as one position: its worst case, not the sum of its legs.
+        reference = self.risk.reference_prices.get(intent.group.symbol)
+        rejection = self.risk.check_group(
+            self.book,
+            intent.group,
+            group_exposure(plan.state, reference),
+            [c for c in plan.commands if isinstance(c, SubmitOrder)],
+        )
+        if rejection is not None:
+            self._reject(Rejection(rejection))
+            return
         self._apply_plan(plan, intent.strategy_id)
 
-    def _apply_plan(self, plan: Plan, strategy_id: StrategyId | None = None) -> None:
+    def _apply_plan(
+        self, plan: Plan, strategy_id: StrategyId | None = None, *, followup: bool = False
+    ) -> None:
         """Journal a group's new state, events and commands in this batch; the commands go on
         the wire right after the commit, in the plan's order, without waiting for a window.
         Follow-ups (protective stops, sibling cancels, flattens) are not risk-checked: they only
-        ever reduce exposure, and blocking them would leave a position unprotected."""
+        ever reduce exposure, and blocking them would leave a position unprotected. They go to
+        the outbox with the fill that caused them (one commit), so a restart completes them."""
         state = plan.state
         group_id = state.spec.group_id
         self._groups.put(state, strategy_id)
@@ -657,6 +697,8 @@ class OrderManager:
             )
             self._notifications.append(event)
         decided = self._clock.monotonic_ns()
+        for event in plan.events:
+            self._watch.group_event(event, decided)
         for cmd in plan.commands:
             order = self.book.get(cmd.symbol, cmd.client_order_id)
             if isinstance(cmd, SubmitOrder):
@@ -673,19 +715,27 @@ class OrderManager:
                 trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
                 if order is None or not self._mark(order, trigger):
                     continue
-            self._send_now(cmd)
+            self._send_now(cmd, followup=followup)
 
-    def _send_now(self, cmd: SubmitOrder | AmendOrder | CancelOrder) -> None:
-        self._journal_command(cmd)
-        self._outgoing.append(Flight(cmd.symbol, (cmd,)))
+    def _send_now(
+        self, cmd: SubmitOrder | AmendOrder | CancelOrder, *, followup: bool = False
+    ) -> None:
+        self._journal_command(cmd, outbox=followup)
+        flight = Flight(cmd.symbol, (cmd,))
+        self._outgoing.append(flight)
+        if followup:
+            self._followups.add(id(flight))
 
-    def _journal_command(self, cmd: SubmitOrder | AmendOrder | CancelOrder) -> None:
-        """Record the command as sent; a cancel also goes to the outbox, so that it happens even
-        if we die right after this batch commits."""
+    def _journal_command(
+        self, cmd: SubmitOrder | AmendOrder | CancelOrder, *, outbox: bool = False
+    ) -> None:
+        """Record the command as sent; a cancel (and a group's follow-up order, ``outbox``) also
+        goes to the outbox, so that it happens even if we die right after this batch commits."""
         sent = CommandSent(command=cmd)
         self._record(sent, cmd.client_order_id)
-        if isinstance(cmd, CancelOrder):
-            outbox_id = f"{self._seq}:{cmd.client_order_id}:cancel"
+        if isinstance(cmd, CancelOrder) or (outbox and isinstance(cmd, SubmitOrder)):
+            kind = "cancel" if isinstance(cmd, CancelOrder) else "submit"
+            outbox_id = f"{self._seq}:{cmd.client_order_id}:{kind}"
             self._batch.outbox_add.append(OutboxEntry(outbox_id, self._now, encode_entry(sent)))
             self._outbox_ids[cmd.client_order_id] = outbox_id
 
@@ -693,9 +743,10 @@ class OrderManager:
         state = self._groups.for_order(event.client_order_id)
         if state is None:
             return
+        self._watch.order_event(state, event, self._clock.monotonic_ns())
         plan = plan_group(event, state)
         if plan.state is not state:
-            self._apply_plan(plan)
+            self._apply_plan(plan, followup=True)
 
     def _apply_algo(self, report: AlgoOrderReport) -> None:
         self._apply(
@@ -749,7 +800,7 @@ class OrderManager:
         if kept:
             self._outgoing.append(Flight(flight.symbol, tuple(kept)))
 
-    async def _send(self, flight: Flight) -> None:
+    async def _send(self, flight: Flight, *, followup: bool = False) -> None:
         sent = self._clock.monotonic_ns()
         for action in flight.actions:
             timing = self._timing.get(action.client_order_id)
@@ -757,6 +808,8 @@ class OrderManager:
                 timing.sent_ns = sent
         self.metrics.requests += 1
         results = await send_flight(self._gw, flight)
+        if followup:
+            failpoints.hit(failpoints.GROUP_FOLLOWUP_REPLIED)
         await self._queue.put(ReplyMsg(flight, results, sent, self._clock.monotonic_ns()))
 
     # -- replies --------------------------------------------------------------------------------
@@ -769,6 +822,8 @@ class OrderManager:
             self._observe_ack(action.client_order_id, msg.replied_ns)
             order = self.book.get(action.symbol, action.client_order_id)
             if isinstance(result, (OrderStatusReport, FillReport)):
+                if isinstance(action, CancelOrder) and getattr(result, "status", None) is _FILLED:
+                    self.metrics.cancel_races += 1  # -2011: the gateway answered with the fill
                 self._apply(result)
             elif isinstance(result, OrderNotFoundReport):
                 if order is not None:
@@ -782,6 +837,14 @@ class OrderManager:
     def _on_failure(
         self, action: SubmitOrder | AmendOrder | CancelOrder, order: Order, exc: BaseException
     ) -> None:
+        if isinstance(action, CancelOrder) and isinstance(exc, OrderNotFound):
+            # -2011: the order ended (filled, most often) before our cancel landed. Routine, not
+            # an API error: the fill settles it, or a query does if we have not read it yet.
+            self.metrics.cancel_races += 1
+            self._mark(order, Trigger.CANCEL_FAILED, "venue: unknown order (ended before cancel)")
+            if not order.status.is_terminal:
+                self._start_query(order.symbol, order.client_order_id, unknown=False)
+            return
         code = getattr(exc, "code", None)
         kind = getattr(exc, "kind", "LOCAL")
         reason = f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
@@ -817,13 +880,10 @@ class OrderManager:
             if isinstance(exc, OrderNotFound):  # not open on the venue (its fill was missed?):
                 self._planner.want_cancel(order)  # pull it; the cancel answers with its state
             self._mark(order, Trigger.AMEND_FAILED, reason)
-        else:
+        else:  # not sent (budget, halt): keep wanting it gone
             self._mark(order, Trigger.CANCEL_FAILED, reason)
-            if isinstance(exc, OrderNotFound):
-                self._start_query(order.symbol, order.client_order_id, unknown=False)
-            else:  # not sent (budget, halt): keep wanting it gone
-                self._planner.want_cancel(order)
-                self._arm_timer(self._cfg.retry_unknown_s, "retry")
+            self._planner.want_cancel(order)
+            self._arm_timer(self._cfg.retry_unknown_s, "retry")
 
     def _observe_ack(self, cid: ClientOrderId, replied_ns: int) -> None:
         t = self._timing.get(cid)
@@ -847,7 +907,10 @@ class OrderManager:
 
     async def _query(self, symbol: Symbol, cid: ClientOrderId, unknown: bool) -> None:
         try:
-            if unknown:
+            algo = self._algo_service(symbol, cid)
+            if algo is not None:
+                result = await algo.query(symbol, cid)
+            elif unknown:
                 result = await self._gw.resolve_unknown(symbol, cid)
             else:
                 result = await self._gw.query(
@@ -858,12 +921,27 @@ class OrderManager:
             msg = QueryMsg(None, symbol, cid, error=exc)
         await self._queue.put(msg)
 
+    def _algo_service(self, symbol: Symbol, cid: ClientOrderId) -> Any:
+        """The gateway's conditional-order service for a conditional order of ours, else None.
+
+        The gateway routes a query by the algo ids it has seen; a restarted process has seen
+        none, and a stop queried as a plain order would look "not found" (then re-sent, or
+        flagged as an anomaly at every reconciliation). The book knows the order's type.
+        """
+        order = self.book.get(symbol, cid)
+        if order is None or not order.order_type.is_conditional:
+            return None
+        algo = getattr(self._gw, "algo", None)
+        return algo if callable(getattr(algo, "query", None)) else None
+
     def _on_query(self, msg: QueryMsg) -> None:
         key = (Symbol(msg.symbol), ClientOrderId(msg.client_order_id))
         self._querying.discard(key)
         if msg.result is None:
             log.warning("query of %s failed (%s): retrying", msg.client_order_id, msg.error)
             self._arm_timer(self._cfg.retry_unknown_s, "retry")
+            return
+        if key[1] in self._resend_if_missing and self._settle_followup(key, msg.result):
             return
         if isinstance(msg.result, AlgoOrderReport):
             self._apply_algo(msg.result)
@@ -872,6 +950,23 @@ class OrderManager:
         order = self.book.get(key[0], key[1])
         if order is not None and order.venue_order_id and order.filled_qty > order.fills_qty:
             self._start_backfill(order.symbol, order.created_ns)  # its fills were lost
+
+    def _settle_followup(self, key: tuple[Symbol, ClientOrderId], result: object) -> bool:
+        """A group follow-up that was committed before a restart, now queried (see _resume).
+        Never seen by the venue: send it now, same client id. True when it was re-sent."""
+        cmd = self._resend_if_missing.pop(key[1])
+        outbox_id = self._outbox_ids.pop(key[1], None)
+        if outbox_id is not None:
+            self._batch.outbox_done.append(outbox_id)
+        order = self.book.get(*key)
+        if not isinstance(result, OrderNotFoundReport) or order is None:
+            return False  # the venue has it: its report is applied as usual
+        if order.status is not OrderStatus.PENDING_NEW:
+            return True  # settled meanwhile (a snapshot listed it): nothing to send
+        log.warning("group follow-up %s never reached the venue: sending it now", key[1])
+        self._mark(order, Trigger.SUBMIT, "committed before a restart, never sent: sent now")
+        self._send_now(cmd, followup=True)
+        return True
 
     # -- stream and reconciliation ----------------------------------------------------------------
 
@@ -1018,6 +1113,8 @@ class OrderManager:
             for order in self.book.orders():
                 if order.status is OrderStatus.UNKNOWN:
                     self._start_query(order.symbol, order.client_order_id, unknown=True)
+            for cid, cmd in self._resend_if_missing.items():
+                self._start_query(cmd.symbol, cid, unknown=True)
         elif msg.kind == "heartbeat" and self._running:
             heartbeat = getattr(self._gw, "countdown_cancel_all", None)
             if heartbeat is not None:

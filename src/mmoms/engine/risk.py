@@ -14,18 +14,30 @@ Checks, in order (the first failure rejects, with the check's name and a reason)
   plus this one.
 * ``order_rate`` — our own budget of new orders and amends per second, below the exchange's.
 
-Pure: a clock and the book are passed in; the error rate comes from a callable the gateway feeds.
+**A contingent group counts once.** Its orders are left out of the resting sum; instead each
+active group charges its worst case (:func:`mmoms.contingent.group_exposure`, fed in through
+``group_resting``): an OCO / OUO its largest leg, a bracket its entry (the exits are
+reduce-only), an OTO its parent plus the children it may still send. A new group is checked as
+a whole by :meth:`RiskEngine.check_group`: per-order limits on every leg, the price band on the
+orders it sends at once, the open-order count for all of them, and ``max_position`` against the
+group's exposure, not the sum of its legs.
+
+Pure: a clock and the book are passed in; the error rate and the groups' exposure come from
+callables the engine feeds.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from mmoms.contingent.exposure import GroupExposure
+from mmoms.contingent.spec import Group
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
+from mmoms.core.commands import SubmitOrder
 from mmoms.core.enums import OrderType, Side
 from mmoms.core.ids import Symbol
 from mmoms.core.order import Order
@@ -65,11 +77,20 @@ class ErrorRate:
     requests: int = 0
 
 
+GroupResting = Callable[[Symbol, Side], Decimal]
+"""What every active group could still add on one side of a symbol, each group charged once."""
+
+
+def no_groups(_symbol: Symbol, _side: Side) -> Decimal:
+    return Decimal(0)
+
+
 @dataclass(slots=True)
 class RiskEngine:
     config: RiskConfig
     clock: Clock
     error_rate: Callable[[], ErrorRate] = ErrorRate
+    group_resting: GroupResting = no_groups
     kill_reason: str | None = None
     reference_prices: dict[Symbol, Decimal] = field(default_factory=dict)
     _sends: deque[int] = field(default_factory=deque)
@@ -158,6 +179,59 @@ class RiskEngine:
             or self._rate()
         )
 
+    def check_group(
+        self,
+        book: LocalOrderBook,
+        group: Group,
+        exposure: GroupExposure,
+        sent_now: Sequence[SubmitOrder],
+    ) -> RiskRejection | None:
+        """Check a new contingent group as one position: ``exposure`` is what the whole group
+        could add (see :func:`mmoms.contingent.group_exposure`), ``sent_now`` the orders its
+        first plan sends. On success those orders count against the rate budget."""
+        gate = self._gates()
+        if gate is not None:
+            return gate
+        symbol = group.symbol
+        limits = self.config.limits.get(symbol)
+        if limits is None:
+            return RiskRejection("limits", f"no risk limits configured for {symbol}")
+        ref = self.reference_prices.get(symbol)
+        where = f"group {group.group_id}"
+        for leg in group.legs:  # every order the group may ever send must be a sane order
+            o = leg.order
+            size = self._size(limits, o.quantity, o.price or o.trigger_price or ref)
+            if size is not None:
+                return RiskRejection(size.check, f"{where} leg {leg.name}: {size.reason}")
+        for cmd in sent_now:
+            if cmd.reduce_only:
+                rejection = self._reduce_only(book, symbol, cmd.side, cmd.quantity, True)
+            else:
+                price = cmd.price or cmd.trigger_price
+                rejection = self._band(symbol, limits, price, cmd.order_type, ref)
+            if rejection is not None:
+                return RiskRejection(
+                    rejection.check, f"{where} order {cmd.client_order_id}: {rejection.reason}"
+                )
+        count = len(book.open_orders(symbol))
+        if count + len(sent_now) > limits.max_open_orders:
+            return RiskRejection(
+                "max_open_orders",
+                f"{where}: {count} open + {len(sent_now)} new > {limits.max_open_orders}",
+            )
+        position = book.position(symbol)
+        for side, charged in ((Side.BUY, exposure.buy_qty), (Side.SELL, exposure.sell_qty)):
+            if charged <= 0:
+                continue
+            worst = position + side.sign * (self._resting(book, symbol, side) + charged)
+            if abs(worst) > limits.max_position:
+                return RiskRejection(
+                    "max_position",
+                    f"{where} worst case {worst} beyond ±{limits.max_position} "
+                    f"(the group charges {charged} {side.value} once, not the sum of its legs)",
+                )
+        return self._rate(len(sent_now))
+
     # -- the individual checks -------------------------------------------------------------
 
     def _gates(self) -> RiskRejection | None:
@@ -231,8 +305,8 @@ class RiskEngine:
             return RiskRejection("reduce_only", f"{quantity} would flip position {position}")
         return None
 
-    @staticmethod
     def _position(
+        self,
         book: LocalOrderBook,
         symbol: Symbol,
         side: Side,
@@ -244,22 +318,34 @@ class RiskEngine:
     ) -> RiskRejection | None:
         if reduce_only:
             return None  # checked by _reduce_only: it can only shrink exposure
-        resting = sum(
-            (o.leaves_qty for o in book.open_orders(symbol) if o.side is side and o is not exclude),
-            Decimal(0),
+        worst = book.position(symbol) + side.sign * (
+            self._resting(book, symbol, side, exclude) + quantity
         )
-        worst = book.position(symbol) + side.sign * (resting + quantity)
         if abs(worst) > limits.max_position:
             return RiskRejection(
                 "max_position", f"worst case {worst} beyond ±{limits.max_position}"
             )
         return None
 
-    def _rate(self) -> RiskRejection | None:
+    def _resting(
+        self, book: LocalOrderBook, symbol: Symbol, side: Side, exclude: Order | None = None
+    ) -> Decimal:
+        """Worst case of everything resting on ``side``: plain orders summed, groups once each."""
+        plain = sum(
+            (
+                o.leaves_qty
+                for o in book.open_orders(symbol)
+                if o.side is side and o is not exclude and o.group_id is None
+            ),
+            Decimal(0),
+        )
+        return plain + self.group_resting(symbol, side)
+
+    def _rate(self, orders: int = 1) -> RiskRejection | None:
         now = self.clock.monotonic_ns()
         while self._sends and self._sends[0] <= now - NANOS_PER_SECOND:
             self._sends.popleft()
-        if len(self._sends) >= self.config.max_orders_per_second:
+        if len(self._sends) + orders > self.config.max_orders_per_second:
             return RiskRejection("order_rate", f"{len(self._sends)} orders in the last second")
-        self._sends.append(now)
+        self._sends.extend([now] * orders)
         return None
