@@ -65,6 +65,8 @@ class AdminApi:
         except (_BadRequestError, RuleError, SimApiError, msgspec.DecodeError) as exc:
             text = exc.msg if isinstance(exc, SimApiError) else str(exc)
             return 400, {"error": text}
+        except (RecursionError, UnicodeError):  # msgspec on deep nesting / a string not UTF-8
+            return 400, {"error": "the body is not readable JSON"}
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -189,6 +191,7 @@ def _object(data: Any) -> dict[str, Any]:
 
 
 def _int(text: str, name: str) -> int:
-    if not text.isdigit():
+    # ASCII digits only: "²".isdigit() is true but int("²") raises; 20 digits is plenty.
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
         raise _BadRequestError(f"{name} must be a non-negative integer")
     return int(text)

@@ -294,7 +294,9 @@ def _window_error(timestamp: int, recv_window: int, server_time: int) -> SimApiE
 
 
 def _int_param(params: Mapping[str, str], name: str) -> int | None:
+    """1-20 ASCII digits (like every integer parameter), else None: ``int()`` of more than
+    4300 digits raises, and no timestamp or recvWindow needs more than 20."""
     text = params.get(name)
-    if not text or not text.isdigit() or not text.isascii():
+    if not text or len(text) > 20 or not text.isdigit() or not text.isascii():
         return None
     return int(text)
