@@ -468,7 +468,7 @@ class StreamHub:
         """Answer SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS like Binance's stream servers."""
         try:
             request = msgspec.json.decode(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError, UnicodeError):  # deep nesting, not UTF-8
             conn.send(self._encode({"error": {"code": 3, "msg": "Invalid JSON"}, "id": None}))
             return
         request_id = request.get("id") if isinstance(request, dict) else None

@@ -122,7 +122,7 @@ class WsApi:
         """A request, or the error reply for one that cannot be read."""
         try:
             request = msgspec.json.decode(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError, UnicodeError):  # deep nesting, not UTF-8
             return _error_reply(None, _BAD_JSON)
         if not isinstance(request, dict):
             return _error_reply(None, _BAD_JSON)
