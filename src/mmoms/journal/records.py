@@ -119,9 +119,13 @@ def decode_entry(payload: bytes) -> AnyEntry:
     """Decode one payload.
 
     Raises:
-        msgspec.DecodeError / msgspec.ValidationError: not a journal entry we understand.
+        msgspec.DecodeError / msgspec.ValidationError: not a journal entry we understand
+            (also for a payload that is not UTF-8 or nests deeper than the decoder can follow).
     """
-    return _decoder.decode(payload)
+    try:
+        return _decoder.decode(payload)
+    except (RecursionError, UnicodeError) as exc:
+        raise msgspec.DecodeError(f"not a journal entry: {type(exc).__name__}") from None
 
 
 def kind_of(entry: Entry) -> str:

@@ -15,7 +15,10 @@ Design decisions:
   transition the FSM does not allow, a reused client id) it changed nothing; the replay gets the
   same refusal, changes nothing too, and lists it in :attr:`RecoveredState.refused` instead of
   stopping. A payload that cannot be decoded is different: state would silently diverge, so it
-  stops recovery with :class:`~mmoms.journal.store.JournalError`.
+  stops recovery with :class:`~mmoms.journal.store.JournalError`. So does a book input that is
+  damaged in a way a decoder cannot see but the engine never writes: a time that is not an
+  integer, a payload of another kind than its ``kind`` column, a number the book cannot compute
+  with (NaN). The error names the record's seq and kind, never a payload.
 * **An unreadable snapshot is not fatal.** Snapshots are a shortcut; if the latest cannot be
   decoded, recovery replays from the beginning and says so in :attr:`RecoveredState.notes`.
 * **What is in flight is handed back.** Orders in PENDING_NEW / PENDING_CANCEL / PENDING_REPLACE
@@ -84,7 +87,8 @@ def apply_record(book: LocalOrderBook, clock: ReplayClock, record: Record) -> bo
     """Apply one record if it is a book input; return whether it was one.
 
     Raises:
-        JournalError: the payload cannot be decoded.
+        JournalError: the payload cannot be decoded, is not of the record's kind, or holds
+            numbers the book cannot use; the time is not an integer.
         ValueError / UnknownOrderError / InvalidTransitionError: the book refused the input
             (as it did live); nothing changed.
     """
@@ -96,21 +100,31 @@ def apply_record(book: LocalOrderBook, clock: ReplayClock, record: Record) -> bo
         raise JournalError(
             f"record {record.seq} ({record.kind}) cannot be decoded: {exc}"
         ) from None
-    clock.set(record.ts_ns)
-    if isinstance(entry, BookReport):
-        book.apply(entry.report)
-    elif isinstance(entry, BookMark):
-        book.mark(entry.symbol, entry.client_order_id, entry.trigger, entry.reason)
-    elif isinstance(entry, BookCreate):
-        book.create(
-            entry.command,
-            inactive=entry.inactive,
-            group_id=entry.group_id,
-            tag=entry.tag,
-            strategy_id=entry.strategy_id,
+    if type(entry).__name__ != record.kind:
+        raise JournalError(
+            f"record {record.seq} is kind {record.kind} but holds a {type(entry).__name__}"
         )
-    else:
-        raise JournalError(f"record {record.seq} is kind {record.kind} but holds {entry!r}")
+    if type(record.ts_ns) is not int:
+        raise JournalError(f"record {record.seq} ({record.kind}): its time is not an integer")
+    clock.set(record.ts_ns)
+    try:
+        if isinstance(entry, BookReport):
+            book.apply(entry.report)
+        elif isinstance(entry, BookMark):
+            book.mark(entry.symbol, entry.client_order_id, entry.trigger, entry.reason)
+        elif isinstance(entry, BookCreate):  # the only kind left (checked above)
+            book.create(
+                entry.command,
+                inactive=entry.inactive,
+                group_id=entry.group_id,
+                tag=entry.tag,
+                strategy_id=entry.strategy_id,
+            )
+    except ArithmeticError as exc:  # decimal.InvalidOperation: a NaN the engine never writes
+        raise JournalError(
+            f"record {record.seq} ({record.kind}) holds a number the book cannot use "
+            f"({type(exc).__name__})"
+        ) from None
     return True
 
 
