@@ -17,7 +17,9 @@ The simulator runs in a subprocess (``python -m mmoms.sim.cli``) pinned to core 
 to core 1 (when there are two), so neither steals the other's CPU. Orders are LIMITs 3 % under
 the mark (they rest) and are cancelled at once; the pace stays under Binance's order limits.
 
-    .venv/bin/python bench/gateway_latency.py [--orders 250] [--quick]
+    .venv/bin/python bench/gateway_latency.py [--orders 250] [--quick] [--json PATH]
+
+``--json PATH`` writes every figure for ``run_all.py`` (what is printed does not change).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,6 +50,11 @@ from mmoms.venues.errors import RateBudgetExceededError
 from mmoms.venues.gateway import StreamGap
 from mmoms.venues.testing import FakeHttpTransport, FakeRequest, FakeWsConnector, json_reply
 from mmoms.venues.transport import AiohttpHttpTransport, HttpReply, WsConnection
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import Figures
+
+FIGURES = Figures("gateway_latency")
 
 API_KEY = "benchkey" + "0" * 56
 API_SECRET = "benchsecret" + "1" * 53
@@ -69,6 +76,7 @@ ORDER_REPLY = (
 
 
 def percentiles(label: str, values_ns: list[int]) -> None:
+    FIGURES.add(label.strip(), values_ns)
     if not values_ns:
         print(f"  {label:<44} no samples")
         return
@@ -330,7 +338,7 @@ async def reconnects(rest: str, ws: str, n: int) -> list[int]:
     return samples
 
 
-async def run(n_overhead: int, n_orders: int) -> None:
+async def run(n_overhead: int, n_orders: int, n_drops: int | None = None) -> None:
     print("intent -> bytes handed to the transport (gateway CPU only), microseconds")
     percentiles("REST: codec+admit+sign+URL -> transport", await rest_overhead(n_overhead))
     percentiles("WS API: codec+admit+sign+JSON -> send", await ws_overhead(n_overhead))
@@ -347,11 +355,12 @@ async def run(n_overhead: int, n_orders: int) -> None:
             )
             percentiles("REST: place -> ack", result["place"])
             percentiles("REST: cancel -> ack", result["cancel"])
-            drops = max(2, n_orders // 25)
+            drops = n_drops if n_drops is not None else max(2, n_orders // 25)
             percentiles("user stream: drop -> reconnected + gap", await reconnects(rest, ws, drops))
             result = await against_sim(rest, ws, n_orders, OrderTransport.WS_API)
             if result["skipped"]:
                 print(f"  WS API: skipped ({result['skipped']})")
+                FIGURES.notes.append(f"WS API: skipped ({result['skipped']})")
             else:
                 percentiles("WS API: place -> ack", result["place"])
                 percentiles("WS API: cancel -> ack", result["cancel"])
@@ -360,12 +369,16 @@ async def run(n_overhead: int, n_orders: int) -> None:
             process.wait(timeout=10)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=250, help="orders against the simulator")
     parser.add_argument("--overhead", type=int, default=5000, help="orders without a network")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--reconnects", type=int, help="user stream drops (default: orders / 25, at least 2)"
+    )
+    parser.add_argument("--json", metavar="PATH", help="write the figures here")
+    args = parser.parse_args(argv)
     n_overhead, n_orders = (200, 20) if args.quick else (args.overhead, args.orders)
     logging.basicConfig(level=logging.ERROR)  # the WS API reconnect warnings are expected here
     runner: Callable[[Any], None]
@@ -375,7 +388,9 @@ def main() -> int:
         runner = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    runner(run(n_overhead, n_orders))
+    runner(run(n_overhead, n_orders, None if args.quick else args.reconnects))
+    FIGURES.extra["settings"] = {"overhead": n_overhead, "orders": n_orders}
+    FIGURES.write(args.json)
     return 0
 
 

@@ -13,6 +13,9 @@
 
     .venv/bin/python bench/journal_bench.py [--quick] [--events 200000] [--batch 100]
         [--recovery-events 1000000] [--snapshot-every 100000] [--postgres DSN | --no-postgres]
+        [--json PATH]
+
+``--json PATH`` writes every figure for ``run_all.py`` (what is printed does not change).
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ from mmoms.journal.recovery import recover, snapshot_now
 from mmoms.journal.sqlite import SqliteJournalStore
 from mmoms.journal.store import Batch, JournalError, JournalStore
 from mmoms.journal.synthetic import SyntheticSession
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import Figures
+
+FIGURES = Figures("journal")
 
 DEFAULT_DSN = os.environ.get("MMOMS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -53,6 +61,10 @@ async def append_rate(name: str, store: JournalStore, batches: list[Batch]) -> N
     finally:
         await store.close()
     events = sum(len(b.records) for b in batches)
+    FIGURES.add(f"{name}: commit", [int(x * 1e9) for x in latencies])
+    FIGURES.figures[f"{name}: events/s"] = events / elapsed
+    FIGURES.figures[f"{name}: commits/s"] = len(batches) / elapsed
+    FIGURES.extra.setdefault("batch_sizes", {})[name] = events / max(len(batches), 1)
     print(
         f"{name:<24} {events:>9,} events in {len(batches):>6,} batches: "
         f"{events / elapsed:>9,.0f} events/s, {len(batches) / elapsed:>7,.0f} commits/s, "
@@ -90,6 +102,15 @@ async def recovery_time(path: Path, events: int, snapshot_every: int, batch: int
     ready = time.perf_counter() - t0
     await store.close()
     same = "matches" if state.book.state_hash() == session.state_hash() else "DIFFERS"
+    FIGURES.figures.update(
+        {
+            "recovery: records": session.seq,
+            "recovery: journal MB": size_mb,
+            "recovery: seconds to ready": ready,
+            "recovery: tail records": state.last_seq - state.snapshot_seq,
+        }
+    )
+    FIGURES.extra["recovery_state_hash"] = same
     print(
         f"recovery to ready: {ready:.2f} s (snapshot at seq {state.snapshot_seq:,}, "
         f"{state.last_seq - state.snapshot_seq:,} tail records, {state.replayed:,} book inputs "
@@ -101,6 +122,8 @@ async def recovery_time(path: Path, events: int, snapshot_every: int, batch: int
     full = await recover(store, use_snapshot=False)
     from_zero = time.perf_counter() - t0
     await store.close()
+    FIGURES.figures["replay from zero: seconds"] = from_zero
+    FIGURES.figures["replay from zero: inputs/s"] = full.replayed / from_zero
     print(
         f"replay from zero (no snapshot): {from_zero:.2f} s for {full.replayed:,} book inputs "
         f"({full.replayed / from_zero:,.0f} inputs/s)"
@@ -117,6 +140,7 @@ async def postgres_rate(dsn: str, batches: list[Batch]) -> None:
         await append_rate("PostgreSQL", PostgresJournalStore(dsn, schema=schema), batches)
     except JournalError as exc:
         print(f"PostgreSQL: skipped ({exc})")
+        FIGURES.notes.append(f"PostgreSQL: skipped ({exc})")
         return
     finally:
         try:
@@ -146,6 +170,7 @@ async def main_async(args: argparse.Namespace) -> None:
     print("== 3. PostgreSQL append (one statement = one transaction per batch)")
     if args.no_postgres:
         print("PostgreSQL: skipped (--no-postgres)")
+        FIGURES.notes.append("PostgreSQL: skipped (--no-postgres)")
     else:
         await postgres_rate(args.postgres, batches)
 
@@ -159,10 +184,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--snapshot-every", type=int, default=100_000)
     p.add_argument("--postgres", default=DEFAULT_DSN, metavar="DSN")
     p.add_argument("--no-postgres", action="store_true")
+    p.add_argument("--json", metavar="PATH", help="write the figures here")
     args = p.parse_args(argv)
     if args.quick:
         args.events, args.recovery_events, args.snapshot_every = 5_000, 20_000, 5_000
     asyncio.run(main_async(args))
+    FIGURES.extra["settings"] = {k: v for k, v in vars(args).items() if k != "postgres"}
+    FIGURES.write(args.json)
     return 0
 
 

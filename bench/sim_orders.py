@@ -18,6 +18,9 @@ WebSocket API (one connection per worker; only the round trip is measured there,
 has no timing field).
 
     .venv/bin/python bench/sim_orders.py [--requests 20000] [--connections 8] [--quick] [--ws-api]
+        [--json PATH]
+
+``--json PATH`` writes every figure for ``run_all.py`` (what is printed does not change).
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import Figures, summarize_us
+
+FIGURES = Figures("sim_orders")
 
 API_KEY = "benchkey" + "0" * 56
 API_SECRET = "benchsecret" + "1" * 53
@@ -214,9 +222,12 @@ async def _run(rest: str, total: int, connections: int, symbol: str, ws_api: boo
     done = len(client.round_trip_us)
     print(f"requests: {done} in {elapsed:.2f} s over {connections} connections")
     print(f"throughput: {done / elapsed:,.0f} requests/s")
+    FIGURES.figures["requests/s"] = done / elapsed
+    FIGURES.figures["connections"] = connections
     for label, values in (("server", client.server_us), ("round trip", client.round_trip_us)):
         if not values:
             continue  # no server timing over the WebSocket API
+        FIGURES.series[label] = summarize_us(values)
         print(
             f"{label} latency us: p50 {_percentile(values, 0.50):.0f}  "
             f"p99 {_percentile(values, 0.99):.0f}  max {max(values, default=0)}  "
@@ -227,7 +238,7 @@ async def _run(rest: str, total: int, connections: int, symbol: str, ws_api: boo
         raise SystemExit(1)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=20_000, help="requests to send")
     parser.add_argument("--connections", type=int, default=8, help="keep-alive connections")
@@ -236,7 +247,8 @@ def main() -> int:
     parser.add_argument(
         "--ws-api", action="store_true", help="order.place / order.cancel over /ws-fapi/v1"
     )
-    args = parser.parse_args()
+    parser.add_argument("--json", metavar="PATH", help="write the figures here")
+    args = parser.parse_args(argv)
     total = 400 if args.quick else args.requests
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "bench.toml"
@@ -252,6 +264,8 @@ def main() -> int:
         finally:
             process.terminate()
             process.wait(timeout=10)
+    FIGURES.extra["transport"] = "WS API" if args.ws_api else "REST"
+    FIGURES.write(args.json)
     return 0
 
 

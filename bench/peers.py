@@ -1,0 +1,733 @@
+"""Benchmark: place → ack, amend → ack and cancel → ack, mmoms against its peers (not a test).
+
+Every client talks to ONE simulator (``bench/_simproc.py``: ``mmoms sim`` with handling-time
+probes) in a subprocess pinned to core 0; all clients run in this process, pinned to core 1, on
+one uvloop event loop. Each client has an account (API key) of its own, so the simulator's
+handling time is attributed to the client that caused it, and shown apart.
+
+Clients (each pointed at the simulator by base URL only, as in ``tests/sim/test_clients_*``):
+
+=====================  ==========================================================================
+``mmoms REST``         :class:`BinanceGateway`, ``OrderTransport.REST``: submit / amend / cancel
+``mmoms WS API``       the same gateway with ``OrderTransport.WS_API`` (``/ws-fapi/v1``)
+``ccxt REST``          ``ccxt.async_support.binanceusdm``: create_order / edit_order / cancel_order
+``ccxt.pro WS API``    ``ccxt.pro.binanceusdm``: create_order_ws / edit_order_ws / cancel_order_ws
+``SDK REST``           official ``binance-sdk-derivatives-trading-usds-futures`` REST (blocking,
+                       ``requests``): new_order / modify_order / cancel_order, then ``.data()``
+``SDK WS API``         the official SDK's ``websocket_api``: the same three, then ``.data()``
+``python-binance``     ``binance.AsyncClient``: futures_create_order / _modify_order / _cancel_order
+``floor: ...``         not a peer: bare aiohttp doing the least any client must (sign, send, read,
+                       decode the JSON), over REST and over the WS API — the floor under every
+                       row; "above floor" is a library's own cost
+=====================  ==========================================================================
+
+"ack" is the call returning the parsed reply (every library's normal return value). A cycle is
+place (a LIMIT BUY 3 % under the mark: it rests) → amend (a tick lower) → cancel. Interleaving:
+the clients take turns in batches of ``--batch`` cycles, and the turn order rotates every round,
+so drift on a shared machine falls on all of them alike. Warm-up cycles first (not measured).
+Each repeat builds every client afresh; reported: pooled p50 / p99 / p999 over all repeats and
+min / median / max of the per-repeat p50s. Ratios compare a peer with mmoms on the same transport
+(REST peers with mmoms REST, WebSocket API peers with mmoms WS API).
+
+Fairness settings: ccxt's own throttle is off (``enableRateLimit: False``: it would otherwise
+sleep between calls, which is not latency); mmoms's rate controller adopts the simulator's
+(huge) limits from exchangeInfo, so it never waits; the SDK's REST client blocks the loop for
+the duration of its call (it is synchronous; a thread hop would only add to its cost).
+
+    .venv/bin/python bench/peers.py [--cycles 2000] [--batch 10] [--repeats 3] [--quick]
+        [--clients "mmoms REST,ccxt REST"] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import itertools
+import logging
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import Account, Figures, SimProcess, run_loop, sim_toml, summarize
+
+SYMBOL = "BTCUSDC"
+CCXT_SYMBOL = "BTC/USDC:USDC"
+OPS = ("place", "amend", "cancel")
+# The simulator operation each of ours maps to, per transport (for the server-side figures).
+SIM_OPS = {
+    "rest": {"place": "POST /fapi/v1/order", "amend": "PUT /fapi/v1/order",
+             "cancel": "DELETE /fapi/v1/order"},
+    "ws": {"place": "ws order.place", "amend": "ws order.modify", "cancel": "ws order.cancel"},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Market:
+    price: Decimal  # 3 % under the mark: rests
+    tick: Decimal
+    qty: Decimal
+
+    def prices(self, i: int) -> tuple[Decimal, Decimal]:
+        """The placed price and the amended one (never equal: an amend must change something)."""
+        placed = self.price - self.tick * (i % 50)
+        return placed, placed - self.tick * 60
+
+
+# -- the clients ------------------------------------------------------------------------------
+
+
+class Client:
+    label = ""
+    transport = "rest"
+    baseline = "mmoms REST"  # the mmoms variant on the same transport
+
+    def __init__(self, sim: SimProcess, account: Account, market: Market) -> None:
+        self.sim = sim
+        self.account = account
+        self.market = market
+
+    async def setup(self) -> None: ...
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        raise NotImplementedError
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        raise NotImplementedError
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None: ...
+
+
+class MmomsClient(Client):
+    label = "mmoms REST"
+
+    def _transport(self) -> Any:
+        from mmoms.venues.binance import OrderTransport
+
+        return OrderTransport.REST
+
+    async def setup(self) -> None:
+        from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+        from mmoms.core.enums import OrderType, Side, TimeInForce
+        from mmoms.core.ids import ClientOrderId, Symbol
+        from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials
+
+        self._types = (SubmitOrder, AmendOrder, CancelOrder, OrderType, Side, TimeInForce)
+        self._cid, self._symbol = ClientOrderId, Symbol(SYMBOL)
+        config = BinanceConfig.local(
+            self.sim.rest, self.sim.ws, order_transport=self._transport(), user_stream=False
+        )
+        creds = Credentials.hmac(self.account.api_key, self.account.api_secret)
+        self.gw = BinanceGateway(config, creds)
+        await self.gw.start()
+        self._run = f"{time.time_ns() % 10**9:x}"
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        submit, _, _, order_type, side, tif = self._types
+        cid = self._cid(f"b{self._run}-{i}")
+        report = await self.gw.submit(
+            submit(
+                ts_ns=0, client_order_id=cid, symbol=self._symbol, side=side.BUY,
+                order_type=order_type.LIMIT, quantity=self.market.qty, price=price,
+                time_in_force=tif.GTC,
+            )
+        )  # fmt: skip
+        return cid, report.venue_order_id
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        _, amend, _, _, side, _ = self._types
+        cid, venue_id = ref
+        await self.gw.amend(
+            amend(
+                ts_ns=0, client_order_id=cid, symbol=self._symbol, side=side.BUY,
+                quantity=self.market.qty, price=price, venue_order_id=venue_id,
+            )
+        )  # fmt: skip
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        _, _, cancel, _, _, _ = self._types
+        cid, venue_id = ref
+        await self.gw.cancel(
+            cancel(ts_ns=0, client_order_id=cid, symbol=self._symbol, venue_order_id=venue_id)
+        )
+
+    async def close(self) -> None:
+        await self.gw.close()
+
+
+class MmomsWsClient(MmomsClient):
+    label = "mmoms WS API"
+    transport = "ws"
+    baseline = "mmoms WS API"
+
+    def _transport(self) -> Any:
+        from mmoms.venues.binance import OrderTransport
+
+        return OrderTransport.WS_API
+
+    async def setup(self) -> None:
+        await super().setup()
+        if self.gw.wsapi is None or not self.gw.wsapi.connected:
+            raise RuntimeError("the mmoms gateway did not connect to the WS API")
+
+
+def _point_ccxt(exchange: Any, rest: str, ws: str) -> None:
+    """The base-URL change of tests/sim/test_clients_ccxt.py."""
+    api = exchange.urls["api"]
+    for name, suffix in (
+        ("fapiPublic", "/fapi/v1"), ("fapiPublicV2", "/fapi/v2"), ("fapiPublicV3", "/fapi/v3"),
+        ("fapiPrivate", "/fapi/v1"), ("fapiPrivateV2", "/fapi/v2"),
+        ("fapiPrivateV3", "/fapi/v3"), ("fapiData", "/futures/data"), ("sapi", "/sapi/v1"),
+    ):  # fmt: skip
+        api[name] = rest + suffix
+    if "ws" in api:
+        api["ws"]["linear"] = ws + "/ws"
+        api["ws"]["ws-api"]["linear"] = ws + "/ws-fapi/v1"
+
+
+class CcxtClient(Client):
+    label = "ccxt REST"
+
+    def _make(self) -> Any:
+        import ccxt.async_support as ccxt
+
+        return ccxt.binanceusdm
+
+    async def setup(self) -> None:
+        options = {
+            "apiKey": self.account.api_key,
+            "secret": self.account.api_secret,
+            "enableRateLimit": False,
+        }
+        self.ex = self._make()(options)
+        _point_ccxt(self.ex, self.sim.rest, self.sim.ws)
+        await self.ex.load_markets()
+        self.qty = float(self.market.qty)
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        order = await self.ex.create_order(CCXT_SYMBOL, "limit", "buy", self.qty, float(price))
+        return order["id"]
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        await self.ex.edit_order(ref, CCXT_SYMBOL, "limit", "buy", self.qty, float(price))
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        await self.ex.cancel_order(ref, CCXT_SYMBOL)
+
+    async def close(self) -> None:
+        await self.ex.close()
+
+
+class CcxtProClient(CcxtClient):
+    label = "ccxt.pro WS API"
+    transport = "ws"
+    baseline = "mmoms WS API"
+
+    def _make(self) -> Any:
+        import ccxt.pro as ccxtpro
+
+        return ccxtpro.binanceusdm
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        order = await self.ex.create_order_ws(CCXT_SYMBOL, "limit", "buy", self.qty, float(price))
+        return order["id"]
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        await self.ex.edit_order_ws(ref, CCXT_SYMBOL, "limit", "buy", self.qty, float(price))
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        await self.ex.cancel_order_ws(ref, CCXT_SYMBOL)
+
+
+class SdkRestClient(Client):
+    label = "SDK REST"
+
+    async def setup(self) -> None:
+        from binance_common.configuration import ConfigurationRestAPI
+        from binance_sdk_derivatives_trading_usds_futures import DerivativesTradingUsdsFutures
+        from binance_sdk_derivatives_trading_usds_futures.rest_api import models
+
+        self.m = models
+        self.client = DerivativesTradingUsdsFutures(
+            config_rest_api=ConfigurationRestAPI(
+                api_key=self.account.api_key,
+                api_secret=self.account.api_secret,
+                base_path=self.sim.rest,
+            )
+        )
+        self.rest = self.client.rest_api
+        self.rest.mark_price(symbol=SYMBOL).data()  # opens the keep-alive connection
+        self.qty = float(self.market.qty)
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        m = self.m
+        reply = self.rest.new_order(
+            symbol=SYMBOL, side=m.NewOrderSideEnum.BUY, type=m.NewOrderTypeEnum.LIMIT,
+            time_in_force=m.NewOrderTimeInForceEnum.GTC, quantity=self.qty, price=float(price),
+        ).data()  # fmt: skip
+        return reply.order_id
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        self.rest.modify_order(
+            symbol=SYMBOL, side=self.m.ModifyOrderSideEnum.BUY, quantity=self.qty,
+            price=float(price), order_id=ref,
+        ).data()  # fmt: skip
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        self.rest.cancel_order(symbol=SYMBOL, order_id=ref).data()
+
+
+class SdkWsClient(Client):
+    label = "SDK WS API"
+    transport = "ws"
+    baseline = "mmoms WS API"
+
+    async def setup(self) -> None:
+        from binance_common.configuration import ConfigurationWebSocketAPI
+        from binance_sdk_derivatives_trading_usds_futures import DerivativesTradingUsdsFutures
+        from binance_sdk_derivatives_trading_usds_futures.websocket_api import models
+
+        self.m = models
+        self.client = DerivativesTradingUsdsFutures(
+            config_ws_api=ConfigurationWebSocketAPI(
+                api_key=self.account.api_key,
+                api_secret=self.account.api_secret,
+                stream_url=self.sim.ws + "/ws-fapi/v1",
+            )
+        )
+        self.conn = await self.client.websocket_api.create_connection()
+        self.qty = float(self.market.qty)
+
+    @staticmethod
+    def _result(response: Any) -> Any:
+        data = response.data()
+        return getattr(data, "actual_instance", None) or data
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        m = self.m
+        reply = await self.conn.new_order(
+            symbol=SYMBOL, side=m.NewOrderSideEnum.BUY, type=m.NewOrderTypeEnum.LIMIT,
+            time_in_force=m.NewOrderTimeInForceEnum.GTC, quantity=self.qty, price=float(price),
+        )  # fmt: skip
+        return self._result(reply).result.order_id
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        self._result(
+            await self.conn.modify_order(
+                symbol=SYMBOL, side=self.m.ModifyOrderSideEnum.BUY, quantity=self.qty,
+                price=float(price), order_id=ref,
+            )
+        )  # fmt: skip
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        self._result(await self.conn.cancel_order(symbol=SYMBOL, order_id=ref))
+
+    async def close(self) -> None:
+        await self.client.websocket_api.close_connection()
+
+
+class PythonBinanceClient(Client):
+    label = "python-binance"
+
+    async def setup(self) -> None:
+        from binance import AsyncClient
+
+        client = AsyncClient(self.account.api_key, self.account.api_secret)
+        client.API_URL = self.sim.rest + "/api"
+        client.FUTURES_URL = self.sim.rest + "/fapi"
+        client.FUTURES_DATA_URL = self.sim.rest + "/futures/data"
+        self.client = client
+        await client.futures_mark_price(symbol=SYMBOL)  # opens the keep-alive connection
+        self.qty = str(self.market.qty)
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        order = await self.client.futures_create_order(
+            symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC", quantity=self.qty,
+            price=str(price),
+        )  # fmt: skip
+        return order["orderId"]
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        await self.client.futures_modify_order(
+            symbol=SYMBOL, orderId=ref, side="BUY", quantity=self.qty, price=str(price)
+        )
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        await self.client.futures_cancel_order(symbol=SYMBOL, orderId=ref)
+
+    async def close(self) -> None:
+        await self.client.close_connection()
+
+
+class FloorClient(Client):
+    """Not a peer: the least any Python client must do (sign, send, read, decode the JSON) with
+    bare aiohttp — the floor under every other row."""
+
+    label = "floor: bare aiohttp REST"
+
+    async def setup(self) -> None:
+        import hashlib
+        import hmac
+        from urllib.parse import urlencode
+
+        self._hmac, self._sha, self._urlencode = hmac.new, hashlib.sha256, urlencode
+        self._secret = self.account.api_secret.encode()
+        self.http = aiohttp.ClientSession(headers={"X-MBX-APIKEY": self.account.api_key})
+        self.qty = str(self.market.qty)
+
+    async def _signed(self, method: str, params: dict[str, Any]) -> Any:
+        params["timestamp"] = time.time_ns() // 1_000_000
+        query = self._urlencode(params)
+        signature = self._hmac(self._secret, query.encode(), self._sha).hexdigest()
+        url = f"{self.sim.rest}/fapi/v1/order?{query}&signature={signature}"
+        async with self.http.request(method, url) as reply:
+            body = await reply.json()
+            if reply.status != 200:
+                raise RuntimeError(f"{reply.status} {body}")
+            return body
+
+    async def place(self, i: int, price: Decimal) -> Any:
+        params = {"symbol": SYMBOL, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                  "quantity": self.qty, "price": str(price)}  # fmt: skip
+        return (await self._signed("POST", params))["orderId"]
+
+    async def amend(self, ref: Any, i: int, price: Decimal) -> None:
+        params = {"symbol": SYMBOL, "orderId": ref, "side": "BUY", "quantity": self.qty,
+                  "price": str(price)}  # fmt: skip
+        await self._signed("PUT", params)
+
+    async def cancel(self, ref: Any, i: int) -> None:
+        await self._signed("DELETE", {"symbol": SYMBOL, "orderId": ref})
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+class FloorWsClient(FloorClient):
+    label = "floor: bare aiohttp WS API"
+    transport = "ws"
+    baseline = "mmoms WS API"
+    _METHODS: ClassVar[dict[str, str]] = {
+        "POST": "order.place",
+        "PUT": "order.modify",
+        "DELETE": "order.cancel",
+    }
+
+    async def setup(self) -> None:
+        await super().setup()
+        self.ws = await self.http.ws_connect(self.sim.ws + "/ws-fapi/v1")
+        self._ids = itertools.count()
+
+    async def _signed(self, method: str, params: dict[str, Any]) -> Any:
+        params["apiKey"] = self.account.api_key
+        params["timestamp"] = time.time_ns() // 1_000_000
+        payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        params["signature"] = self._hmac(self._secret, payload.encode(), self._sha).hexdigest()
+        await self.ws.send_json(
+            {"id": str(next(self._ids)), "method": self._METHODS[method], "params": params}
+        )
+        reply = await self.ws.receive_json()
+        if reply["status"] != 200:
+            raise RuntimeError(str(reply))
+        return reply["result"]
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await super().close()
+
+
+CLIENTS: dict[str, type[Client]] = {
+    c.label: c
+    for c in (
+        MmomsClient, MmomsWsClient, CcxtClient, CcxtProClient, SdkRestClient, SdkWsClient,
+        PythonBinanceClient, FloorClient, FloorWsClient,
+    )
+}  # fmt: skip
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    ops: dict[str, list[int]] = field(default_factory=lambda: {op: [] for op in OPS})
+    error: str | None = None
+
+
+async def market_of(rest: str) -> Market:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{rest}/fapi/v1/exchangeInfo") as reply:
+            info = await reply.json()
+        async with http.get(f"{rest}/fapi/v1/premiumIndex", params={"symbol": SYMBOL}) as reply:
+            mark = Decimal((await reply.json())["markPrice"])
+    spec = next(s for s in info["symbols"] if s["symbol"] == SYMBOL)
+    filters = {f["filterType"]: f for f in spec["filters"]}
+    tick = Decimal(filters["PRICE_FILTER"]["tickSize"])
+    step = Decimal(filters["LOT_SIZE"]["stepSize"])
+    price = (mark * Decimal("0.97") / tick).to_integral_value(ROUND_DOWN) * tick
+    min_notional = Decimal(filters.get("MIN_NOTIONAL", {}).get("notional", "5"))
+    qty = max(Decimal(filters["LOT_SIZE"]["minQty"]), min_notional * 2 / price)
+    qty = (qty / step).to_integral_value() * step + step
+    return Market(price, tick, qty)
+
+
+async def cycle(client: Client, i: int, out: Samples | None) -> None:
+    placed_at, amended_at = client.market.prices(i)
+    clock = time.perf_counter_ns
+    t0 = clock()
+    ref = await client.place(i, placed_at)
+    t1 = clock()
+    await client.amend(ref, i, amended_at)
+    t2 = clock()
+    await client.cancel(ref, i)
+    t3 = clock()
+    if out is not None:
+        out.ops["place"].append(t1 - t0)
+        out.ops["amend"].append(t2 - t1)
+        out.ops["cancel"].append(t3 - t2)
+
+
+async def one_repeat(
+    sim: SimProcess,
+    accounts: dict[str, Account],
+    labels: Sequence[str],
+    cycles: int,
+    batch: int,
+    warmup: int,
+    log: Callable[[str], None],
+) -> tuple[dict[str, Samples], dict[str, Any]]:
+    market = await market_of(sim.rest)
+    clients: list[Client] = []
+    results: dict[str, Samples] = {label: Samples() for label in labels}
+    for label in labels:
+        client = CLIENTS[label](sim, accounts[label], market)
+        try:
+            await client.setup()
+            clients.append(client)
+        except Exception as exc:  # a peer that cannot start is reported, not fatal
+            results[label].error = f"setup failed: {exc!r}"
+            log(f"  {label}: setup failed: {exc!r}")
+    counter = itertools.count()
+    live = list(clients)
+
+    async def turn(client: Client, n: int, measured: bool) -> None:
+        out = results[client.label] if measured else None
+        try:
+            for _ in range(n):
+                await cycle(client, next(counter), out)
+        except Exception as exc:
+            results[client.label].error = f"{type(exc).__name__}: {exc}"[:300]
+            log(f"  {client.label}: failed: {exc!r}")
+            live.remove(client)
+
+    for client in list(live):  # warm-up: connections, caches, the JIT-less interpreter's
+        await turn(client, warmup, measured=False)
+    await sim.reset_stats()
+    gc.collect()
+    rounds = -(-cycles // batch)
+    for r in range(rounds):
+        order = live[r % len(live) :] + live[: r % len(live)] if live else []
+        for client in order:
+            if client in live:
+                await turn(client, min(batch, cycles - r * batch), measured=True)
+    server = await sim.stats(reset=True)
+    for client in clients:
+        with contextlib.suppress(Exception):
+            await client.close()
+    return results, server
+
+
+def _server_ops(
+    server: dict[str, Any], accounts: dict[str, Account], label: str, transport: str
+) -> dict[str, dict[str, float]]:
+    """This client's server-side summaries per op (µs); plus anything else it asked for."""
+    mine = server.get(accounts[label].api_key, {})
+    out = {op: mine[key] for op, key in SIM_OPS[transport].items() if key in mine}
+    wanted = set(SIM_OPS[transport].values())
+    out.update({f"other: {key}": v for key, v in mine.items() if key not in wanted})
+    return out
+
+
+async def run(args: argparse.Namespace, figures: Figures) -> None:
+    labels = [label.strip() for label in args.clients.split(",") if label.strip()]
+    unknown = [label for label in labels if label not in CLIENTS]
+    if unknown:
+        raise SystemExit(f"unknown clients {unknown}; known: {list(CLIENTS)}")
+    accounts = {label: Account.make(str(i)) for i, label in enumerate(labels)}
+    pooled: dict[str, Samples] = {label: Samples() for label in labels}
+    p50s: dict[str, dict[str, list[float]]] = {label: {op: [] for op in OPS} for label in labels}
+    server_p50s: dict[str, dict[str, list[float]]] = {}
+    server_last: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "sim.toml"
+        config.write_text(sim_toml(list(accounts.values())))
+        with SimProcess(config) as sim:
+            print(f"simulator {sim.rest} ({sim.pinning})")
+            figures.extra["pinning"] = sim.pinning
+            for repeat in range(args.repeats):
+                started = time.perf_counter()
+                results, server = await one_repeat(
+                    sim, accounts, labels, args.cycles, args.batch, args.warmup, print
+                )
+                for label, samples in results.items():
+                    if samples.error:
+                        pooled[label].error = samples.error
+                    for op in OPS:
+                        pooled[label].ops[op] += samples.ops[op]
+                        if samples.ops[op]:
+                            p50s[label][op].append(summarize(samples.ops[op])["p50"])
+                    transport = CLIENTS[label].transport
+                    ops = _server_ops(server, accounts, label, transport)
+                    server_last[label] = ops
+                    for op, summary in ops.items():
+                        if summary.get("n"):
+                            server_p50s.setdefault(label, {}).setdefault(op, []).append(
+                                summary["p50"]
+                            )
+                print(f"repeat {repeat + 1}/{args.repeats}: {time.perf_counter() - started:.1f} s")
+    report(labels, pooled, p50s, server_p50s, server_last, figures)
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def report(
+    labels: Sequence[str],
+    pooled: dict[str, Samples],
+    p50s: dict[str, dict[str, list[float]]],
+    server_p50s: dict[str, dict[str, list[float]]],
+    server_last: dict[str, Any],
+    figures: Figures,
+) -> None:
+    table: dict[str, Any] = {}
+    for label in labels:
+        entry: dict[str, Any] = {
+            "transport": CLIENTS[label].transport,
+            "baseline": CLIENTS[label].baseline,
+            "error": pooled[label].error,
+            "ops": {},
+        }
+        for op in OPS:
+            summary = summarize(pooled[label].ops[op])
+            server = _spread(server_p50s.get(label, {}).get(op, []))
+            item: dict[str, Any] = {
+                "round_trip": summary,
+                "p50_over_repeats": _spread(p50s[label][op]),
+                "sim_handling": server_last.get(label, {}).get(op, {}),
+                "sim_handling_p50_over_repeats": server,
+            }
+            if summary.get("n") and server:
+                item["net_p50"] = summary["p50"] - server["median"]
+            entry["ops"][op] = item
+            figures.series[f"{label} {op}"] = summary
+        entry["other_requests"] = {
+            k: v for k, v in server_last.get(label, {}).items() if k.startswith("other")
+        }
+        table[label] = entry
+    floors = {"rest": FloorClient.label, "ws": FloorWsClient.label}
+    for label in labels:  # ratios against mmoms on the same transport
+        base = table.get(table[label]["baseline"])
+        floor = table.get(floors[table[label]["transport"]])
+        for op in OPS:
+            item = table[label]["ops"][op]
+            mine = item["round_trip"]
+            if not mine.get("n"):
+                continue
+            if floor is not None and floor["ops"][op]["round_trip"].get("n"):
+                item["above_floor_p50"] = mine["p50"] - floor["ops"][op]["round_trip"]["p50"]
+            if base is None or not base["ops"][op]["round_trip"].get("n"):
+                continue
+            ref = base["ops"][op]
+            item["ratio_p50"] = mine["p50"] / ref["round_trip"]["p50"]
+            item["ratio_p99"] = mine["p99"] / ref["round_trip"]["p99"]
+            if "net_p50" in item and ref.get("net_p50", 0) > 0:
+                item["ratio_net_p50"] = item["net_p50"] / ref["net_p50"]
+    figures.extra["clients"] = table
+    print_table(labels, table)
+    errors = {label: e["error"] for label, e in table.items() if e["error"]}
+    for label, error in errors.items():
+        print(f"{label}: {error}")
+        figures.notes.append(f"{label}: {error}")
+
+
+def print_table(labels: Sequence[str], table: dict[str, Any]) -> None:
+    width = max(len(label) for label in labels) + 1
+
+    def f(x: float | None, fmt: str = ".0f") -> str:
+        return "-" if x is None else format(x, fmt)
+
+    print()
+    print("round trip per operation, µs, pooled over repeats. sim: the simulator's handling;")
+    print("net: p50 - sim p50; >floor: p50 - the bare-aiohttp floor's p50 (the library's own")
+    print("cost); x: this / mmoms on the same transport")
+    print(
+        f"{'client':<{width}}{'op':<7}{'p50':>7}{'p99':>8}{'p999':>8}{'n':>7}"
+        f"{'p50 min/med/max':>18}{'sim':>5}{'net':>6}{'>floor':>7}"
+        f"{'x p50':>7}{'x p99':>7}{'x net':>7}"
+    )
+    for label in labels:
+        for op in OPS:
+            item = table[label]["ops"][op]
+            rt = item["round_trip"]
+            if not rt.get("n"):
+                print(f"{label:<{width}}{op:<7}  no samples ({table[label]['error']})")
+                continue
+            spread = item["p50_over_repeats"]
+            spread_text = f"{spread['min']:.0f}/{spread['median']:.0f}/{spread['max']:.0f}"
+            sim = item["sim_handling_p50_over_repeats"]
+            print(
+                f"{label:<{width}}{op:<7}{rt['p50']:7.0f}{rt['p99']:8.0f}{rt['p999']:8.0f}"
+                f"{rt['n']:7d}{spread_text:>18}{f(sim.get('median')):>5}"
+                f"{f(item.get('net_p50')):>6}{f(item.get('above_floor_p50')):>7}"
+                f"{f(item.get('ratio_p50'), '.2f'):>7}{f(item.get('ratio_p99'), '.2f'):>7}"
+                f"{f(item.get('ratio_net_p50'), '.2f'):>7}"
+            )
+        others = table[label]["other_requests"]
+        if others:
+            sent = ", ".join(f"{k[7:]} x{v['n']}" for k, v in others.items())
+            print(f"{'':<{width}}also sent: {sent}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--cycles", type=int, default=2000, help="measured cycles per client")
+    parser.add_argument("--batch", type=int, default=10, help="cycles per turn")
+    parser.add_argument("--warmup", type=int, default=50, help="unmeasured cycles per client")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated labels")
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument("--json", metavar="PATH", help="write the figures here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.cycles, args.batch, args.warmup, args.repeats = 20, 5, 3, 2
+    logging.basicConfig(level=logging.CRITICAL)  # the peers' connection chatter
+    warnings.simplefilter("ignore")  # the peers' deprecation warnings: not ours to fix
+    figures = Figures("peers")
+    figures.extra["settings"] = {
+        "cycles": args.cycles, "batch": args.batch, "warmup": args.warmup,
+        "repeats": args.repeats,
+    }  # fmt: skip
+    run_loop(lambda: run(args, figures))
+    figures.write(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
