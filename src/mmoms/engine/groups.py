@@ -35,7 +35,8 @@ class GroupBook:
         self._states: dict[GroupId, GroupState] = {}
         self._strategies: dict[GroupId, StrategyId | None] = {}
         self._by_cid: dict[ClientOrderId, GroupId] = {}
-        self._exposure: dict[GroupId, GroupExposure] = {}  # live groups only
+        self._live: set[GroupId] = set()  # groups not finished yet
+        self._exposure: dict[GroupId, GroupExposure] = {}  # cache, dropped at every change
 
     def __contains__(self, group_id: object) -> bool:
         return group_id in self._states
@@ -57,15 +58,21 @@ class GroupBook:
             self._strategies[group_id] = strategy_id
         for cid in state.client_order_ids():
             self._by_cid[cid] = group_id
+        # States change only through here. The exposure is computed when risk next asks, not
+        # now: this runs on the fill → follow-up path, where every microsecond counts.
+        self._exposure.pop(group_id, None)
         if state.status.is_terminal:
-            self._exposure.pop(group_id, None)
-        else:  # states only change through here: computing once per change is enough
-            self._exposure[group_id] = group_exposure(state)
+            self._live.discard(group_id)
+        else:
+            self._live.add(group_id)
 
     def resting(self, symbol: Symbol, side: Side) -> Decimal:
         """What all live groups on ``symbol`` could still add on ``side``, each counted once."""
         total = _ZERO
-        for e in self._exposure.values():
+        for group_id in self._live:
+            e = self._exposure.get(group_id)
+            if e is None:
+                e = self._exposure[group_id] = group_exposure(self._states[group_id])
             if e.symbol == symbol:
                 total += e.buy_qty if side is Side.BUY else e.sell_qty
         return total
