@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from mmoms.contingent import GroupStatus, OverfillDetected, bracket, limit, oco
+from mmoms.contingent import Group, GroupStatus, OverfillDetected, bracket, limit, oco
 from mmoms.core.clock import LiveClock
 from mmoms.core.commands import CancelOrder
 from mmoms.core.enums import OrderStatus, Side
@@ -32,7 +32,7 @@ TIGHT = SymbolLimits(
 )
 
 
-def two_buys(gid: str, a: str, b: str) -> object:
+def two_buys(gid: str, a: str, b: str) -> Group:
     return oco(gid, SYM, [limit(Side.BUY, D(a), D(94_000)), limit(Side.BUY, D(b), D(93_900))])
 
 
@@ -59,13 +59,13 @@ async def test_a_group_is_charged_its_worst_case_once_and_a_breach_is_journaled(
     h.oms.add_listener(notes.append)
     try:
         # Each leg (4) fits max_position 6; their sum (8) would not. Only one can fill.
-        h.oms.place_group(S, two_buys("g1", "4", "4"))  # type: ignore[arg-type]
+        h.oms.place_group(S, two_buys("g1", "4", "4"))
         await h.until(lambda: live(h, "g1-a", "g1-b"))
         # The group counts 4, not 8: a plain order of 2 still fits (4 + 2 = 6).
         cid = h.oms.place(S, SYM, Side.BUY, D(2), D(94_000))
         await h.until(lambda: status(h, cid) is OrderStatus.NEW)
         # A second group's largest leg (3) breaches: 4 + 2 + 3 = 9 > 6. Rejected whole.
-        h.oms.place_group(S, two_buys("g2", "1", "3"))  # type: ignore[arg-type]
+        h.oms.place_group(S, two_buys("g2", "1", "3"))
         await h.until(lambda: any(isinstance(n, RiskRejected) for n in notes))
     finally:
         await shutdown(h)
@@ -90,7 +90,7 @@ async def _race(h: Harness) -> list[object]:
             h.venue.fill(ClientOrderId("o-b"), D(1))
 
     h.venue.before_cancel = fill_first
-    h.oms.place_group(S, two_buys("o", "1", "1"))  # type: ignore[arg-type]
+    h.oms.place_group(S, two_buys("o", "1", "1"))
     await h.until(lambda: live(h, "o-a", "o-b"))
     h.venue.fill(ClientOrderId("o-a"), D(1))
     await h.until(
@@ -141,7 +141,7 @@ async def test_with_flatten_off_by_config_an_overfill_is_only_alerted() -> None:
         await shutdown(h, cancel_orders=False)
 
 
-def a_bracket(gid: str = "b") -> object:
+def a_bracket(gid: str = "b") -> Group:
     return bracket(
         gid,
         SYM,
@@ -158,7 +158,7 @@ async def test_unprotected_time_runs_from_entry_fill_until_the_stop_is_acknowled
     venue = FakeGateway(LiveClock())
     h = await start(venue, MemoryJournal())
     try:
-        h.oms.place_group(S, a_bracket())  # type: ignore[arg-type]
+        h.oms.place_group(S, a_bracket())
         await h.until(lambda: live(h, "b-entry"))
         assert h.oms.group_stats().unprotected_now == {}  # nothing filled: nothing to protect
         gate = venue.hold[ClientOrderId("b-sl")] = asyncio.Event()
@@ -191,7 +191,7 @@ async def _crash(h: Harness) -> None:
 async def test_protective_orders_committed_but_never_sent_are_sent_once_after_a_restart() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
     first = await start(venue, journal)
-    first.oms.place_group(S, a_bracket())  # type: ignore[arg-type]
+    first.oms.place_group(S, a_bracket())
     await first.until(lambda: live(first, "b-entry"))
     for cid in ("b-sl", "b-tp"):
         venue.hold[ClientOrderId(cid)] = asyncio.Event()  # they never reach the venue
@@ -228,7 +228,7 @@ async def test_protective_orders_committed_but_never_sent_are_sent_once_after_a_
 async def test_a_follow_up_that_reached_the_venue_before_the_crash_is_not_sent_again() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
     first = await start(venue, journal)
-    first.oms.place_group(S, a_bracket())  # type: ignore[arg-type]
+    first.oms.place_group(S, a_bracket())
     await first.until(lambda: live(first, "b-entry"))
     for cid in ("b-sl", "b-tp"):
         venue.hold_reply[ClientOrderId(cid)] = asyncio.Event()  # placed; the reply never comes
@@ -255,7 +255,7 @@ async def test_a_follow_up_that_reached_the_venue_before_the_crash_is_not_sent_a
 async def test_a_sibling_cancel_committed_before_a_crash_is_sent_once_after_it() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
     first = await start(venue, journal)
-    first.oms.place_group(S, two_buys("o", "1", "1"))  # type: ignore[arg-type]
+    first.oms.place_group(S, two_buys("o", "1", "1"))
     await first.until(lambda: live(first, "o-a", "o-b"))
     venue.hold[ClientOrderId("o-b")] = asyncio.Event()
     venue.fill(ClientOrderId("o-a"), D(1))
