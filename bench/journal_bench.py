@@ -13,7 +13,7 @@
 
     .venv/bin/python bench/journal_bench.py [--quick] [--events 200000] [--batch 100]
         [--recovery-events 1000000] [--snapshot-every 100000] [--postgres DSN | --no-postgres]
-        [--json PATH]
+        [--json PATH] [--keep-journal PATH]
 
 ``--json PATH`` writes every figure for ``run_all.py`` (what is printed does not change).
 """
@@ -164,9 +164,10 @@ async def main_async(args: argparse.Namespace) -> None:
             big,
         )
         print("== 2. Recovery (latest snapshot + tail)")
-        await recovery_time(
-            Path(tmp) / "recovery.sqlite", args.recovery_events, args.snapshot_every, args.batch
-        )
+        path = Path(args.keep_journal) if args.keep_journal else Path(tmp) / "recovery.sqlite"
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+        await recovery_time(path, args.recovery_events, args.snapshot_every, args.batch)
     print("== 3. PostgreSQL append (one statement = one transaction per batch)")
     if args.no_postgres:
         print("PostgreSQL: skipped (--no-postgres)")
@@ -185,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--postgres", default=DEFAULT_DSN, metavar="DSN")
     p.add_argument("--no-postgres", action="store_true")
     p.add_argument("--json", metavar="PATH", help="write the figures here")
+    p.add_argument(
+        "--keep-journal", metavar="PATH", help="build the recovery journal here and keep it"
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.events, args.recovery_events, args.snapshot_every = 5_000, 20_000, 5_000
