@@ -1,7 +1,7 @@
 """A real OMS process for the group crash tests (``tests/e2e/test_group_crash.py``).
 
     python -m tests.e2e.group_worker --rest URL --ws URL --journal PATH \\
-        --scenario oco|bracket --phase place|resume --center PRICE
+        --scenario oco|bracket --phase place|resume --center PRICE [--group-id ID]
 
 The simulator runs in a process of its own; its API key pair comes in through
 ``MMOMS_BINANCE_API_KEY`` / ``MMOMS_BINANCE_API_SECRET``. Progress goes to stdout as one JSON
@@ -41,12 +41,12 @@ S = StrategyId("crash")
 GROUP = {"oco": GroupId("o1"), "bracket": GroupId("b1")}
 
 
-def the_group(scenario: str, center: D) -> Group:
+def the_group(scenario: str, group_id: GroupId, center: D) -> Group:
     if scenario == "oco":  # leg b far enough that the market cannot reach it by chance
         legs = [limit(Side.BUY, QTY, center - 80), limit(Side.BUY, QTY, center - 1500)]
-        return oco(GROUP["oco"], BTC, legs)
+        return oco(group_id, BTC, legs)
     return bracket(  # MARKET entry: it fills at once, and its follow-up is the exits
-        GROUP["bracket"], BTC, Side.BUY, QTY, take_profit_price=center + 300,
+        group_id, BTC, Side.BUY, QTY, take_profit_price=center + 300,
         stop_price=center - 300,
     )  # fmt: skip
 
@@ -56,9 +56,9 @@ def say(event: str, **detail: Any) -> None:
 
 
 class Worker:
-    def __init__(self, oms: OrderManager, scenario: str) -> None:
+    def __init__(self, oms: OrderManager, group_id: GroupId) -> None:
         self.oms = oms
-        self.group_id = GROUP[scenario]
+        self.group_id = group_id
         self.changed = asyncio.Event()
         oms.add_batch_listener(self.changed.set)
 
@@ -86,6 +86,7 @@ class Worker:
             "group": None if state is None else state.status.value,
             "orders": {o.client_order_id: o.status.value for o in ours},
             "worst_unprotected_ns": stats.worst_unprotected_ns,
+            "unprotected_now": dict(stats.unprotected_now),
             "protected": stats.protected,
             "overfills": stats.overfills,
             "api_errors": self.oms.metrics.api_errors,
@@ -104,10 +105,11 @@ async def run(args: argparse.Namespace) -> None:
     center = D(args.center)
     oms.set_reference_price(BTC, center)
     loop = asyncio.create_task(oms.run())
-    worker = Worker(oms, args.scenario)
+    group_id = GroupId(args.group_id or GROUP[args.scenario])
+    worker = Worker(oms, group_id)
     say("ready")
     if args.phase == "place":
-        oms.place_group(S, the_group(args.scenario, center))
+        oms.place_group(S, the_group(args.scenario, group_id, center))
         if args.scenario == "oco":
             await worker.until(lambda: worker.working("a", "b"))
             say("legs-live")
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(GROUP), required=True)
     parser.add_argument("--phase", choices=("place", "resume"), required=True)
     parser.add_argument("--center", required=True)
+    parser.add_argument("--group-id", help="default: o1 (oco), b1 (bracket)")
     asyncio.run(run(parser.parse_args(argv)))
     return 0
 
