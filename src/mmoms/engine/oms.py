@@ -922,7 +922,8 @@ class OrderManager:
         await self._queue.put(msg)
 
     def _algo_service(self, symbol: Symbol, cid: ClientOrderId) -> Any:
-        """The gateway's conditional-order service for a conditional order of ours, else None.
+        """The gateway's conditional-order service, for a conditional order of ours the gateway
+        does not know as one; else None.
 
         The gateway routes a query by the algo ids it has seen; a restarted process has seen
         none, and a stop queried as a plain order would look "not found" (then re-sent, or
@@ -931,8 +932,10 @@ class OrderManager:
         order = self.book.get(symbol, cid)
         if order is None or not order.order_type.is_conditional:
             return None
-        algo = getattr(self._gw, "algo", None)
-        return algo if callable(getattr(algo, "query", None)) else None
+        algo: Any = getattr(self._gw, "algo", None)
+        if not callable(getattr(algo, "query", None)) or algo.is_algo(cid):
+            return None  # the gateway routes it (and applies its unknown-outcome waits) itself
+        return algo
 
     def _on_query(self, msg: QueryMsg) -> None:
         key = (Symbol(msg.symbol), ClientOrderId(msg.client_order_id))
