@@ -9,8 +9,8 @@ Times one ``plan(event, state)`` call (pure, so the same state and event are re-
 5. a duplicate fill: nothing new, the state is returned as is.
 
 Prints p50 / p99 / max in microseconds (the garbage collector stays on, as in the engine). The
-end-to-end goal (fill report read → cancel on the wire, p99 ≤ 200 µs) is measured by the engine's
-own benchmark; this part should cost a few µs.
+end-to-end goal (fill report read → cancel on the wire, p99 ≤ 200 µs) is measured through the
+whole engine by ``bench/group_wire_bench.py``; this part should cost a few µs.
 
     .venv/bin/python bench/contingent_bench.py [--quick] [--iterations 100000]
 """
