@@ -46,6 +46,16 @@ def test_the_sim_example_maps_onto_the_engine_dataclasses() -> None:
     assert (quoter.levels, quoter.size, quoter.level_step_bps) == (3, D("0.002"), D("0.1"))
     assert cfg.strategy.refresh_s == pytest.approx(0.1)
     assert cfg.metrics.port == 9108
+    assert cfg.oms.flatten_overfill is True
+
+
+def test_flatten_overfill_can_be_turned_off_and_must_be_a_boolean() -> None:
+    doc = sim_doc()
+    doc["oms"]["flatten_overfill"] = False
+    assert parse_config(doc).oms.flatten_overfill is False
+    doc["oms"]["flatten_overfill"] = "no"
+    with pytest.raises(ConfigError, match="flatten_overfill"):
+        parse_config(doc)
 
 
 def test_the_binance_examples_load_with_their_hosts() -> None:

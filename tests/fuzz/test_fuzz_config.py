@@ -7,9 +7,9 @@ unknown keys added. Property: the loader returns a configuration or raises its
 ``ConfigError`` naming the key — never another exception — and the message never shows the
 PostgreSQL DSN (it may hold a password).
 
-Known problems in the loaders (files owned elsewhere; see the strict xfails at the end): a
-non-UTF-8 file and deeply nested arrays escape as ``UnicodeDecodeError`` / ``RecursionError``
-with a traceback, and ``nan`` / ``inf`` floats are accepted for durations and ratios.
+Found by this suite and fixed (regression tests at the end): a non-UTF-8 file and deeply nested
+arrays used to escape as ``UnicodeDecodeError`` / ``RecursionError`` with a traceback, and
+``nan`` / ``inf`` floats were accepted for durations and ratios.
 """
 
 from __future__ import annotations
@@ -168,24 +168,21 @@ def test_damaged_files_are_config_errors(cut: int, junk: str) -> None:
         _load(damaged, load_settings)
 
 
-# -- known problems, in files this suite does not own: strict xfails that flip when fixed ----
+# -- found by this suite and fixed in the loaders: regression tests ----
 
 _EXAMPLE = (ROOT / "examples" / "sim.toml").read_bytes()
 
 
-@pytest.mark.xfail(raises=UnicodeDecodeError, strict=True, reason="app/config.py: not UTF-8")
 def test_a_non_utf8_run_config_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         _load(_EXAMPLE + b"\n# \xff\n", load_config)
 
 
-@pytest.mark.xfail(raises=RecursionError, strict=True, reason="app/config.py: tomllib recursion")
 def test_a_deeply_nested_run_config_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         _load(_EXAMPLE + b"\nzz = " + b"[" * 5000 + b"]" * 5000 + b"\n", load_config)
 
 
-@pytest.mark.xfail(strict=True, reason="app/config.py: number() accepts nan and inf")
 def test_a_nan_duration_is_refused() -> None:
     doc = copy.deepcopy(APP_DOC)
     doc["venue"]["request_timeout_s"] = float("nan")
@@ -193,13 +190,11 @@ def test_a_nan_duration_is_refused() -> None:
         parse_config(doc)
 
 
-@pytest.mark.xfail(raises=UnicodeDecodeError, strict=True, reason="sim/config.py: not UTF-8")
 def test_a_non_utf8_sim_config_is_a_config_error() -> None:
     with pytest.raises(SimConfigError):
         _load(b"seed = 1\n# \xff\n", load_settings)
 
 
-@pytest.mark.xfail(raises=RecursionError, strict=True, reason="sim/config.py: tomllib recursion")
 def test_a_deeply_nested_sim_config_is_a_config_error() -> None:
     with pytest.raises(SimConfigError):
         _load(b"zz = " + b"[" * 5000 + b"]" * 5000 + b"\n", load_settings)

@@ -9,7 +9,7 @@ Layout (``examples/*.toml`` show every key with its default)::
                      market_data_url (real venues only); seed (sim only)
     [journal]        sqlite_path = "..."  |  postgres_dsn = "..." (+ postgres_schema)
     [oms]            batch_window_ms, reconcile_interval_s, allow_amend, client_id_prefix,
-                     dead_man_switch_ms, stop_timeout_s
+                     dead_man_switch_ms, stop_timeout_s, flatten_overfill
     [risk]           max_orders_per_second, hard_position_multiple, max_anomalies
     [risk.circuit_breaker]  error_rate, min_requests, cooldown_s
     [risk.SYMBOL]    max_order_qty, max_order_notional, max_open_orders, max_position,
@@ -43,6 +43,7 @@ Design decisions:
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -151,6 +152,10 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:  # tomllib recurses per nesting level
+        raise ConfigError(f"{path} is nested too deeply to be a config") from None
     return parse_config(data)
 
 
@@ -321,6 +326,7 @@ def _oms(
         client_id_prefix=prefix,
         dead_man_switch_ms=dead_man,
         stop_timeout_s=t.number("stop_timeout_s", base.stop_timeout_s, low=0.1),
+        flatten_overfill=t.boolean("flatten_overfill", base.flatten_overfill),
     )
     t.finish()
     return config
@@ -463,6 +469,8 @@ class _Table:
         value = self._get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"expected a number, got {value!r} ({_type_name(value)})")
+        if not math.isfinite(value):
+            raise self.error(key, f"expected a finite number, got {value!r}")
         self._bounds(key, value, low, high)
         return float(value)
 

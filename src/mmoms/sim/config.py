@@ -53,6 +53,7 @@ float cannot carry ``0.1`` exactly); secrets never appear in error messages.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -128,6 +129,10 @@ def load_settings(path: str | Path) -> SimSettings:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:  # tomllib recurses per nesting level
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
     return parse_settings(data)
 
 
@@ -325,6 +330,8 @@ def _convert(value: Any, hint: Any, where: str, *, secret: bool = False) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where} must be a number")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number")
         return float(value)
     if hint is str:
         if secret:
