@@ -41,6 +41,7 @@ def test_classify_any_answer(
     assert isinstance(error, Rejected | OutcomeUnknown)
     assert error.endpoint == "POST /fapi/v1/order"
     assert str(error).startswith("POST /fapi/v1/order: ")
+    assert len(str(error)) < 300  # one short line, whatever the venue sent
 
 
 @fuzz_settings(300)

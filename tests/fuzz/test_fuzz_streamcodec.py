@@ -92,6 +92,8 @@ CRASHERS = [
     p.ORDER_TRADE_UPDATE_TRADE.replace(b'"l":"0.001"', b'"l":"NaN"'),
     p.ORDER_TRADE_UPDATE_TRADE.replace(b'"l":"0.001"', b'"l":"sNaN"'),
     p.ORDER_TRADE_UPDATE_NEW.replace(b'"p":"0"', b'"p":"Infinity"'),
+    # an unknown enum value 5000 characters long went whole into the error and its log line
+    p.ORDER_TRADE_UPDATE_TRADE.replace(b'"S":"BUY"', b'"S":"' + b"9" * 5000 + b'"'),
     # a time whose nanoseconds overflow int64 (the journal could not store the report)
     p.ORDER_TRADE_UPDATE_TRADE.replace(b'"T":1568879465651,"t"', b'"T":' + b"9" * 30 + b',"t"'),
     p.MARGIN_CALL.replace(b'"mp":"187.17127"', b'"mp":"NaN"'),

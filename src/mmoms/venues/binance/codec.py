@@ -82,7 +82,8 @@ def lookup(table: Mapping[str, V], value: str, what: str) -> V:
     try:
         return table[value]
     except KeyError:
-        raise ProtocolError(f"unexpected {what} {value!r} from Binance") from None
+        # At most 32 characters of the value: a hostile one may be megabytes long.
+        raise ProtocolError(f"unexpected {what} {value[:32]!r} from Binance") from None
 
 
 def int_text(text: str) -> int | None:

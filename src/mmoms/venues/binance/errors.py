@@ -165,7 +165,8 @@ def classify(
 ) -> VenueError:
     """Turn one error reply into the exception the OMS acts on (returned, not raised)."""
     text = msg.strip()
-    summary = f"{endpoint}: {text or 'no message'}" + (f" ({code})" if code is not None else "")
+    shown = text if len(text) <= 200 else f"{text[:200]}…"  # the message stays one short line
+    summary = f"{endpoint}: {shown or 'no message'}" + (f" ({code})" if code is not None else "")
 
     def make(kind: type[VenueError], retryable: bool = False) -> VenueError:
         if issubclass(kind, RateLimited):
