@@ -19,6 +19,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "status": ("mmoms.app.status", "show open orders, positions and health of a running 'run'"),
     "sim": ("mmoms.sim.cli", "start the Binance USD-M compatible exchange simulator"),
     "replay": ("mmoms.journal.replay_cli", "rebuild state from a journal; timelines; export"),
+    "soak": ("mmoms.soak.cli", "chaos soak: faults, kill -9 and restarts, invariants checked"),
 }
 
 

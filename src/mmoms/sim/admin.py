@@ -52,6 +52,7 @@ class AdminApi:
             ("POST", "/admin/listen-keys/expire"): self._expire_keys,
             ("GET", "/admin/time"): self._time,
             ("POST", "/admin/market"): self._market,
+            ("POST", "/admin/read"): self._read,
         }
         try:
             args = dict(parse_qsl(query))
@@ -149,6 +150,24 @@ class AdminApi:
                 "filled": exchange.inject_trade(symbol, data["side"], str(data["quantity"]))
             }
         raise _BadRequestError('give "mid", or "side" and "quantity"')
+
+    def _read(self, data: Any, _args: dict[str, str]) -> Reply:
+        """A signed GET endpoint run in-process for one account: what the exchange holds,
+        without auth, weights or faults (chaos tests need a truth the faults cannot touch)."""
+        data = _object(data)
+        key, endpoint_key = data.get("apiKey"), data.get("endpoint")
+        params = data.get("params", {})
+        exchange = self._server.exchange
+        endpoint = exchange.endpoints.get(endpoint_key) if isinstance(endpoint_key, str) else None
+        if endpoint is None or endpoint.method != "GET":
+            raise _BadRequestError("endpoint must name one of the exchange's GET endpoints")
+        account = exchange.account_for_key(key) if isinstance(key, str) else None
+        if account is None:
+            raise _BadRequestError("apiKey must name an account")
+        if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+            raise _BadRequestError("params must be an object of strings")
+        exchange.advance(self._server.clock.time_ms())
+        return 200, {"result": endpoint.handler(account, params)}
 
     # -- time -------------------------------------------------------------------------------
 

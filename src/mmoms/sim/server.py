@@ -51,6 +51,9 @@ expire``                        → ``{"expired": [keys], "seq"}``
                                 market steps, expiries and delayed replies → ``{"serverTime"}``
 ``POST /admin/market``          ``{"symbol", "mid": "96000.0"}`` moves the synthetic mid;
                                 ``{"symbol", "side", "quantity"}`` trades at market now
+``POST /admin/read``            ``{"apiKey", "endpoint": "GET /fapi/v1/openOrders", "params"}``:
+                                a signed GET run for that account with no auth, weight or
+                                fault → ``{"result": ...}`` (a truth for chaos tests)
 ==============================  =================================================================
 """
 
