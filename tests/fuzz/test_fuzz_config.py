@@ -63,7 +63,8 @@ HOSTILE_VALUES: list[Any] = [
     0, -1, 1, 2**63 - 1, -(2**63), 10**30, 0.1, -0.0, 1e300, True, False, "", " ", "x",
     "0.1", "-1", "1e999", "NaN", "Infinity", "BTCUSDC\n", "btcusdc", "\u00b2", "9" * 5000,
     "A" * 10_000, "sim", "ws", "rest", "binance", [], [1, "a"], [[[]]], {}, {"a": 1},
-    {"size": "0.1"}, datetime.date(2024, 1, 1), datetime.time(1, 2),
+    {"size": "0.1"}, datetime.date(2024, 1, 1), datetime.time(1, 2), math.nan, math.inf,
+    -math.inf,
 ]  # fmt: skip
 EXTRA_KEYS = ["max_positon", "size", "kind", "BTCUSDC", "ETHUSDC", "XRPUSDC", "", "é", "a.b"]
 
