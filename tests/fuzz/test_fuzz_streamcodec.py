@@ -97,6 +97,9 @@ CRASHERS = [
     # a time whose nanoseconds overflow int64 (the journal could not store the report)
     p.ORDER_TRADE_UPDATE_TRADE.replace(b'"T":1568879465651,"t"', b'"T":' + b"9" * 30 + b',"t"'),
     p.MARGIN_CALL.replace(b'"mp":"187.17127"', b'"mp":"NaN"'),
+    # a leverage beyond int64 (found by the MMOMS_SOAK=full run)
+    b'{"e":"ACCOUNT_CONFIG_UPDATE","E":1611646737479,"T":1611646737476,'
+    b'"ac":{"s":"BTCUSDT","l":9223372036854775808}}',
 ]
 
 

@@ -33,6 +33,8 @@ Id = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 """A venue id (order, trade, algo): non-negative int64."""
 Ms = Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]
 """A venue time in ms: non-negative, and ``ms * 1_000_000`` fits in int64."""
+Leverage = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+"""A leverage (Binance: 1..125; a wider range, so a new maximum does not break decoding)."""
 
 
 class _Rest(msgspec.Struct, frozen=True, kw_only=True, rename="camel", gc=False):
@@ -246,7 +248,7 @@ class CommissionRate(_Rest, frozen=True, kw_only=True):
 
 
 class LeverageReply(_Rest, frozen=True, kw_only=True):
-    leverage: int  # leverage now in force
+    leverage: Leverage  # leverage now in force
     max_notional_value: str  # maxNotionalValue: largest position at this leverage
     symbol: str  # symbol
 
@@ -440,7 +442,7 @@ class AlgoUpdate(_Wire, frozen=True, kw_only=True, tag_field="e", tag="ALGO_UPDA
 
 class LeverageConfig(_Wire, frozen=True, kw_only=True):
     symbol: str = field(name="s")  # s: symbol
-    leverage: int = field(name="l")  # l: new leverage
+    leverage: Leverage = field(name="l")  # l: new leverage
 
 
 class MultiAssetsConfig(_Wire, frozen=True, kw_only=True):
