@@ -75,6 +75,8 @@ class FakeGateway:
     orders: dict[ClientOrderId, VenueOrder] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)  # one entry per request (a batch counts once)
     fail_next: list[Failure] = field(default_factory=list)
+    fail_for: dict[ClientOrderId, list[Failure]] = field(default_factory=dict)  # per client id
+    submitted: list[ClientOrderId] = field(default_factory=list)  # every submit, in order
     drop_stream: bool = False
     hang_cancels: bool = False  # a cancel request that never comes back (the process dies first)
     # Per client id: a request for it waits here before the venue acts (a slow wire / a crash).
@@ -82,6 +84,7 @@ class FakeGateway:
     hold_reply: dict[ClientOrderId, asyncio.Event] = field(
         default_factory=dict
     )  # acted; reply late
+    hold_query: dict[ClientOrderId, asyncio.Event] = field(default_factory=dict)  # slow query
     before_cancel: Callable[[CancelOrder], None] | None = None  # e.g. fill it first: a race
     _stream: asyncio.Queue[StreamMessage | None] = field(default_factory=asyncio.Queue)
     _vids: itertools.count[int] = field(default_factory=lambda: itertools.count(8_000_000_000))
@@ -194,6 +197,9 @@ class FakeGateway:
 
     async def query(self, cmd: QueryOrder) -> OrderStatusReport | OrderNotFoundReport:
         self.requests.append("query")
+        gate = self.hold_query.get(cmd.client_order_id)
+        if gate is not None:
+            await gate.wait()
         o = self.orders.get(cmd.client_order_id)
         if o is None:
             return OrderNotFoundReport(
@@ -280,11 +286,15 @@ class FakeGateway:
         except VenueError as exc:
             return exc
 
-    def _inject(self) -> Failure | None:
+    def _inject(self, cid: ClientOrderId | None = None) -> Failure | None:
+        planned = self.fail_for.get(cid) if cid is not None else None
+        if planned:
+            return planned.pop(0)
         return self.fail_next.pop(0) if self.fail_next else None
 
     def _submit(self, cmd: SubmitOrder) -> OrderStatusReport:
-        failure = self._inject()
+        self.submitted.append(cmd.client_order_id)
+        failure = self._inject(cmd.client_order_id)
         if failure is not None and not failure.executed:
             raise failure.error
         if cmd.client_order_id in self.orders:

@@ -27,6 +27,14 @@ class OmsConfig:
     # Contingent groups: flatten a fill beyond the design (both OCO legs filled before the
     # cancel landed) with a reduce-only MARKET order. False: alert only, for every group.
     flatten_overfill: bool = True
+    # A group's protective stop refused by the venue while the group holds a position: cancel
+    # the group and flatten with a reduce-only MARKET order (False: alert only). See
+    # mmoms.engine.protection.
+    flatten_unprotected: bool = True
+    # A group follow-up order whose outcome was unknown and that a query proves the venue never
+    # saw is re-sent under the same client id, at most this many times; then it counts as
+    # rejected (and the rule above applies to a protective stop).
+    followup_resends: int = 3
 
     def tolerance_for(self, symbol: Symbol) -> Tolerance:
         return self.tolerance.get(symbol, Tolerance())

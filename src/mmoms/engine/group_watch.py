@@ -13,7 +13,9 @@ from the entry's first fill (venue time), so a crash between the fill and the st
 worst case instead of vanishing.
 
 **Races.** Every :class:`~mmoms.contingent.OverfillDetected` (both legs filled before the
-cancel landed) and :class:`~mmoms.contingent.FlattenFailed` is counted and logged as an alert.
+cancel landed) and :class:`~mmoms.contingent.FlattenFailed` is counted and logged as an alert,
+and so is every :class:`~mmoms.engine.protection.ProtectionFailed` (the venue refused a
+protective stop while the group held a position).
 
 Read it all through :meth:`mmoms.engine.oms.OrderManager.group_stats`.
 """
@@ -39,6 +41,7 @@ from mmoms.core.enums import OrderStatus, OrderType
 from mmoms.core.events import OrderEvent
 from mmoms.core.ids import ClientOrderId, GroupId
 from mmoms.engine.metrics import LatencyHistogram
+from mmoms.engine.protection import ProtectionFailed
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class GroupStats:
     overfill_qty: Decimal  # their excess, summed
     flattens_sent: int  # overfills answered with a flatten order
     flatten_failures: int  # FlattenFailed alerts: an excess is still on
+    protection_failures: int = 0  # ProtectionFailed alerts: a protective stop was refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ class GroupWatch:
         self._overfill_qty = Decimal(0)
         self._flattens = 0
         self._flatten_failures = 0
+        self._protection_failures = 0
 
     def order_event(self, state: GroupState, event: OrderEvent, now_ns: int) -> None:
         """An order event of one of the group's orders, as the engine reads it."""
@@ -97,7 +102,7 @@ class GroupWatch:
         ):
             self._since[group_id] = now_ns
 
-    def group_event(self, event: AnyGroupEvent, now_ns: int) -> None:
+    def group_event(self, event: AnyGroupEvent | ProtectionFailed, now_ns: int) -> None:
         if isinstance(event, (GroupCompleted, GroupCanceled)):
             since = self._since.pop(event.group_id, None)
             if since is not None:
@@ -124,6 +129,17 @@ class GroupWatch:
                 event.group_id,
                 event.client_order_id,
                 event.unfilled,
+            )
+        elif isinstance(event, ProtectionFailed):
+            self._protection_failures += 1
+            log.error(
+                "ALERT group %s: the venue refused protective stop %s (%s) with %s exposed; "
+                "flatten: %s",
+                event.group_id,
+                event.client_order_id,
+                event.reason,
+                event.exposed,
+                event.flatten_client_order_id or "disabled",
             )
 
     def restore(
@@ -159,6 +175,7 @@ class GroupWatch:
             overfill_qty=self._overfill_qty,
             flattens_sent=self._flattens,
             flatten_failures=self._flatten_failures,
+            protection_failures=self._protection_failures,
         )
 
     def _close(self, since: int, now_ns: int, *, acknowledged: bool) -> None:

@@ -48,6 +48,7 @@ class QueryMsg:
     symbol: str
     client_order_id: str
     error: BaseException | None = None
+    unknown: bool = False  # resolved as an unknown outcome: a "not found" is definite
 
 
 @dataclass(frozen=True, slots=True)

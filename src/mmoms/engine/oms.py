@@ -52,7 +52,7 @@ from mmoms.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND, Clock, LiveClock
 from mmoms.core.commands import AmendOrder, CancelOrder, QueryOrder, SubmitOrder
 from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce, VenueOrderStatus
 from mmoms.core.errors import MmomsError
-from mmoms.core.events import Event, OrderEvent
+from mmoms.core.events import Event, OrderEvent, OrderRejected
 from mmoms.core.fsm import Trigger, is_allowed
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol
 from mmoms.core.instrument import Instrument
@@ -93,6 +93,12 @@ from mmoms.engine.messages import (
 )
 from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner, Rejection
+from mmoms.engine.protection import (
+    ProtectionFailed,
+    flatten_failed,
+    is_protection_flatten,
+    on_rejected,
+)
 from mmoms.engine.reconcile import compare_positions, describe_changes, order_fingerprints
 from mmoms.engine.risk import ErrorRate, RiskEngine, RiskRejection
 from mmoms.engine.sender import send_flight
@@ -116,9 +122,11 @@ from mmoms.journal.records import (
 from mmoms.journal.store import Batch, JournalStore, OutboxEntry, Record, Snapshot
 from mmoms.venues.errors import (
     DuplicateClientOrderId,
+    NotSent,
     OrderNotFound,
     RateBudgetExceededError,
     RateLimited,
+    Rejected,
     SendingHaltedError,
     VenueError,
 )
@@ -127,11 +135,12 @@ from mmoms.venues.reports import AlgoOrderReport
 
 log = logging.getLogger(__name__)
 
-Notification = Event | RiskRejected | AnyGroupEvent
+Notification = Event | RiskRejected | AnyGroupEvent | ProtectionFailed
 Listener = Callable[[Notification], None]
 _DRAIN_MAX = 1_000
 _BACKFILL_MARGIN_NS = 60 * NANOS_PER_SECOND  # the venue's clock may run behind ours
 _FILLED = VenueOrderStatus.FILLED
+_RESENDABLE = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)  # a follow-up not settled yet
 
 
 class OmsOverloadedError(MmomsError):
@@ -188,7 +197,10 @@ class OrderManager:
         self.risk.group_resting = self._groups.resting  # a group counts once, not leg by leg
         self._watch = GroupWatch(self.metrics.latency["protect"])
         self._followups: set[int] = set()  # id() of this batch's flights that are group follow-ups
-        self._resend_if_missing: dict[ClientOrderId, SubmitOrder] = {}  # see _resume
+        # Group follow-up orders whose fate is unknown: queried, re-sent if the venue never saw
+        # them (see _resume, _defer_followup); and how often each was re-sent.
+        self._resend_if_missing: dict[ClientOrderId, SubmitOrder] = {}
+        self._resends: dict[ClientOrderId, int] = {}
         self._planner = ActionPlanner(
             self.book, self.risk, self._instruments, config, self._ids, self.metrics
         )
@@ -394,9 +406,10 @@ class OrderManager:
 
         New orders and amends are never re-sent blindly: a new order re-sent after its first
         copy filled would be a second order. They are resolved by query instead. A group's
-        follow-up order (protective stop, take-profit, flatten) is in the outbox: it is queried
-        too, and re-sent under the same client id only if the venue has never seen it — the
-        group's plan needs it, and the same id cannot make a second live order.
+        follow-up order (protective stop, take-profit, flatten) is in the outbox until settled:
+        it is queried too, and re-sent under the same client id only if the venue has never
+        seen it — the group's plan needs it, and the same id cannot make a second live order.
+        The running engine does the same after an unknown outcome (:meth:`_defer_followup`).
         """
         self._now = max(self._clock.time_ns(), self._now)
         self._book_clock.now_ns = self._now
@@ -406,7 +419,7 @@ class OrderManager:
             command = sent.command if isinstance(sent, CommandSent) else None
             if isinstance(command, SubmitOrder):
                 order = self.book.get(command.symbol, command.client_order_id)
-                if order is not None and order.status is OrderStatus.PENDING_NEW:
+                if order is not None and order.status in _RESENDABLE:
                     self._resend_if_missing[command.client_order_id] = command
                     self._outbox_ids[command.client_order_id] = entry.id  # done once settled
                     continue
@@ -742,11 +755,55 @@ class OrderManager:
     def _feed_groups(self, event: OrderEvent) -> None:
         state = self._groups.for_order(event.client_order_id)
         if state is None:
+            self._watch_protection_flatten(event)
             return
         self._watch.order_event(state, event, self._clock.monotonic_ns())
         plan = plan_group(event, state)
         if plan.state is not state:
             self._apply_plan(plan, followup=True)
+        if isinstance(event, OrderRejected):
+            self._protect(event)
+
+    def _protect(self, event: OrderRejected) -> None:
+        """A group order was rejected: if it was the protective stop of a position, alert and
+        (by default) cancel the group and flatten (see :mod:`mmoms.engine.protection`)."""
+        state = self._groups.for_order(event.client_order_id)
+        order = self.book.get(event.symbol, event.client_order_id)
+        if state is None or order is None:
+            return
+        reaction = on_rejected(state, event, order, flatten=self._cfg.flatten_unprotected)
+        if reaction is None:
+            return
+        group_id = state.spec.group_id
+        self._group_alert(reaction.alert)
+        flatten = reaction.flatten
+        if flatten is None or self.book.get(flatten.symbol, flatten.client_order_id) is not None:
+            return
+        self._apply_plan(cancel_group(state, self._now), followup=True)
+        strategy_id = self._groups.strategy(group_id) or StrategyId("")
+        self._create(flatten, strategy_id=strategy_id, tag=None, group_id=group_id)
+        self._send_now(flatten, followup=True)
+
+    def _watch_protection_flatten(self, event: OrderEvent) -> None:
+        order = self.book.get(event.symbol, event.client_order_id)
+        if order is None or order.group_id is None:
+            return
+        if is_protection_flatten(order.group_id, order.client_order_id):
+            alert = flatten_failed(event, order)
+            if alert is not None:
+                self._group_alert(alert)
+
+    def _group_alert(self, alert: ProtectionFailed | AnyGroupEvent) -> None:
+        self._record(
+            GroupRecorded(
+                kind="event",
+                group_id=alert.group_id,
+                payload=msgspec.Raw(msgspec.json.encode(alert)),
+            ),
+            alert.group_id,
+        )
+        self._notifications.append(alert)
+        self._watch.group_event(alert, self._clock.monotonic_ns())
 
     def _apply_algo(self, report: AlgoOrderReport) -> None:
         self._apply(
@@ -816,11 +873,22 @@ class OrderManager:
 
     def _on_reply(self, msg: ReplyMsg) -> None:
         for action, result in zip(msg.flight.actions, msg.results, strict=True):
-            outbox_id = self._outbox_ids.pop(action.client_order_id, None)
+            cid = action.client_order_id
+            order = self.book.get(action.symbol, cid)
+            if (
+                isinstance(result, BaseException)
+                and isinstance(action, SubmitOrder)
+                and cid in self._outbox_ids  # a group follow-up order
+                and order is not None
+                and not _venue_refused(result)
+            ):
+                self._defer_followup(action, order, result)
+                continue
+            outbox_id = self._outbox_ids.pop(cid, None)
             if outbox_id is not None:  # answered, whatever the answer: the order's state says more
                 self._batch.outbox_done.append(outbox_id)
-            self._observe_ack(action.client_order_id, msg.replied_ns)
-            order = self.book.get(action.symbol, action.client_order_id)
+            self._resends.pop(cid, None)
+            self._observe_ack(cid, msg.replied_ns)
             if isinstance(result, (OrderStatusReport, FillReport)):
                 if isinstance(action, CancelOrder) and getattr(result, "status", None) is _FILLED:
                     self.metrics.cancel_races += 1  # -2011: the gateway answered with the fill
@@ -834,6 +902,18 @@ class OrderManager:
             elif isinstance(result, AlgoOrderReport):
                 self._apply_algo(result)
 
+    def _defer_followup(self, action: SubmitOrder, order: Order, exc: BaseException) -> None:
+        """A group follow-up order (a protective stop...) that the venue did not refuse, yet did
+        not accept: it may have landed, or was not sent at all. It stays in the outbox and is
+        resolved by query — re-sent under the same client id if the venue never saw it (see
+        _settle_followup), as after a restart. A position must not stay unprotected."""
+        reason = self._record_api_error(action, exc)
+        if isinstance(exc, VenueError) and exc.may_have_executed:
+            self.metrics.unknown_outcomes += 1
+            self._mark(order, Trigger.OUTCOME_UNKNOWN, reason)
+        self._resend_if_missing[action.client_order_id] = action
+        self._start_query(order.symbol, order.client_order_id, unknown=True)
+
     def _on_failure(
         self, action: SubmitOrder | AmendOrder | CancelOrder, order: Order, exc: BaseException
     ) -> None:
@@ -845,25 +925,7 @@ class OrderManager:
             if not order.status.is_terminal:
                 self._start_query(order.symbol, order.client_order_id, unknown=False)
             return
-        code = getattr(exc, "code", None)
-        kind = getattr(exc, "kind", "LOCAL")
-        reason = f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
-        self.metrics.count(self.metrics.api_errors, str(code) if code is not None else kind)
-        self._record(
-            ApiErrorRecorded(
-                command=action,
-                kind=kind,
-                code=code,
-                message=str(exc)[:500],
-                http_status=getattr(exc, "http_status", None),
-            ),
-            action.client_order_id,
-        )
-        # Refused for rate (429 cool-down, 418 halt): re-deciding at once would only be refused
-        # again, each time as a new order. Decide again when the gateway can send.
-        now_mono = self._clock.monotonic_ns()
-        hold_ns = _refused_for_ns(exc, now_mono, self._cfg.retry_unknown_s)
-        self._hold_until_ns = max(self._hold_until_ns, now_mono + hold_ns)
+        reason = self._record_api_error(action, exc)
         may_have_executed = isinstance(exc, VenueError) and exc.may_have_executed
         if not isinstance(exc, MmomsError):
             may_have_executed = True  # not classified: assume the worst, resolve by query
@@ -884,6 +946,32 @@ class OrderManager:
             self._mark(order, Trigger.CANCEL_FAILED, reason)
             self._planner.want_cancel(order)
             self._arm_timer(self._cfg.retry_unknown_s, "retry")
+
+    def _record_api_error(
+        self, action: SubmitOrder | AmendOrder | CancelOrder, exc: BaseException
+    ) -> str:
+        """Journal and count a failed request; hold sending if the gateway refuses for rate.
+        Returns the reason to put on the order."""
+        code = getattr(exc, "code", None)
+        kind = getattr(exc, "kind", "LOCAL")
+        reason = f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
+        self.metrics.count(self.metrics.api_errors, str(code) if code is not None else kind)
+        self._record(
+            ApiErrorRecorded(
+                command=action,
+                kind=kind,
+                code=code,
+                message=str(exc)[:500],
+                http_status=getattr(exc, "http_status", None),
+            ),
+            action.client_order_id,
+        )
+        # Refused for rate (429 cool-down, 418 halt): re-deciding at once would only be refused
+        # again, each time as a new order. Decide again when the gateway can send.
+        now_mono = self._clock.monotonic_ns()
+        hold_ns = _refused_for_ns(exc, now_mono, self._cfg.retry_unknown_s)
+        self._hold_until_ns = max(self._hold_until_ns, now_mono + hold_ns)
+        return reason
 
     def _observe_ack(self, cid: ClientOrderId, replied_ns: int) -> None:
         t = self._timing.get(cid)
@@ -916,7 +1004,7 @@ class OrderManager:
                 result = await self._gw.query(
                     QueryOrder(ts_ns=self._clock.time_ns(), client_order_id=cid, symbol=symbol)
                 )
-            msg = QueryMsg(result, symbol, cid)
+            msg = QueryMsg(result, symbol, cid, unknown=unknown)
         except Exception as exc:  # the answer is "not yet": the engine retries
             msg = QueryMsg(None, symbol, cid, error=exc)
         await self._queue.put(msg)
@@ -944,8 +1032,14 @@ class OrderManager:
             log.warning("query of %s failed (%s): retrying", msg.client_order_id, msg.error)
             self._arm_timer(self._cfg.retry_unknown_s, "retry")
             return
-        if key[1] in self._resend_if_missing and self._settle_followup(key, msg.result):
-            return
+        if key[1] in self._resend_if_missing:
+            if isinstance(msg.result, OrderNotFoundReport) and not msg.unknown:
+                # A plain query may miss a request still on its way: only the resolution of an
+                # unknown outcome (which waits until it can no longer land) proves it absent.
+                self._start_query(key[0], key[1], unknown=True)
+                return
+            if self._settle_followup(key, msg.result):
+                return
         if isinstance(msg.result, AlgoOrderReport):
             self._apply_algo(msg.result)
         else:
@@ -955,19 +1049,32 @@ class OrderManager:
             self._start_backfill(order.symbol, order.created_ns)  # its fills were lost
 
     def _settle_followup(self, key: tuple[Symbol, ClientOrderId], result: object) -> bool:
-        """A group follow-up that was committed before a restart, now queried (see _resume).
-        Never seen by the venue: send it now, same client id. True when it was re-sent."""
-        cmd = self._resend_if_missing.pop(key[1])
-        outbox_id = self._outbox_ids.pop(key[1], None)
-        if outbox_id is not None:
+        """A group follow-up whose fate was unknown (committed before a restart, or an unknown
+        outcome while running), now resolved by query. Never seen by the venue: sent again under
+        the same client id, at most ``followup_resends`` times; after that it is rejected (the
+        not-found is applied). True when the answer was consumed here."""
+        cid = key[1]
+        cmd = self._resend_if_missing.pop(cid)
+        outbox_id = self._outbox_ids.pop(cid, None)
+        if outbox_id is not None:  # a re-send adds its own entry in this same batch
             self._batch.outbox_done.append(outbox_id)
         order = self.book.get(*key)
         if not isinstance(result, OrderNotFoundReport) or order is None:
+            self._resends.pop(cid, None)
             return False  # the venue has it: its report is applied as usual
-        if order.status is not OrderStatus.PENDING_NEW:
+        if order.status not in _RESENDABLE:
+            self._resends.pop(cid, None)
             return True  # settled meanwhile (a snapshot listed it): nothing to send
-        log.warning("group follow-up %s never reached the venue: sending it now", key[1])
-        self._mark(order, Trigger.SUBMIT, "committed before a restart, never sent: sent now")
+        sent = self._resends.get(cid, 0)
+        if sent >= self._cfg.followup_resends:
+            self._resends.pop(cid, None)
+            log.error("ALERT group follow-up %s: never reached the venue in %d re-sends", cid, sent)
+            self._mark(order, Trigger.OUTCOME_UNKNOWN, "re-sends spent")  # not-found → REJECTED
+            return False
+        self._resends[cid] = sent + 1
+        log.warning("group follow-up %s never reached the venue: sending it again", cid)
+        if order.status is OrderStatus.PENDING_NEW:
+            self._mark(order, Trigger.SUBMIT, "never reached the venue: sent again")
         self._send_now(cmd, followup=True)
         return True
 
@@ -1142,6 +1249,14 @@ class OrderManager:
         rate = self._gw.error_rate()
         requests = self.metrics.requests
         return ErrorRate(errors=round(rate * requests), requests=requests)
+
+
+def _venue_refused(exc: BaseException) -> bool:
+    """The venue said a definite "no" to the request itself (not: not sent, rate-limited, a
+    retryable "try again", a duplicate id that proves an earlier attempt landed)."""
+    if not isinstance(exc, Rejected) or exc.retryable:
+        return False
+    return not isinstance(exc, (NotSent, RateLimited, DuplicateClientOrderId))
 
 
 def _refused_for_ns(exc: BaseException, now_mono_ns: int, default_s: float) -> int:

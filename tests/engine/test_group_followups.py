@@ -1,0 +1,190 @@
+"""A group's follow-up orders while the engine runs: a protective stop whose outcome is unknown
+is resolved by query and re-sent under the same client id if the venue never saw it (bounded),
+and a stop the venue refuses makes the group alert and flatten. Against the in-memory venue;
+no sleeps: every wait is on the engine's own batches."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal as D
+
+import pytest
+
+from mmoms.contingent import FlattenFailed, GroupStatus
+from mmoms.core.clock import LiveClock
+from mmoms.core.enums import OrderStatus, OrderType, Side
+from mmoms.core.ids import ClientOrderId, GroupId
+from mmoms.engine.protection import ProtectionFailed
+from mmoms.journal.memory import MemoryJournal
+from mmoms.journal.records import BookCreate, decode_entry
+from mmoms.venues.errors import OutcomeUnknown, Rejected
+
+from .fake_gateway import Failure, FakeGateway
+from .test_groups_oms import _crash, a_bracket, group_status, live, status
+from .test_oms import Harness, S, shutdown, start
+
+SL, TP, ENTRY = ClientOrderId("b-sl"), ClientOrderId("b-tp"), ClientOrderId("b-entry")
+FLAT = ClientOrderId("b-flat-p1")
+
+
+def lost() -> Failure:
+    """A timeout after which the venue never saw the order."""
+    return Failure(OutcomeUnknown("read timeout"), executed=False)
+
+
+async def _entry_filled(h: Harness, notes: list[object] | None = None) -> None:
+    if notes is not None:
+        h.oms.add_listener(notes.append)
+    h.oms.place_group(S, a_bracket())
+    await h.until(lambda: live(h, "b-entry"))
+    h.venue.fill(ENTRY, D(1))
+
+
+def _outbox_settled(journal: MemoryJournal) -> bool:
+    return set(journal.done_ns) >= set(journal.outbox)
+
+
+@pytest.mark.asyncio
+async def test_a_stop_lost_in_an_unknown_outcome_is_sent_again_under_its_id() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal)
+    try:
+        venue.fail_for[SL] = [lost()]
+        await _entry_filled(h)
+        await h.until(lambda: live(h, "b-sl", "b-tp"))
+        assert venue.submitted.count(SL) == 2  # the lost one, then the re-send
+        assert [c for c in venue.orders if c.startswith("b-sl")] == ["b-sl"]  # one stop, same id
+        assert h.oms.metrics.unknown_outcomes == 1
+        assert group_status(h, "b") is GroupStatus.TRIGGERED
+        await h.until(lambda: _outbox_settled(journal))
+        stats = h.oms.group_stats()
+        assert (stats.protected, stats.unprotected_now, stats.protection_failures) == (1, {}, 0)
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_a_stop_whose_unknown_outcome_did_land_is_found_and_not_sent_again() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal)
+    try:
+        venue.fail_for[SL] = [Failure(OutcomeUnknown("read timeout"), executed=True)]
+        await _entry_filled(h)
+        await h.until(lambda: live(h, "b-sl", "b-tp"))
+        assert venue.submitted.count(SL) == 1
+        await h.until(lambda: _outbox_settled(journal))
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_re_sends_are_bounded_then_the_stop_is_rejected_and_the_position_flattened() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal, followup_resends=2)
+    notes: list[object] = []
+    try:
+        venue.fail_for[SL] = [lost(), lost(), lost()]
+        await _entry_filled(h, notes)
+        await h.until(lambda: FLAT in venue.orders)
+        assert venue.submitted.count(SL) == 3  # the first send and two re-sends, no more
+        assert status(h, "b-sl") is OrderStatus.REJECTED
+        (alert,) = [n for n in notes if isinstance(n, ProtectionFailed)]
+        assert (alert.client_order_id, alert.exposed, alert.flatten_client_order_id) == (
+            SL,
+            D(1),
+            FLAT,
+        )
+        venue.fill(FLAT, D(1))
+        await h.until(lambda: group_status(h, "b") is GroupStatus.COMPLETED)
+        assert venue.position == 0
+        assert status(h, "b-tp") is OrderStatus.CANCELED
+        await h.until(lambda: _outbox_settled(journal))
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_a_stop_the_venue_refuses_cancels_the_group_and_flattens_with_an_alert() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal)
+    notes: list[object] = []
+    try:
+        refusal = Rejected("Order would immediately trigger.", code=-2021)
+        venue.fail_for[SL] = [Failure(refusal)]
+        await _entry_filled(h, notes)
+        await h.until(lambda: FLAT in venue.orders and status(h, "b-tp") is OrderStatus.CANCELED)
+        assert venue.submitted.count(SL) == 1  # a definite "no" is never re-sent
+        (alert,) = [n for n in notes if isinstance(n, ProtectionFailed)]
+        assert "-2021" in alert.reason
+        flat = venue.orders[FLAT]
+        assert (flat.side, flat.qty) == (Side.SELL, D(1))
+        created = [
+            e.command
+            for r in journal.records.values()
+            if isinstance(e := decode_entry(r.payload), BookCreate)
+            and e.command.client_order_id == FLAT
+        ]
+        assert [(c.order_type, c.reduce_only) for c in created] == [(OrderType.MARKET, True)]
+        assert h.oms.group_stats().protection_failures == 1
+        venue.fill(FLAT, D(1))
+        await h.until(lambda: group_status(h, "b") is GroupStatus.COMPLETED)
+        assert venue.position == 0
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_with_flatten_unprotected_off_a_refused_stop_is_only_alerted() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal, flatten_unprotected=False)
+    notes: list[object] = []
+    try:
+        venue.fail_for[SL] = [Failure(Rejected("Order would immediately trigger.", code=-2021))]
+        await _entry_filled(h, notes)
+        await h.until(lambda: any(isinstance(n, ProtectionFailed) for n in notes))
+        await h.until(lambda: live(h, "b-tp"))
+        (alert,) = [n for n in notes if isinstance(n, ProtectionFailed)]
+        assert alert.flatten_client_order_id is None
+        assert not [c for c in venue.orders if "-flat-" in c]
+        assert venue.position == D(1)  # a person decides
+    finally:
+        await shutdown(h, cancel_orders=False)
+
+
+@pytest.mark.asyncio
+async def test_a_protection_flatten_the_venue_refuses_is_alerted() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal)
+    notes: list[object] = []
+    try:
+        venue.fail_for[SL] = [Failure(Rejected("Order would immediately trigger.", code=-2021))]
+        venue.fail_for[FLAT] = [Failure(Rejected("ReduceOnly Order is rejected.", code=-2022))]
+        await _entry_filled(h, notes)
+        await h.until(lambda: any(isinstance(n, FlattenFailed) for n in notes))
+        (failed,) = [n for n in notes if isinstance(n, FlattenFailed)]
+        assert (failed.group_id, failed.client_order_id, failed.unfilled) == ("b", FLAT, D(1))
+        assert h.oms.group_stats().flatten_failures == 1
+    finally:
+        await shutdown(h, cancel_orders=False)
+
+
+@pytest.mark.asyncio
+async def test_a_stop_unknown_at_a_crash_is_resolved_and_sent_after_the_restart() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    first = await start(venue, journal)
+    venue.fail_for[SL] = [lost()]
+    venue.hold_query[SL] = asyncio.Event()  # the resolution never answers: the process dies
+    await _entry_filled(first)
+    await first.until(lambda: status(first, "b-sl") is OrderStatus.UNKNOWN)
+    await _crash(first)
+    venue.hold_query.clear()
+    assert SL not in venue.orders
+
+    second = await start(venue, journal)
+    try:
+        await second.until(lambda: live(second, "b-sl", "b-tp"))
+        assert venue.submitted.count(SL) == 2
+        await second.until(lambda: _outbox_settled(journal))
+        assert second.oms.group(GroupId("b")) is not None
+    finally:
+        await shutdown(second)
