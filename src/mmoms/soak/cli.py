@@ -14,6 +14,7 @@ import asyncio
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = asyncio.run(Soak(options).run())
     except SoakSetupError as exc:
         print(f"mmoms soak: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception:  # the soak's own failure must not read as "the OMS breached" (exit 1)
+        traceback.print_exc()
+        print(f"mmoms soak: internal error; the run's files are in {workdir}", file=sys.stderr)
         return EXIT_USAGE
     print(render(result), flush=True)
     if args.report_json is not None:

@@ -8,7 +8,7 @@ tests that parse it); :func:`to_json` writes the same facts for machines (``--re
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import msgspec
@@ -99,7 +99,10 @@ def render(r: SoakResult) -> str:
 
 
 def to_json(r: SoakResult) -> bytes:
-    data: dict[str, Any] = asdict(r)
+    data: dict[str, Any] = {}
+    for f in fields(r):
+        value = getattr(r, f.name)
+        data[f.name] = dict(value) if isinstance(value, Counter) else value
     data["breaches"] = [{"invariant": b.invariant, "detail": b.detail} for b in r.breaches]
     data["actions_total"] = r.actions_total
     data["fired_kinds"] = list(FIRED_KINDS)
