@@ -77,6 +77,8 @@ class FakeGateway:
     fail_next: list[Failure] = field(default_factory=list)
     fail_for: dict[ClientOrderId, list[Failure]] = field(default_factory=dict)  # per client id
     submitted: list[ClientOrderId] = field(default_factory=list)  # every submit, in order
+    # (client id, conditional hint) of every cancel and query: the engine's routing hints
+    conditional_hints: list[tuple[ClientOrderId, bool]] = field(default_factory=list)
     drop_stream: bool = False
     hang_cancels: bool = False  # a cancel request that never comes back (the process dies first)
     # Per client id: a request for it waits here before the venue acts (a slow wire / a crash).
@@ -195,8 +197,11 @@ class FakeGateway:
             o.status = VenueOrderStatus.CANCELED
             self._push(self._report(o))
 
-    async def query(self, cmd: QueryOrder) -> OrderStatusReport | OrderNotFoundReport:
+    async def query(
+        self, cmd: QueryOrder, *, conditional: bool = False
+    ) -> OrderStatusReport | OrderNotFoundReport:
         self.requests.append("query")
+        self.conditional_hints.append((cmd.client_order_id, conditional))
         gate = self.hold_query.get(cmd.client_order_id)
         if gate is not None:
             await gate.wait()
@@ -212,9 +217,10 @@ class FakeGateway:
         return self._report(o, ReportSource.RECONCILIATION)
 
     async def resolve_unknown(
-        self, symbol: Symbol, client_order_id: ClientOrderId
+        self, symbol: Symbol, client_order_id: ClientOrderId, *, conditional: bool = False
     ) -> OrderStatusReport | OrderNotFoundReport:
-        return await self.query(QueryOrder(ts_ns=0, client_order_id=client_order_id, symbol=symbol))
+        query = QueryOrder(ts_ns=0, client_order_id=client_order_id, symbol=symbol)
+        return await self.query(query, conditional=conditional)
 
     async def open_orders(self, symbols: Sequence[Symbol] | None = None) -> OpenOrdersSnapshot:
         self.requests.append("open_orders")
@@ -314,6 +320,7 @@ class FakeGateway:
         return self._report(o, ReportSource.REST)
 
     def _cancel(self, cmd: CancelOrder) -> OrderStatusReport:
+        self.conditional_hints.append((cmd.client_order_id, cmd.conditional))
         if self.before_cancel is not None:
             self.before_cancel(cmd)
         failure = self._inject()

@@ -55,6 +55,7 @@ async def test_a_stop_lost_in_an_unknown_outcome_is_sent_again_under_its_id() ->
         assert venue.submitted.count(SL) == 2  # the lost one, then the re-send
         assert [c for c in venue.orders if c.startswith("b-sl")] == ["b-sl"]  # one stop, same id
         assert h.oms.metrics.unknown_outcomes == 1
+        assert (SL, True) in venue.conditional_hints  # resolved where stops live
         assert group_status(h, "b") is GroupStatus.TRIGGERED
         await h.until(lambda: _outbox_settled(journal))
         stats = h.oms.group_stats()
@@ -188,3 +189,17 @@ async def test_a_stop_unknown_at_a_crash_is_resolved_and_sent_after_the_restart(
         assert second.oms.group(GroupId("b")) is not None
     finally:
         await shutdown(second)
+
+
+@pytest.mark.asyncio
+async def test_cancels_and_queries_of_a_stop_carry_the_conditional_hint() -> None:
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal)
+    try:
+        await _entry_filled(h)
+        await h.until(lambda: live(h, "b-sl", "b-tp"))
+        venue.fill(TP, D(1))  # the take-profit closes the position: the stop is canceled
+        await h.until(lambda: status(h, "b-sl") is OrderStatus.CANCELED)
+        assert venue.conditional_hints == [(SL, True)]
+    finally:
+        await shutdown(h)

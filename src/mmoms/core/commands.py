@@ -41,6 +41,9 @@ class CancelOrder(Command, frozen=True, tag=True, kw_only=True):
     client_order_id: ClientOrderId
     symbol: Symbol
     venue_order_id: VenueOrderId | None = None
+    # A conditional (stop / take-profit) order: on Binance it lives in the algo service, which
+    # a gateway restarted since the order was placed cannot tell from its id alone.
+    conditional: bool = False
 
 
 class AmendOrder(Command, frozen=True, tag=True, kw_only=True):

@@ -728,6 +728,9 @@ class OrderManager:
                 trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
                 if order is None or not self._mark(order, trigger):
                     continue
+                if isinstance(cmd, CancelOrder) and order.order_type.is_conditional:
+                    # The planner does not know where orders live; the gateway's routing hint.
+                    cmd = msgspec.structs.replace(cmd, conditional=True)
             self._send_now(cmd, followup=followup)
 
     def _send_now(
@@ -994,36 +997,20 @@ class OrderManager:
         self._spawn(self._query(symbol, cid, unknown))
 
     async def _query(self, symbol: Symbol, cid: ClientOrderId, unknown: bool) -> None:
+        # The book knows the order's type: a conditional order is asked for where the venue
+        # keeps those, even by a gateway restarted since it was placed.
+        order = self.book.get(symbol, cid)
+        conditional = order is not None and order.order_type.is_conditional
         try:
-            algo = self._algo_service(symbol, cid)
-            if algo is not None:
-                result = await algo.query(symbol, cid)
-            elif unknown:
-                result = await self._gw.resolve_unknown(symbol, cid)
+            if unknown:
+                result = await self._gw.resolve_unknown(symbol, cid, conditional=conditional)
             else:
-                result = await self._gw.query(
-                    QueryOrder(ts_ns=self._clock.time_ns(), client_order_id=cid, symbol=symbol)
-                )
+                query = QueryOrder(ts_ns=self._clock.time_ns(), client_order_id=cid, symbol=symbol)
+                result = await self._gw.query(query, conditional=conditional)
             msg = QueryMsg(result, symbol, cid, unknown=unknown)
         except Exception as exc:  # the answer is "not yet": the engine retries
             msg = QueryMsg(None, symbol, cid, error=exc)
         await self._queue.put(msg)
-
-    def _algo_service(self, symbol: Symbol, cid: ClientOrderId) -> Any:
-        """The gateway's conditional-order service, for a conditional order of ours the gateway
-        does not know as one; else None.
-
-        The gateway routes a query by the algo ids it has seen; a restarted process has seen
-        none, and a stop queried as a plain order would look "not found" (then re-sent, or
-        flagged as an anomaly at every reconciliation). The book knows the order's type.
-        """
-        order = self.book.get(symbol, cid)
-        if order is None or not order.order_type.is_conditional:
-            return None
-        algo: Any = getattr(self._gw, "algo", None)
-        if not callable(getattr(algo, "query", None)) or algo.is_algo(cid):
-            return None  # the gateway routes it (and applies its unknown-outcome waits) itself
-        return algo
 
     def _on_query(self, msg: QueryMsg) -> None:
         key = (Symbol(msg.symbol), ClientOrderId(msg.client_order_id))

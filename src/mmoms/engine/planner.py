@@ -286,6 +286,7 @@ class ActionPlanner:
                 client_order_id=order.client_order_id,
                 symbol=order.symbol,
                 venue_order_id=order.venue_order_id,
+                conditional=order.order_type.is_conditional,  # the gateway's routing hint
             )
         )
         self.needs_flush = True

@@ -9,6 +9,10 @@ Two channels:
 * **Request/reply** — ``await gw.submit(cmd)`` returns the venue's acknowledgement as a report
   or raises one of the error kinds in :mod:`mmoms.venues.errors`. On ``OutcomeUnknown`` the OMS
   marks the order UNKNOWN and calls :meth:`ExchangeGateway.resolve_unknown`.
+* **Routing hints** — the OMS knows each order's type; a gateway need not remember it. A cancel
+  of a conditional order carries ``CancelOrder.conditional`` and a query of one passes
+  ``conditional=True``, so a gateway started after the order was placed (a restart) still
+  routes them to where the venue keeps such orders (Binance: the algo service).
 * **Stream** — ``async for msg in gw.stream()`` yields :class:`StreamItem` (one report, tagged
   with the connection epoch it arrived on) and :class:`StreamGap`. A gap is emitted on every
   (re)connect, the first included, *after* the new connection is up: everything the venue did
@@ -156,13 +160,17 @@ class ExchangeGateway(Protocol):
     async def cancel_all(self, cmd: CancelAllOrders) -> None: ...
 
     async def query(
-        self, cmd: QueryOrder
-    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport: ...
+        self, cmd: QueryOrder, *, conditional: bool = False
+    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+        """One order's state; ``conditional``: the caller knows it is a conditional order (a
+        venue may keep those apart, and a restarted gateway cannot tell from the id)."""
+        ...
 
     async def resolve_unknown(
-        self, symbol: Symbol, client_order_id: ClientOrderId
+        self, symbol: Symbol, client_order_id: ClientOrderId, *, conditional: bool = False
     ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
-        """Settle an order whose request ended in ``OutcomeUnknown``, by client order id."""
+        """Settle an order whose request ended in ``OutcomeUnknown``, by client order id
+        (``conditional`` as for :meth:`query`)."""
         ...
 
     async def open_orders(self, symbols: Sequence[Symbol] | None = None) -> OpenOrdersSnapshot: ...

@@ -10,6 +10,10 @@ Composition (each part is tested alone; this module only wires and routes):
   :class:`BatchOrders` for the batch endpoints; :class:`BinanceAdmin` for settings and history;
 * one :class:`RetryPolicy` applied per operation kind (:mod:`.retry`).
 
+Conditional orders: a cancel or query goes to the algo service when the caller says the order
+is conditional (``CancelOrder.conditional``, ``query(..., conditional=True)``) or when this
+process has seen the id as an algo order; the hint is what makes it work after a restart.
+
 Unknown outcomes: a submit or amend that ends in ``OutcomeUnknown`` / ``ProtocolError`` is never
 re-sent. The gateway remembers the ``timestamp`` it was signed with; :meth:`resolve_unknown`
 queries by client order id (retrying per the schedule) and, if the order is not found while the
@@ -425,7 +429,7 @@ class BinanceGateway:
         Raises:
             Rejected, OutcomeUnknown (after every retry), ProtocolError.
         """
-        if self.algo.is_algo(cmd.client_order_id):
+        if cmd.conditional or self.algo.is_algo(cmd.client_order_id):
             return await self.algo.cancel(cmd.symbol, cmd.client_order_id)
         try:
             reply = await self._call(
@@ -522,7 +526,9 @@ class BinanceGateway:
         """
         # Conditional orders live in the algo service: Binance's batch cancel does not know them
         # (-2011), so they are canceled one by one, concurrently with the batches.
-        algo = [i for i, c in enumerate(cmds) if self.algo.is_algo(c.client_order_id)]
+        algo = [
+            i for i, c in enumerate(cmds) if c.conditional or self.algo.is_algo(c.client_order_id)
+        ]
         if not algo:
             return await self.batches.cancel(cmds)
         regular = [i for i in range(len(cmds)) if i not in set(algo)]
@@ -582,21 +588,23 @@ class BinanceGateway:
         return codec.order_report(reply, self._clock.time_ns(), source=ReportSource.RECONCILIATION)
 
     async def query(
-        self, cmd: QueryOrder
+        self, cmd: QueryOrder, *, conditional: bool = False
     ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
         """One order's state by client order id ("not found" is a report, not an error).
+        ``conditional`` (or an id this process has seen as an algo order): ask the algo service.
 
         Raises:
             Rejected (other than not-found), OutcomeUnknown, ProtocolError — after retries.
         """
-        if self.algo.is_algo(cmd.client_order_id):
+        if conditional or self.algo.is_algo(cmd.client_order_id):
             return await self.algo.query(cmd.symbol, cmd.client_order_id)
         return await self.query_order(cmd.symbol, cmd.client_order_id)
 
     async def resolve_unknown(
-        self, symbol: Symbol, client_order_id: ClientOrderId
+        self, symbol: Symbol, client_order_id: ClientOrderId, *, conditional: bool = False
     ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
-        """Settle an order whose request ended in an unknown outcome (see the module docstring).
+        """Settle an order whose request ended in an unknown outcome (see the module docstring);
+        ``conditional`` routes the queries to the algo service (see :meth:`query`).
 
         Raises:
             Rejected (other than not-found), OutcomeUnknown, ProtocolError — after retries.
@@ -604,7 +612,7 @@ class BinanceGateway:
         query = QueryOrder(
             ts_ns=self._clock.time_ns(), client_order_id=client_order_id, symbol=symbol
         )
-        found = await self.query(query)
+        found = await self.query(query, conditional=conditional)
         if not isinstance(found, OrderNotFoundReport):
             self._unknown_sent_ms.pop(client_order_id, None)
             return found
@@ -613,14 +621,14 @@ class BinanceGateway:
             # No record of when it was sent: fall back to re-asking on the retry schedule.
             for delay_ns in self._retry.schedule_ns:
                 await asyncio.sleep(delay_ns / NANOS_PER_SECOND)
-                found = await self.query(query)
+                found = await self.query(query, conditional=conditional)
                 if not isinstance(found, OrderNotFoundReport):
                     return found
             return found
         wait_ms = sent_ms + self.config.recv_window_ms + _RESOLVE_MARGIN_MS - self.timesync.now_ms()
         if wait_ms > 0:
             await asyncio.sleep(wait_ms / 1000)
-        found = await self.query(query)
+        found = await self.query(query, conditional=conditional)
         self._unknown_sent_ms.pop(client_order_id, None)
         return found
 
