@@ -58,16 +58,20 @@ async def run(args: argparse.Namespace, figures: Figures) -> None:
             figures.extra["pinning"] = sim.pinning
             manager, task = await start_oms(sim, account, symbols, Path(tmp) / "journal.sqlite")
             try:
+                if args.history:
+                    await churn(manager, sim, symbols, args.history)
                 await rest_orders(manager, sim, symbols, args.orders)
                 open_orders = sum(1 for o in manager.book.open_orders())
+                known = sum(1 for _ in manager.book.orders())
                 print(
-                    f"{open_orders} open orders on {len(symbols)} symbols; "
-                    f"{args.drops} drops, {args.interval} s apart"
+                    f"{open_orders} open orders on {len(symbols)} symbols ({known:,} orders in "
+                    f"the book); {args.drops} drops, {args.interval} s apart"
                 )
                 reconnected, resynced, differences = await drops(manager, sim, args)
             finally:
                 await stop_oms(manager, task)
     figures.extra["open_orders"] = open_orders
+    figures.extra["orders_in_book"] = known
     figures.figures["reconciliation differences"] = differences
     for label, values in (("reconnected", reconnected), ("reconnected + resynced", resynced)):
         summary = figures.add(f"drop -> {label}", values)
@@ -77,6 +81,29 @@ async def run(args: argparse.Namespace, figures: Figures) -> None:
             f"(n={summary['n']})"
         )
     print(f"  differences found by the reconciliations: {differences} (0 expected)")
+
+
+async def churn(manager: object, sim: SimProcess, symbols: list[str], count: int) -> None:
+    """Place and cancel ``count`` orders first: a session's history (closed orders stay in the
+    book, and a reconciliation looks at them)."""
+    from mmoms.core.ids import StrategyId, Symbol
+    from mmoms.engine.oms import OrderManager
+
+    assert isinstance(manager, OrderManager)
+    done = asyncio.Event()
+    manager.add_batch_listener(done.set)
+    strategy = StrategyId("bench")  # the placing strategy (rest_orders)
+    left = count
+    while left > 0:
+        placed = await rest_orders(manager, sim, symbols, max(1, min(100, left) // len(symbols)))
+        for symbol, cid in placed:
+            manager.cancel(strategy, Symbol(symbol), cid)
+        while any(
+            (o := manager.book.get(s, c)) is None or not o.status.is_terminal for s, c in placed
+        ):
+            done.clear()
+            await done.wait()
+        left -= len(placed)
 
 
 async def drops(
@@ -122,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=2.1, help="seconds between drops")
     parser.add_argument("--symbols", type=int, default=10)
     parser.add_argument("--orders", type=int, default=20, help="resting orders per symbol")
+    parser.add_argument(
+        "--history", type=int, default=0, help="orders placed and cancelled before measuring"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--json", metavar="PATH", help="write the figures here")
     args = parser.parse_args(argv)

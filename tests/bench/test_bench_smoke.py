@@ -80,7 +80,7 @@ def test_every_section_is_in_the_report(quick_run: tuple[str, Path]) -> None:
 def test_every_benchmark_wrote_its_figures(quick_run: tuple[str, Path]) -> None:
     _, work = quick_run
     expected = {"oms_overhead", "peers", "gateway_latency", "sim_rest", "sim_ws", "contingent"}
-    expected |= {"resync", "journal", "memory"}
+    expected |= {"resync", "resync_history", "journal", "memory"}
     if (ROOT / "bench" / "group_wire_bench.py").exists():
         expected.add("group_wire")
     for name in expected:
