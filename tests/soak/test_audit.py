@@ -88,6 +88,8 @@ async def test_the_audit_counts_and_times_what_the_journal_holds(tmp_path: Path)
         (1.5, "", Reconciled(reason="periodic", differences=("a", "b"))),
         (2.0, "g2-entry", BookCreate(command=submit("g2-entry"))),
         (2.0, "g2-entry", EventRecorded(event=filled("g2-entry", 8))),  # never protected
+        (2.2, "g3-entry", EventRecorded(event=filled("g3-entry", 9))),
+        (2.6, "g3-flat-p1", EventRecorded(event=filled("g3-flat-p1", 10))),  # flattened: 0.4 s
         (2.5, "g2-entry", CommandSent(command=CancelOrder(
             ts_ns=0, client_order_id=ClientOrderId("g2-entry"), symbol=ETH))),
         (3.0, "", Reconciled(reason="periodic")),
@@ -104,6 +106,7 @@ async def test_the_audit_counts_and_times_what_the_journal_holds(tmp_path: Path)
     assert audit.created == ["ETHUSDC/g1-entry", "ETHUSDC/g2-entry"]
     assert audit.unprotected_s["g1"] == pytest.approx(0.25)
     assert audit.unprotected_s["g2"] == pytest.approx(1.0)  # to the journal's end
+    assert audit.unprotected_s["g3"] == pytest.approx(0.4)
     assert audit.never_protected == ["g2"]
 
     clock = ReplayClock(int(0.5 * SECOND))

@@ -118,13 +118,16 @@ def test_position_fill_count_and_fees_must_equal_exactly() -> None:
 # -- contingent groups --------------------------------------------------------------------------
 
 
-def bracket(*, canceling: bool = False, status: str = "TRIGGERED") -> GroupView:
+def bracket(
+    *, canceling: bool = False, strategy_canceled: bool = False, status: str = "TRIGGERED"
+) -> GroupView:
     return GroupView(
         group_id="g1",
         kind="otoco",
         symbol="ETHUSDC",
         status=status,
         canceling=canceling,
+        strategy_canceled=strategy_canceled,
         legs=(
             LegView(name="entry", side="BUY", order_type="MARKET", quantity=D("0.03"),
                     slots=("g1-entry",)),
@@ -167,10 +170,18 @@ def test_a_stop_smaller_than_the_exposure_is_unprotected() -> None:
     assert check_groups([bracket()], venue).breaches
 
 
-def test_protection_is_not_required_after_a_clean_stop_or_a_cancel() -> None:
+def test_protection_is_not_required_after_a_clean_stop_or_the_strategys_cancel() -> None:
     venue = truth(executed=executed({"entry": "0.03"}))
     assert check_groups([bracket()], venue, open_protection=False).breaches == []
-    assert check_groups([bracket(canceling=True)], venue).breaches == []
+    canceled = bracket(canceling=True, strategy_canceled=True)
+    assert check_groups([canceled], venue).breaches == []
+
+
+def test_a_group_the_engine_gave_up_on_is_still_unprotected() -> None:
+    """The engine cancels a bracket whose stop was refused, and flattens: until the flatten
+    lands the exposure is unprotected, whoever canceled."""
+    venue = truth(executed=executed({"entry": "0.03"}))
+    assert check_groups([bracket(canceling=True)], venue).breaches
 
 
 def test_exits_beyond_the_entry_are_doubled_exposure_unless_flattened() -> None:

@@ -8,7 +8,8 @@
 * The orders the journal created (for "no duplicate, no stray order") and its fills, trade by
   trade, with positions and fees (for "no lost fill").
 * Unprotected time per bracket: from the first fill of its entry to the first moment its stop is
-  live on the venue (or an exit filled). A kill -9 in between counts in full: that is the point.
+  live on the venue, or an exit or a flatten of the group filled (the exposure is gone). A
+  kill -9 in between counts in full: that is the point.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from mmoms.soak.views import ZERO, order_key
 
 __all__ = ["JournalAudit", "audit_journal"]
 
-_LEG = re.compile(r"^(?P<group>.+)-(?P<leg>entry|sl|tp)(?:\.\d+)?$")
+_LEG = re.compile(r"^(?P<group>.+)-(?P<leg>entry|sl|tp|flat)(?:\.\d+|-\w+)?$")
 _LIVE = frozenset({"NEW", "PARTIALLY_FILLED", "FILLED"})
 
 

@@ -18,6 +18,7 @@ applied but uncommitted changes, so a view taken anywhere else could be ahead of
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 
 from mmoms.core.ids import Symbol
 from mmoms.engine.oms import OrderManager
@@ -28,8 +29,15 @@ __all__ = ["Checkpoints"]
 
 
 class Checkpoints:
-    def __init__(self, oms: OrderManager, store: TrackingStore, symbols: tuple[Symbol, ...]):
+    def __init__(
+        self,
+        oms: OrderManager,
+        store: TrackingStore,
+        symbols: tuple[Symbol, ...],
+        canceled: Collection[str] = (),
+    ):
         self._oms, self._store, self._symbols = oms, store, symbols
+        self._canceled = canceled  # groups the strategy canceled (a live set: it grows)
         self._changed = asyncio.Event()
         self._target: int | None = None  # reconciliation count to capture at
         self._captured: asyncio.Future[BookView] | None = None
@@ -94,5 +102,6 @@ class Checkpoints:
                 checkpoint=self._checkpoint,
                 seq=self._store.last_committed_seq,
                 converge_rounds=self._rounds,
+                canceled=self._canceled,
             )
         )

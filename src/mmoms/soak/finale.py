@@ -38,6 +38,7 @@ __all__ = ["finish"]
 
 
 async def finish(soak: Soak) -> None:
+    await soak.ensure_plain_worker()
     await soak.checkpoint("final", final=True)
     worker = soak.worker
     stopped = await worker.request("stop", "stopped", 90)

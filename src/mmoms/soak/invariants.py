@@ -152,7 +152,7 @@ def _judge(
             breach(f"exits filled {-exposure} beyond the entry (doubled exposure)")
         elif exposure > entry.quantity:
             breach(f"exposure {exposure} beyond the entry's {entry.quantity}")
-        elif exposure > 0 and open_protection and not g.canceling:
+        elif exposure > 0 and open_protection and not g.strategy_canceled:
             sl = next(leg for leg in g.legs if leg.name == "sl")
             covered = sum((open_left.get(order_key(g.symbol, c), ZERO) for c in sl.slots), ZERO)
             if covered < exposure:

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from mmoms.engine.failpoints import POINTS as FAILPOINTS
 from mmoms.soak.chaos import KINDS, classify, episode, fired_enough
 from mmoms.soak.finale import finish
 from mmoms.soak.invariants import check_book, check_groups
@@ -161,13 +162,21 @@ class Soak:
         if failure is not None:
             raise SoakSetupError(f"the simulator's clock pump failed: {failure!r}")
         worker = self.worker
-        if not worker.alive and not worker.killed:
-            self.breach(
-                "crash",
-                f"OMS incarnation {worker.incarnation} exited with {worker.proc.returncode}: "
-                f"{worker.log_tail(5)}",
-            )
+        if worker.alive or worker.killed:
+            return
+        if worker.failpoint_fired:  # a planned kill -9, at the moment it names
+            self.result.kills += 1
+            self.result.failpoint_kills += 1
+            log.info("OMS incarnation %d killed itself at %s", worker.incarnation, worker.failpoint)
             await self._restart(time.monotonic())
+            await self.checkpoint("after a failpoint")
+            return
+        self.breach(
+            "crash",
+            f"OMS incarnation {worker.incarnation} exited with {worker.proc.returncode}: "
+            f"{worker.log_tail(5)}",
+        )
+        await self._restart(time.monotonic())
 
     async def _coverage(self, planned: str) -> str:
         """After the first round of every kind, a kind that has not fired yet (armed while
@@ -193,7 +202,7 @@ class Soak:
 
     # -- kill -9 and restart --------------------------------------------------------------
 
-    async def _kill_and_restart(self) -> None:
+    async def _kill_and_restart(self, *, failpoints: bool = True) -> None:
         worker = self.worker
         worker.kill9()
         killed_at = time.monotonic()
@@ -201,14 +210,14 @@ class Soak:
         self.result.kills += 1
         log.info("kill -9 of OMS incarnation %d", worker.incarnation)
         await asyncio.sleep(self.rng.uniform(0.5, 3.0))  # dead for a while: the market moves on
-        await self._restart(killed_at)
+        await self._restart(killed_at, failpoints=failpoints)
         await asyncio.sleep(self.rng.uniform(2.0, 5.0))  # then check what it adopted
         await self.checkpoint("after restart")
 
-    async def _restart(self, since: float) -> None:
+    async def _restart(self, since: float, *, failpoints: bool = True) -> None:
         for _ in range(RESTART_ATTEMPTS):
             self.incarnation += 1
-            worker = await self._start_worker()
+            worker = await self._start_worker(self._failpoint() if failpoints else "")
             if worker is not None:
                 self._worker = worker
                 self.result.restarts += 1
@@ -220,7 +229,21 @@ class Soak:
                 return
         raise SoakSetupError(f"the OMS did not restart in {RESTART_ATTEMPTS} attempts")
 
-    async def _start_worker(self) -> WorkerProcess | None:
+    def _failpoint(self) -> str:
+        """Half the restarts arm one of the engine's failpoints: that incarnation kills itself
+        with SIGKILL at the N-th time it reaches that moment (see mmoms.engine.failpoints)."""
+        if self.rng.random() < 0.5:
+            return ""
+        return f"{self.rng.choice(sorted(FAILPOINTS))}:{self.rng.randint(1, 3)}"
+
+    async def ensure_plain_worker(self) -> None:
+        """Before the end: a live incarnation with no failpoint armed (the clean stop and the
+        final checks must not be cut short by a planned self-kill)."""
+        await self._health()
+        if self.worker.failpoint:
+            await self._kill_and_restart(failpoints=False)
+
+    async def _start_worker(self, failpoint: str = "") -> WorkerProcess | None:
         assert self._sim is not None
         sim = self._sim
         worker = await WorkerProcess.start(
@@ -233,9 +256,14 @@ class Soak:
             seed=self.opt.seed,
             incarnation=self.incarnation,
             on_event=self._on_event,
+            failpoint=failpoint,
         )
         if await worker.wait_ready(READY_S):
             return worker
+        if worker.failpoint_fired:  # died at its failpoint while starting: that counts too
+            self.result.kills += 1
+            self.result.failpoint_kills += 1
+            return None
         log.warning(
             "OMS incarnation %d did not get ready:\n%s", self.incarnation, worker.log_tail()
         )
@@ -244,10 +272,13 @@ class Soak:
         return None
 
     def _on_event(self, _incarnation: int, message: dict[str, Any]) -> None:
+        r = self.result
         if message.get("type") == "reconnect":
-            self.result.reconnects += 1
-            down = float(message.get("down_s", 0.0))
-            self.result.worst_reconnect_s = max(self.result.worst_reconnect_s, down)
+            r.reconnects += 1
+            r.worst_reconnect_s = max(r.worst_reconnect_s, float(message.get("down_s", 0.0)))
+        elif message.get("type") == "stats":
+            worst = int(message.get("worst_unprotected_ns", 0)) / 1e9
+            r.engine_worst_unprotected_s = max(r.engine_worst_unprotected_s, worst)
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -271,7 +302,8 @@ class Soak:
         worker = self.worker
         paused = await worker.request("pause", "paused", 45)
         if paused is None:
-            self.breach("liveness", f"{where}: the OMS did not answer 'pause'")
+            if not await self._planned_death(worker):
+                self.breach("liveness", f"{where}: the OMS did not answer 'pause'")
             return None
         if paused["in_flight"]:
             self.breach("liveness", f"{where}: still in flight after 30 s: {paused['in_flight']}")
@@ -281,7 +313,8 @@ class Soak:
             after = 2 if rounds == 1 else 1  # see mmoms.soak.checkpoint
             reply = await worker.request(f"capture {number} {after}", "view", 45)
             if reply is None or reply.get("view") is None:
-                self.breach("liveness", f"{where}: no reconciliation within 30 s")
+                if not await self._planned_death(worker):
+                    self.breach("liveness", f"{where}: no reconciliation within 30 s")
                 return view
             view = msgspec.convert(reply["view"], BookView)
             self._pin(view, where)
@@ -307,6 +340,13 @@ class Soak:
         for problem in problems:
             self.breach(problem.invariant, f"{where}, after {rounds} rounds: {problem.detail}")
         return view
+
+    async def _planned_death(self, worker: WorkerProcess) -> bool:
+        """Did the worker just die at its own failpoint? (Then it is no liveness breach.)"""
+        if worker.alive:
+            return False
+        await worker.wait(5)
+        return worker.failpoint_fired
 
     def _pin(self, view: BookView, where: str) -> None:
         known = self.pinned.get(view.seq)

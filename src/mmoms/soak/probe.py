@@ -7,7 +7,7 @@ same code paths as in production.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from decimal import Decimal
 
 from mmoms.contingent import GroupState
@@ -55,6 +55,7 @@ def book_view(
     checkpoint: int,
     seq: int,
     converge_rounds: int,
+    canceled: Collection[str] = (),
 ) -> BookView:
     """What the OMS holds now. Call it from a batch listener so the book matches ``seq``."""
     book = oms.book
@@ -89,14 +90,15 @@ def book_view(
         positions={s: book.position(s) for s in symbols},
         fees={a: v for a, v in fees.items() if a},
         fills=fills,
-        groups=tuple(group_view(g) for g in oms.groups()),
+        groups=tuple(group_view(g, canceled) for g in oms.groups()),
         reconciliations=oms.metrics.reconciliations,
         in_flight=sum(1 for o in book.open_orders() if o.status.is_in_flight),
         converge_rounds=converge_rounds,
     )
 
 
-def group_view(state: GroupState) -> GroupView:
+def group_view(state: GroupState, canceled: Collection[str] = ()) -> GroupView:
+    """``canceled``: the groups the strategy itself asked to cancel."""
     spec = state.spec
     legs = []
     for leg_spec, leg in zip(spec.legs, state.legs, strict=True):
@@ -117,6 +119,7 @@ def group_view(state: GroupState) -> GroupView:
         symbol=spec.symbol,
         status=state.status.value,
         canceling=state.canceling,
+        strategy_canceled=spec.group_id in canceled,
         legs=tuple(legs),
         flattens=tuple(
             FlattenView(client_order_id=f.client_order_id, side=f.side.value)

@@ -33,6 +33,7 @@ class SoakResult:
     faults_armed: Counter[str] = field(default_factory=Counter)  # episodes, by kind
     faults_fired: Counter[str] = field(default_factory=Counter)  # simulator's log, by kind
     kills: int = 0
+    failpoint_kills: int = 0  # of the kills: an engine failpoint armed by the soak fired
     restarts: int = 0
     worst_restart_s: float = 0.0  # kill -9 -> the new process reconciled and trades
     reconciliations: int = 0
@@ -45,6 +46,7 @@ class SoakResult:
     worst_reconnect_s: float = 0.0
     worst_unprotected_s: float = 0.0
     worst_unprotected_group: str = ""
+    engine_worst_unprotected_s: float = 0.0  # the engine's own account (group_stats)
     anomalies: int = 0
     workdir: str = ""
 
@@ -74,8 +76,14 @@ def render(r: SoakResult) -> str:
             else str(r.faults_fired[kind])
         )
         rows.append((f"fault {kind}", f"{r.faults_armed[kind]} episodes, fired {fired}"))
-    restart = f"restarts {r.restarts}, worst restart {r.worst_restart_s:.2f} s"
-    unprotected = f"{r.worst_unprotected_s:.3f} s {r.worst_unprotected_group}".rstrip()
+    restart = (
+        f"{r.failpoint_kills} at engine failpoints; restarts {r.restarts}, "
+        f"worst restart {r.worst_restart_s:.2f} s"
+    )
+    unprotected = (
+        f"{r.worst_unprotected_s:.3f} s {r.worst_unprotected_group} "
+        f"(engine's count: {r.engine_worst_unprotected_s:.3f} s)"
+    )
     rows += [
         ("kills (kill -9)", f"{r.kills} ({restart})"),
         ("reconciliations", f"{r.reconciliations} (differences found {r.differences})"),

@@ -85,13 +85,17 @@ class SoakStrategy:
         config: StrategyConfig,
         rng: random.Random,
         session: str,
+        canceled: set[str] | None = None,
     ) -> None:
         self._oms, self._feed, self._cfg = oms, feed, config
         self._running = asyncio.Event()
         self._running.set()
         self._stopped = False
+        # groups this strategy asked to cancel (earlier incarnations' too, when handed in)
+        self.canceled: set[str] = set() if canceled is None else canceled
         self._lanes = [
-            _Lane(oms, feed, lane, rng, f"{i}{session}") for i, lane in enumerate(config.lanes)
+            _Lane(oms, feed, lane, rng, f"{i}{session}", self.canceled)
+            for i, lane in enumerate(config.lanes)
         ]
         self.groups_placed = 0
 
@@ -172,9 +176,11 @@ class _Lane:
         cfg: LaneConfig,
         rng: random.Random,
         session: str,
+        canceled: set[str],
     ) -> None:
         self.oms, self.feed, self.cfg, self.rng = oms, feed, cfg, rng
         self.session = session
+        self.canceled = canceled
         self.placed = 0
         self.current: GroupId | None = self._adopt()
         self.since = time.monotonic()
@@ -212,6 +218,7 @@ class _Lane:
         filled = any(leg.filled for leg in state.legs)
         if not filled and age > self.cfg.stale_s and not self.cancel_sent:
             self.oms.cancel_group(GROUPS, self.current)
+            self.canceled.add(self.current)
             self.cancel_sent = True
         return True
 

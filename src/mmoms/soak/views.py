@@ -61,7 +61,8 @@ class GroupView(msgspec.Struct, frozen=True, kw_only=True):
     kind: str  # oco / oto / otoco / ouo / graph
     symbol: str
     status: str  # ACTIVE / TRIGGERED / COMPLETED / CANCELED
-    canceling: bool = False  # cancel_group() was asked: the exposure went back to the strategy
+    canceling: bool = False  # being canceled (by the strategy, or by the engine itself)
+    strategy_canceled: bool = False  # the strategy asked: the exposure is its own to flatten
     legs: tuple[LegView, ...] = ()
     flattens: tuple[FlattenView, ...] = ()
     excess: Decimal = ZERO  # the OMS's own count of fills beyond the design

@@ -37,6 +37,8 @@ from mmoms.engine.config import OmsConfig
 from mmoms.engine.diff import Tolerance
 from mmoms.engine.oms import OrderManager
 from mmoms.engine.risk import RiskConfig, SymbolLimits
+from mmoms.journal.sqlite import SqliteJournalStore
+from mmoms.journal.store import JournalError
 from mmoms.soak.checkpoint import Checkpoints
 from mmoms.soak.probe import TrackingStore, WatchedGateway, group_view
 from mmoms.soak.strategy import SoakStrategy, StrategyConfig
@@ -112,7 +114,8 @@ async def _run(args: argparse.Namespace, credentials: Credentials) -> int:
         {"type": "reconnect", "down_s": down_s, "reason": why, "at": time.time()}
     )
     oms = OrderManager(gateway, store, soak_oms_config(symbols))
-    checkpoints = Checkpoints(oms, store, symbols)
+    canceled = await _canceled_groups(args.journal)
+    checkpoints = Checkpoints(oms, store, symbols, canceled)
     try:
         await oms.start()
     except (MmomsError, OSError) as exc:
@@ -126,7 +129,7 @@ async def _run(args: argparse.Namespace, credentials: Credentials) -> int:
     feed.start()
     rng = random.Random(f"{args.seed}:{args.incarnation}")
     session = _b36(time.time_ns() // 1_000_000)
-    strategy = SoakStrategy(oms, feed, strategy_config, rng, session)
+    strategy = SoakStrategy(oms, feed, strategy_config, rng, session, canceled)
     try:
         if not await _first_reconciliation(oms, engine, checkpoints):
             print("soak worker: no reconciliation within 30 s", file=sys.stderr)
@@ -146,9 +149,28 @@ async def _run(args: argparse.Namespace, credentials: Credentials) -> int:
         failed = [t for t in done if t is not control and not t.cancelled() and t.exception()]
         for task in failed:
             log.error("task %s failed", task.get_name(), exc_info=task.exception())
-        return await _stop(oms, store, engine, ok=not failed)
+        return await _stop(oms, store, engine, canceled, ok=not failed)
     finally:
         await feed.close()
+
+
+async def _canceled_groups(journal: Path) -> set[str]:
+    """Groups the strategy canceled in earlier incarnations: their exposure is the strategy's
+    to flatten, not a protection failure. (The engine cancels groups itself too — when a stop
+    is refused — without a CancelGroup intent; those stay under the invariant.)"""
+    store = SqliteJournalStore(journal, create=False)
+    try:
+        await store.open()
+    except JournalError:  # the first incarnation: no journal yet
+        return set()
+    try:
+        return {
+            record.key
+            async for record in store.read(0)
+            if record.kind == "GroupRecorded" and b'"CancelGroup"' in record.payload
+        }
+    finally:
+        await store.close()
 
 
 async def _first_reconciliation(
@@ -193,22 +215,33 @@ async def _control(strategy: SoakStrategy, checkpoints: Checkpoints) -> None:
 async def _stats(oms: OrderManager, strategy: SoakStrategy) -> None:
     while True:
         await asyncio.sleep(STATS_EVERY_S)
-        m = oms.metrics
-        emit(
-            {
-                "type": "stats",
-                "actions": sum(m.actions.values()),
-                "requests": m.requests,
-                "reconciliations": m.reconciliations,
-                "differences": m.reconciliation_differences,
-                "groups_placed": strategy.groups_placed,
-                "kill_reason": oms.risk.kill_reason,
-            }
-        )
+        emit(_stats_message(oms, strategy))
+
+
+def _stats_message(oms: OrderManager, strategy: SoakStrategy | None) -> dict[str, Any]:
+    """Counters of this incarnation, and the engine's own account of its groups."""
+    m, groups = oms.metrics, oms.group_stats()
+    return {
+        "type": "stats",
+        "actions": sum(m.actions.values()),
+        "requests": m.requests,
+        "reconciliations": m.reconciliations,
+        "differences": m.reconciliation_differences,
+        "groups_placed": 0 if strategy is None else strategy.groups_placed,
+        "kill_reason": oms.risk.kill_reason,
+        "worst_unprotected_ns": groups.worst_unprotected_ns,
+        "overfills": groups.overfills,
+        "flatten_failures": groups.flatten_failures,
+    }
 
 
 async def _stop(
-    oms: OrderManager, store: TrackingStore, engine: asyncio.Task[None], *, ok: bool
+    oms: OrderManager,
+    store: TrackingStore,
+    engine: asyncio.Task[None],
+    canceled: set[str],
+    *,
+    ok: bool,
 ) -> int:
     """Cancel everything of ours, close; report the live state hash for the replay check."""
     await oms.stop(cancel_orders=True)
@@ -221,6 +254,7 @@ async def _stop(
         log.error("the engine failed", exc_info=exc)
         ok = False
     left = [f"{o.symbol}/{o.client_order_id}" for o in oms.book.open_orders() if not o.external]
+    emit(_stats_message(oms, None))  # the last word on the engine's group counters
     await oms.close()
     emit(
         {
@@ -229,7 +263,7 @@ async def _stop(
             "state_hash": oms.book.state_hash(),
             "seq": store.last_committed_seq,
             "open_left": left,
-            "groups": [group_view(g) for g in oms.groups()],
+            "groups": [group_view(g, canceled) for g in oms.groups()],
         }
     )
     return 0 if ok else 1

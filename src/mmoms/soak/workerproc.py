@@ -33,6 +33,7 @@ class WorkerProcess:
         self.started = time.monotonic()
         self.ready_at: float | None = None
         self.killed = False
+        self.failpoint = ""  # MMOMS_FAILPOINTS of this incarnation: it may SIGKILL itself
         self._ready = asyncio.Event()
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
@@ -50,11 +51,13 @@ class WorkerProcess:
         seed: int,
         incarnation: int,
         on_event: EventSink,
+        failpoint: str = "",
     ) -> WorkerProcess:
         env = {
             **os.environ,
             "MMOMS_BINANCE_API_KEY": api_key,
             "MMOMS_BINANCE_API_SECRET": api_secret,
+            "MMOMS_FAILPOINTS": failpoint,
         }
         log = workdir / f"worker-{incarnation}.log"
         with log.open("ab") as err:
@@ -65,6 +68,7 @@ class WorkerProcess:
                 env=env,
             )  # fmt: skip
         worker = cls(proc, incarnation, log)
+        worker.failpoint = failpoint
         worker._reader = asyncio.create_task(worker._read(on_event), name=f"worker-{incarnation}")
         return worker
 
@@ -87,6 +91,11 @@ class WorkerProcess:
     @property
     def alive(self) -> bool:
         return self.proc.returncode is None
+
+    @property
+    def failpoint_fired(self) -> bool:
+        """Dead by its own armed failpoint (a planned kill -9, not a crash)."""
+        return bool(self.failpoint) and self.proc.returncode == -signal.SIGKILL
 
     async def wait_ready(self, timeout_s: float) -> bool:
         """True once the worker reconciled and trades; False if it died or timed out."""
