@@ -51,6 +51,56 @@ class LatencyHistogram:
 
 
 @dataclass(slots=True)
+class _Timing:
+    intent_ns: int
+    decided_ns: int
+    journaled_ns: int = 0
+    sent_ns: int = 0
+    acked_ns: int = 0
+
+
+class ActionTimings:
+    """When each action in flight reached each stage (monotonic ns); the stage samples are
+    recorded when the venue acknowledges it, and the stream stage when the stream confirms."""
+
+    __slots__ = ("_latency", "_open")
+
+    def __init__(self, latency: dict[str, LatencyHistogram]) -> None:
+        self._latency = latency
+        self._open: dict[str, _Timing] = {}
+
+    def start(self, cid: str, intent_ns: int, decided_ns: int) -> None:
+        self._open[cid] = _Timing(intent_ns, decided_ns)
+
+    def journaled(self, cid: str, ns: int) -> None:
+        t = self._open.get(cid)
+        if t is not None:
+            t.journaled_ns = ns
+
+    def sent(self, cid: str, ns: int) -> None:
+        t = self._open.get(cid)
+        if t is not None:
+            t.sent_ns = ns
+
+    def acked(self, cid: str, replied_ns: int) -> None:
+        t = self._open.get(cid)
+        if t is None or t.acked_ns:
+            return
+        t.acked_ns = replied_ns
+        lat = self._latency
+        lat["decide"].record(t.decided_ns - t.intent_ns)
+        lat["journal"].record(t.journaled_ns - t.decided_ns)
+        lat["wire"].record(t.sent_ns - t.journaled_ns)
+        lat["ack"].record(replied_ns - t.sent_ns)
+        lat["total"].record(replied_ns - t.intent_ns)
+
+    def streamed(self, cid: str, now_ns: int) -> None:
+        t = self._open.pop(cid, None)
+        if t is not None and t.acked_ns:
+            self._latency["stream"].record(now_ns - t.acked_ns)
+
+
+@dataclass(slots=True)
 class OmsMetrics:
     latency: dict[str, LatencyHistogram] = field(
         default_factory=lambda: {s: LatencyHistogram() for s in STAGES}

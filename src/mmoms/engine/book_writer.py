@@ -1,0 +1,136 @@
+"""Every change to the local order book, journaled in the same step as it is made.
+
+Only the engine loop calls this (single writer). Each book input — an order created, a local
+trigger (we sent a cancel, the outcome is unknown...), a venue report — is journaled as a book
+input record, then applied; each event the book answers with is journaled too and queued for
+the strategies, who hear of it only once the batch is durable. Replaying the book inputs in seq
+order rebuilds the same book (see :mod:`mmoms.journal.recovery`).
+
+Events then fan out to whoever decides from them, through two hooks the engine sets: an order
+that is no longer in flight goes to the quoting planner (``on_settled``), an order of a
+contingent group to the group runner (``on_group_event``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mmoms.contingent import AnyGroupEvent
+from mmoms.core.book import LocalOrderBook
+from mmoms.core.clock import ManualClock
+from mmoms.core.commands import SubmitOrder
+from mmoms.core.events import Event, OrderEvent
+from mmoms.core.fsm import Trigger, is_allowed
+from mmoms.core.ids import GroupId, StrategyId
+from mmoms.core.order import Order
+from mmoms.core.reports import Report
+from mmoms.engine.groups import algo_status_report
+from mmoms.engine.journal_writer import JournalWriter
+from mmoms.engine.metrics import OmsMetrics
+from mmoms.engine.planner import Rejection
+from mmoms.engine.protection import ProtectionFailed
+from mmoms.engine.risk import RiskEngine
+from mmoms.journal.records import BookCreate, BookMark, BookReport, EventRecorded, RiskRejected
+from mmoms.venues.reports import AlgoOrderReport
+
+Notification = Event | RiskRejected | AnyGroupEvent | ProtectionFailed
+
+__all__ = ["BookWriter", "Notification"]
+
+
+def _nothing(_: object) -> None:
+    return None
+
+
+class BookWriter:
+    def __init__(
+        self, clock: ManualClock, journal: JournalWriter, risk: RiskEngine, metrics: OmsMetrics
+    ) -> None:
+        self.clock = clock  # the book's clock: set to the input's time before each input
+        self.book = LocalOrderBook(clock)
+        self.journal = journal
+        self.risk = risk
+        self.metrics = metrics
+        self.notifications: list[Notification] = []  # told once the batch is durable
+        self.on_settled: Callable[[Order], None] = _nothing
+        self.on_group_event: Callable[[OrderEvent], None] = _nothing
+
+    @property
+    def now(self) -> int:
+        return self.journal.now
+
+    def tick(self, wall_ns: int) -> None:
+        """A new input: its time (never behind the last one) for the book and its records."""
+        now = max(wall_ns, self.journal.now)
+        self.journal.now = now
+        self.clock.now_ns = now
+
+    def create(
+        self,
+        cmd: SubmitOrder,
+        *,
+        strategy_id: StrategyId,
+        tag: str | None,
+        group_id: GroupId | None = None,
+    ) -> None:
+        self.journal.record(
+            BookCreate(command=cmd, strategy_id=strategy_id, tag=tag, group_id=group_id),
+            cmd.client_order_id,
+        )
+        self.take(self.book.create(cmd, strategy_id=strategy_id, tag=tag, group_id=group_id))
+
+    def mark(self, order: Order, trigger: Trigger, reason: str = "") -> bool:
+        """Apply a local trigger if the table allows it; False (nothing recorded) if not."""
+        if not is_allowed(order.status, trigger):
+            return False
+        self.journal.record(
+            BookMark(
+                symbol=order.symbol,
+                client_order_id=order.client_order_id,
+                trigger=trigger,
+                reason=reason,
+            ),
+            order.client_order_id,
+        )
+        self.take(self.book.mark(order.symbol, order.client_order_id, trigger, reason))
+        return True
+
+    def apply(self, report: Report) -> None:
+        key = getattr(report, "client_order_id", "")
+        self.journal.record(BookReport(report=report), key)  # type: ignore[arg-type]
+        self.take(self.book.apply(report))  # type: ignore[arg-type]
+
+    def apply_algo(self, report: AlgoOrderReport) -> None:
+        """A conditional order's report, as the book's view of it (see :mod:`.groups`)."""
+        self.apply(algo_status_report(report, self.book.get(report.symbol, report.client_order_id)))
+
+    def take(self, events: list[Event]) -> None:
+        journal, book = self.journal, self.book
+        for event in events:
+            journal.record(EventRecorded(event=event), getattr(event, "client_order_id", ""))  # type: ignore[arg-type]
+            self.notifications.append(event)
+            if not isinstance(event, OrderEvent):
+                continue
+            order = book.get(event.symbol, event.client_order_id)
+            if order is None:
+                continue
+            journal.touched[(order.symbol, order.client_order_id)] = order
+            if order.filled_qty and type(event).__name__ == "OrderFilled":
+                self.risk.after_fill(book, order.symbol)
+            if not order.status.is_in_flight:
+                self.on_settled(order)
+            if order.group_id is not None:
+                self.on_group_event(event)
+
+    def reject(self, rejection: Rejection) -> None:
+        """A risk check said no: journaled and told to the strategies."""
+        check = rejection.check
+        entry = RiskRejected(
+            intent=rejection.intent,
+            command=rejection.command,
+            check=check.check,
+            reason=check.reason,
+        )
+        self.journal.record(entry, getattr(rejection.command, "client_order_id", ""))
+        self.notifications.append(entry)
+        self.metrics.count(self.metrics.risk_rejections, check.check)

@@ -1,0 +1,238 @@
+"""Contingent groups inside the engine loop: intents, plans, and the protection guard.
+
+* A ``PlaceGroup`` is journaled, risk-checked whole (a group counts once: its worst case), and
+  its first plan applied; a ``CancelGroup`` applies the planner's cancel plan.
+* Every order event of a group's order goes to the pure planner (:mod:`mmoms.contingent`). A
+  plan that changes something is journaled in the same batch as the report that caused it —
+  new state, group events, commands — and its commands leave right after that commit, without
+  waiting for the quoting window. Follow-ups (stops, sibling cancels, flattens) go to the
+  outbox with the fill that caused them, so a restart completes them.
+* A protective stop the venue refuses, while the group holds a position, raises an alert and
+  (by default) cancels the group and flattens (:mod:`mmoms.engine.protection`).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from mmoms.contingent import (
+    AnyGroupEvent,
+    CancelGroup,
+    PlaceGroup,
+    Plan,
+    cancel_group,
+    decode_state,
+    encode_state,
+    group_exposure,
+)
+from mmoms.contingent import plan as plan_group
+from mmoms.contingent import start as start_group
+from mmoms.core.clock import Clock
+from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.events import OrderEvent, OrderRejected
+from mmoms.core.fsm import Trigger
+from mmoms.core.ids import StrategyId
+from mmoms.core.snapshot import decode_snapshot
+from mmoms.engine.book_writer import BookWriter
+from mmoms.engine.config import OmsConfig
+from mmoms.engine.group_watch import GroupWatch
+from mmoms.engine.groups import GroupBook
+from mmoms.engine.outgoing import Outgoing
+from mmoms.engine.planner import Rejection
+from mmoms.engine.protection import (
+    ProtectionFailed,
+    flatten_failed,
+    is_protection_flatten,
+    on_rejected,
+)
+from mmoms.engine.risk import RiskEngine, RiskRejection
+from mmoms.journal.records import GroupRecorded, decode_entry
+from mmoms.journal.store import JournalStore
+
+__all__ = ["GroupRunner"]
+
+
+class GroupRunner:
+    def __init__(
+        self,
+        bw: BookWriter,
+        outgoing: Outgoing,
+        risk: RiskEngine,
+        watch: GroupWatch,
+        config: OmsConfig,
+        clock: Clock,
+    ) -> None:
+        self._bw = bw
+        self._outgoing = outgoing
+        self._risk = risk
+        self._cfg = config
+        self._clock = clock
+        self.groups = GroupBook()
+        self.watch = watch
+        risk.group_resting = self.groups.resting  # a group counts once, not leg by leg
+
+    # -- intents ----------------------------------------------------------------------------------
+
+    def on_intent(self, intent: PlaceGroup | CancelGroup) -> None:
+        if isinstance(intent, PlaceGroup) and not self._cfg.flatten_overfill:
+            options = msgspec.structs.replace(intent.group.options, flatten_overfill=False)
+            group = msgspec.structs.replace(intent.group, options=options)
+            intent = msgspec.structs.replace(intent, group=group)
+        group_id = intent.group.group_id if isinstance(intent, PlaceGroup) else intent.group_id
+        self._bw.journal.record(
+            GroupRecorded(
+                kind="intent",
+                group_id=group_id,
+                strategy_id=intent.strategy_id,
+                payload=msgspec.Raw(msgspec.json.encode(intent)),
+            ),
+            group_id,
+        )
+        if isinstance(intent, CancelGroup):
+            state = self.groups.get(group_id)
+            if state is not None:
+                self.apply_plan(cancel_group(state, self._bw.now))
+            return
+        if group_id in self.groups:
+            self._bw.reject(Rejection(RiskRejection("group", f"group {group_id} already exists")))
+            return
+        plan = start_group(intent.group, self._bw.now)
+        # The group passes risk as one position: its worst case, not the sum of its legs.
+        reference = self._risk.reference_prices.get(intent.group.symbol)
+        rejection = self._risk.check_group(
+            self._bw.book,
+            intent.group,
+            group_exposure(plan.state, reference),
+            [c for c in plan.commands if isinstance(c, SubmitOrder)],
+        )
+        if rejection is not None:
+            self._bw.reject(Rejection(rejection))
+            return
+        self.apply_plan(plan, intent.strategy_id)
+
+    # -- plans ------------------------------------------------------------------------------------
+
+    def apply_plan(
+        self, plan: Plan, strategy_id: StrategyId | None = None, *, followup: bool = False
+    ) -> None:
+        """Journal a group's new state, events and commands in this batch; the commands go on
+        the wire right after the commit, in the plan's order, without waiting for a window.
+        Follow-ups (protective stops, sibling cancels, flattens) are not risk-checked: they only
+        ever reduce exposure, and blocking them would leave a position unprotected. They go to
+        the outbox with the fill that caused them (one commit), so a restart completes them."""
+        bw, journal = self._bw, self._bw.journal
+        state = plan.state
+        group_id = state.spec.group_id
+        self.groups.put(state, strategy_id)
+        strategy_id = self.groups.strategy(group_id)
+        journal.record(
+            GroupRecorded(
+                kind="state",
+                group_id=group_id,
+                strategy_id=strategy_id,
+                payload=msgspec.Raw(encode_state(state)),
+            ),
+            group_id,
+        )
+        for event in plan.events:
+            journal.record(
+                GroupRecorded(
+                    kind="event", group_id=group_id, payload=msgspec.Raw(msgspec.json.encode(event))
+                ),
+                group_id,
+            )
+            bw.notifications.append(event)
+        decided = self._clock.monotonic_ns()
+        for event in plan.events:
+            self.watch.group_event(event, decided)
+        for cmd in plan.commands:
+            order = bw.book.get(cmd.symbol, cmd.client_order_id)
+            if isinstance(cmd, SubmitOrder):
+                if order is not None:
+                    continue  # already created: a plan is never executed twice
+                bw.create(
+                    cmd, strategy_id=strategy_id or StrategyId(""), tag=None, group_id=group_id
+                )
+                self._outgoing.timings.start(cmd.client_order_id, decided, decided)
+            else:
+                trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
+                if order is None or not bw.mark(order, trigger):
+                    continue
+                if isinstance(cmd, CancelOrder) and order.order_type.is_conditional:
+                    # The planner does not know where orders live; the gateway's routing hint.
+                    cmd = msgspec.structs.replace(cmd, conditional=True)
+            self._outgoing.send_now(cmd, followup=followup)
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """An event of an order that carries a group id (the book writer's hook)."""
+        state = self.groups.for_order(event.client_order_id)
+        if state is None:
+            self._watch_protection_flatten(event)
+            return
+        self.watch.order_event(state, event, self._clock.monotonic_ns())
+        plan = plan_group(event, state)
+        if plan.state is not state:
+            self.apply_plan(plan, followup=True)
+        if isinstance(event, OrderRejected):
+            self._protect(event)
+
+    # -- protection -------------------------------------------------------------------------------
+
+    def _protect(self, event: OrderRejected) -> None:
+        """A group order was rejected: if it was the protective stop of a position, alert and
+        (by default) cancel the group and flatten (see :mod:`mmoms.engine.protection`)."""
+        bw = self._bw
+        state = self.groups.for_order(event.client_order_id)
+        order = bw.book.get(event.symbol, event.client_order_id)
+        if state is None or order is None:
+            return
+        reaction = on_rejected(state, event, order, flatten=self._cfg.flatten_unprotected)
+        if reaction is None:
+            return
+        group_id = state.spec.group_id
+        self._alert(reaction.alert)
+        flatten = reaction.flatten
+        if flatten is None or bw.book.get(flatten.symbol, flatten.client_order_id) is not None:
+            return
+        self.apply_plan(cancel_group(state, bw.now), followup=True)
+        strategy_id = self.groups.strategy(group_id) or StrategyId("")
+        bw.create(flatten, strategy_id=strategy_id, tag=None, group_id=group_id)
+        self._outgoing.send_now(flatten, followup=True)
+
+    def _watch_protection_flatten(self, event: OrderEvent) -> None:
+        order = self._bw.book.get(event.symbol, event.client_order_id)
+        if order is None or order.group_id is None:
+            return
+        if is_protection_flatten(order.group_id, order.client_order_id):
+            alert = flatten_failed(event, order)
+            if alert is not None:
+                self._alert(alert)
+
+    def _alert(self, alert: ProtectionFailed | AnyGroupEvent) -> None:
+        self._bw.journal.record(
+            GroupRecorded(
+                kind="event",
+                group_id=alert.group_id,
+                payload=msgspec.Raw(msgspec.json.encode(alert)),
+            ),
+            alert.group_id,
+        )
+        self._bw.notifications.append(alert)
+        self.watch.group_event(alert, self._clock.monotonic_ns())
+
+    # -- restart ----------------------------------------------------------------------------------
+
+    async def restore(self, store: JournalStore, snapshot_seq: int) -> None:
+        """Groups from the snapshot the book was restored from, then their later states."""
+        if snapshot_seq:
+            snapshot = await store.latest_snapshot()
+            if snapshot is not None and snapshot.seq == snapshot_seq:
+                raw = decode_snapshot(snapshot.payload).extensions.get("groups")
+                if raw is not None:
+                    self.groups.load_raw(bytes(raw))
+        async for record in store.read(after_seq=snapshot_seq):
+            if record.kind != "GroupRecorded":
+                continue
+            entry = decode_entry(record.payload)
+            if isinstance(entry, GroupRecorded) and entry.kind == "state":
+                self.groups.put(decode_state(bytes(entry.payload)), entry.strategy_id)

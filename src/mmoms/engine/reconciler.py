@@ -1,0 +1,213 @@
+"""Truth from the venue, asked for and merged in the engine loop: per-order queries, whole
+reconciliations and fills backfill.
+
+* **Queries** by client order id: for unknown outcomes (through the gateway's
+  ``resolve_unknown``, which waits until the request can no longer land) and for orders a
+  snapshot no longer lists. A conditional order is asked for with the routing hint, so a gateway
+  restarted since it was placed still finds it. One query per order at a time; a failed query is
+  retried on the ``retry`` timer.
+* **Reconciliation** (at startup, every ``reconcile_interval_s``, on every stream gap): the open
+  orders and positions are fetched by a task and merged here; orders we believe live that the
+  venue does not list are queried, differences journaled. Stream items that arrive while a
+  reconciliation is under way are buffered (:mod:`mmoms.engine.stream_handler`) and applied
+  after the snapshot, in order. One at a time; a request during one runs after it.
+* **Backfill**: an order whose filled quantity is ahead of the fills we hold lost a fill on the
+  stream; the symbol's trades since that order are fetched, and the book counts each trade once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from mmoms.core.clock import NANOS_PER_SECOND, Clock
+from mmoms.core.commands import QueryOrder
+from mmoms.core.enums import OrderStatus
+from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.engine.background import Background
+from mmoms.engine.book_writer import BookWriter
+from mmoms.engine.config import OmsConfig
+from mmoms.engine.followups import Followups
+from mmoms.engine.messages import FillsMsg, QueryMsg, ReconcileMsg
+from mmoms.engine.metrics import OmsMetrics
+from mmoms.engine.reconcile import compare_positions, describe_changes, order_fingerprints
+from mmoms.journal.records import Reconciled
+from mmoms.venues.gateway import ExchangeGateway
+from mmoms.venues.reports import AlgoOrderReport
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Reconciler"]
+
+_BACKFILL_MARGIN_NS = 60 * NANOS_PER_SECOND  # the venue's clock may run behind ours
+
+
+def _no_release() -> None:
+    return None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        bw: BookWriter,
+        gateway: ExchangeGateway,
+        followups: Followups,
+        background: Background,
+        config: OmsConfig,
+        metrics: OmsMetrics,
+        clock: Clock,
+    ) -> None:
+        self._bw = bw
+        self._gw = gateway
+        self._followups = followups
+        self._background = background
+        self._cfg = config
+        self._metrics = metrics
+        self._clock = clock
+        self.release_stream: Callable[[], None] = _no_release  # buffered stream items, in order
+        self._querying: set[tuple[Symbol, ClientOrderId]] = set()
+        self._reconciling = False
+        self._reconcile_again: str | None = None
+        self._backfilling: set[Symbol] = set()
+        self._backfill_again: dict[Symbol, int] = {}
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    def start_query(self, symbol: Symbol, cid: ClientOrderId, unknown: bool) -> None:
+        if (symbol, cid) in self._querying:
+            return
+        self._querying.add((symbol, cid))
+        self._background.spawn(self._query(symbol, cid, unknown))
+
+    async def _query(self, symbol: Symbol, cid: ClientOrderId, unknown: bool) -> None:
+        # The book knows the order's type: a conditional order is asked for where the venue
+        # keeps those, even by a gateway restarted since it was placed.
+        order = self._bw.book.get(symbol, cid)
+        conditional = order is not None and order.order_type.is_conditional
+        try:
+            if unknown:
+                result = await self._gw.resolve_unknown(symbol, cid, conditional=conditional)
+            else:
+                query = QueryOrder(ts_ns=self._clock.time_ns(), client_order_id=cid, symbol=symbol)
+                result = await self._gw.query(query, conditional=conditional)
+            msg = QueryMsg(result, symbol, cid, unknown=unknown)
+        except Exception as exc:  # the answer is "not yet": the engine retries
+            msg = QueryMsg(None, symbol, cid, error=exc)
+        await self._background.queue.put(msg)
+
+    def on_query(self, msg: QueryMsg) -> None:
+        bw = self._bw
+        key = (Symbol(msg.symbol), ClientOrderId(msg.client_order_id))
+        self._querying.discard(key)
+        if msg.result is None:
+            log.warning("query of %s failed (%s): retrying", msg.client_order_id, msg.error)
+            self._background.arm_timer(self._cfg.retry_unknown_s, "retry")
+            return
+        if key[1] in self._followups.pending and self._followups.on_query(
+            key, msg.result, msg.unknown
+        ):
+            return
+        if isinstance(msg.result, AlgoOrderReport):
+            bw.apply_algo(msg.result)
+        else:
+            bw.apply(msg.result)
+        order = bw.book.get(key[0], key[1])
+        if order is not None and order.venue_order_id and order.filled_qty > order.fills_qty:
+            self._start_backfill(order.symbol, order.created_ns)  # its fills were lost
+
+    def query_unknown(self) -> None:
+        """Query every order whose outcome is still unknown."""
+        for order in self._bw.book.orders():
+            if order.status is OrderStatus.UNKNOWN:
+                self.start_query(order.symbol, order.client_order_id, True)
+
+    # -- reconciliation ---------------------------------------------------------------------------
+
+    def start(self, reason: str) -> None:
+        if self._reconciling:
+            self._reconcile_again = reason
+            return
+        self._reconciling = True
+        self._background.spawn(self._fetch_truth(reason))
+
+    async def _fetch_truth(self, reason: str) -> None:
+        try:
+            snapshot = await self._gw.open_orders(list(self._cfg.symbols))
+            positions = await self._gw.positions()
+            msg = ReconcileMsg(reason, snapshot, positions)
+        except Exception as exc:  # reported and retried by the loop
+            msg = ReconcileMsg(reason, None, (), error=exc)
+        await self._background.queue.put(msg)
+
+    def on_reconcile(self, msg: ReconcileMsg) -> None:
+        bw, book = self._bw, self._bw.book
+        self._reconciling = False
+        if msg.snapshot is None:
+            log.warning("reconciliation (%s) failed: %s; retrying", msg.reason, msg.error)
+            self._background.arm_timer(self._cfg.retry_unknown_s, "reconcile")
+            return
+        before = order_fingerprints(book)
+        bw.apply(msg.snapshot)
+        differences = describe_changes(before, order_fingerprints(book))
+        for order in book.missing_from(msg.snapshot):
+            differences.append(
+                f"{order.client_order_id}: {order.status.value} here, not open on venue"
+            )
+            self.start_query(order.symbol, order.client_order_id, False)
+        for position in msg.positions:
+            bw.apply(position)
+        differences += compare_positions(book, msg.positions, self._cfg.symbols)
+        self._backfill_missing_fills()
+        bw.journal.record(
+            Reconciled(reason=msg.reason, symbols=self._cfg.symbols, differences=tuple(differences))
+        )
+        self._metrics.reconciliations += 1
+        self._metrics.reconciliation_differences += len(differences)
+        self.release_stream()
+        self.query_unknown()
+        if self._reconcile_again is not None:
+            again, self._reconcile_again = self._reconcile_again, None
+            self.start(again)
+
+    # -- fills backfill ---------------------------------------------------------------------------
+
+    def _backfill_missing_fills(self) -> None:
+        """Orders whose filled quantity is ahead of the fills we hold lost a fill on the
+        stream: fetch the symbol's trades since the oldest such order (the book counts each
+        trade id once, so fills we already have change nothing)."""
+        since: dict[Symbol, int] = {}
+        for order in self._bw.book.orders():
+            if order.venue_order_id is not None and order.filled_qty > order.fills_qty:
+                oldest = since.get(order.symbol, order.created_ns)
+                since[order.symbol] = min(oldest, order.created_ns)
+        for symbol, since_ns in since.items():
+            self._start_backfill(symbol, since_ns)
+
+    def _start_backfill(self, symbol: Symbol, since_ns: int) -> None:
+        if symbol in self._backfilling:  # one fetch at a time; ask again when it is back
+            self._backfill_again[symbol] = min(self._backfill_again.get(symbol, since_ns), since_ns)
+            return
+        self._backfilling.add(symbol)
+        self._background.spawn(self._fetch_fills(symbol, since_ns - _BACKFILL_MARGIN_NS))
+
+    async def _fetch_fills(self, symbol: Symbol, since_ns: int) -> None:
+        try:
+            msg = FillsMsg(symbol, await self._gw.fills(symbol, since_ns))
+        except Exception as exc:  # reported; the next reconciliation tries again
+            msg = FillsMsg(symbol, (), error=exc)
+        await self._background.queue.put(msg)
+
+    def on_fills(self, msg: FillsMsg) -> None:
+        symbol = Symbol(msg.symbol)
+        self._backfilling.discard(symbol)
+        again = self._backfill_again.pop(symbol, None)
+        if again is not None:
+            self._start_backfill(symbol, again)
+        if msg.error is not None:
+            log.warning("fetching %s trades failed: %s", msg.symbol, msg.error)
+            return
+        for fill in msg.fills:
+            order = self._bw.book.by_venue_id(fill.symbol, fill.venue_order_id)
+            if order is not None and fill.trade_id not in {f.trade_id for f in order.fills}:
+                self._metrics.fills_backfilled += 1
+                self._bw.apply(fill)

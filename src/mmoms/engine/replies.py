@@ -1,0 +1,180 @@
+"""The venue's answers to our requests, applied in the engine loop.
+
+Per action of a flight the gateway returns a report or the exception it ended with (see
+:mod:`mmoms.engine.sender`):
+
+* a report is merged into the book (a cancel answered with a fill counts as a cancel race);
+* "unknown order" on a cancel (-2011) means the order ended before the cancel landed: routine,
+  settled by the fill or a query, never an API error;
+* a failure that may have executed marks the order UNKNOWN and resolves it by query; a definite
+  refusal rejects a new order, returns an amended or canceled order to where it was (a cancel
+  that could not be sent is wanted again);
+* a group's follow-up order that the venue did not refuse is kept and resolved by query
+  (:mod:`mmoms.engine.followups`);
+* a refusal for rate (429 cool-down, 418 halt) holds the quoting window until the gateway can
+  send again: re-deciding at once would only be refused again, each time as a new order.
+"""
+
+from __future__ import annotations
+
+from mmoms.core.clock import NANOS_PER_MILLI, Clock
+from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.enums import VenueOrderStatus
+from mmoms.core.errors import MmomsError
+from mmoms.core.fsm import Trigger
+from mmoms.core.order import Order
+from mmoms.core.reports import FillReport, OrderNotFoundReport, OrderStatusReport
+from mmoms.engine.background import Background
+from mmoms.engine.book_writer import BookWriter
+from mmoms.engine.config import OmsConfig
+from mmoms.engine.followups import Followups, StartQuery
+from mmoms.engine.messages import ReplyMsg
+from mmoms.engine.metrics import OmsMetrics
+from mmoms.engine.outgoing import Outgoing
+from mmoms.engine.planner import ActionPlanner
+from mmoms.journal.records import ApiErrorRecorded
+from mmoms.venues.errors import (
+    DuplicateClientOrderId,
+    NotSent,
+    OrderNotFound,
+    RateBudgetExceededError,
+    RateLimited,
+    Rejected,
+    SendingHaltedError,
+    VenueError,
+)
+from mmoms.venues.reports import AlgoOrderReport
+
+__all__ = ["ReplyHandler", "refused_for_ns", "venue_refused"]
+
+_FILLED = VenueOrderStatus.FILLED
+Action = SubmitOrder | AmendOrder | CancelOrder
+
+
+class ReplyHandler:
+    def __init__(
+        self,
+        bw: BookWriter,
+        outgoing: Outgoing,
+        followups: Followups,
+        planner: ActionPlanner,
+        start_query: StartQuery,
+        background: Background,
+        config: OmsConfig,
+        metrics: OmsMetrics,
+        clock: Clock,
+    ) -> None:
+        self._bw = bw
+        self._outgoing = outgoing
+        self._followups = followups
+        self._planner = planner
+        self._start_query = start_query
+        self._background = background
+        self._cfg = config
+        self._metrics = metrics
+        self._clock = clock
+
+    def on_reply(self, msg: ReplyMsg) -> None:
+        bw, journal = self._bw, self._bw.journal
+        for action, result in zip(msg.flight.actions, msg.results, strict=True):
+            cid = action.client_order_id
+            order = bw.book.get(action.symbol, cid)
+            if (
+                isinstance(result, BaseException)
+                and isinstance(action, SubmitOrder)
+                and journal.in_outbox(cid)  # a group follow-up order
+                and order is not None
+                and not venue_refused(result)
+            ):
+                self._followups.defer(action, order, result, self._record_api_error(action, result))
+                continue
+            journal.settle_outbox(cid)  # answered, whatever the answer: the order's state says more
+            self._followups.answered(cid)
+            self._outgoing.timings.acked(cid, msg.replied_ns)
+            if isinstance(result, (OrderStatusReport, FillReport)):
+                if isinstance(action, CancelOrder) and getattr(result, "status", None) is _FILLED:
+                    self._metrics.cancel_races += 1  # -2011: the gateway answered with the fill
+                bw.apply(result)
+            elif isinstance(result, OrderNotFoundReport):
+                if order is not None:
+                    bw.mark(order, Trigger.CANCEL_FAILED, "venue: unknown order")
+                    self._start_query(order.symbol, order.client_order_id, False)
+            elif isinstance(result, BaseException) and order is not None:
+                self._on_failure(action, order, result)
+            elif isinstance(result, AlgoOrderReport):
+                bw.apply_algo(result)
+
+    def _on_failure(self, action: Action, order: Order, exc: BaseException) -> None:
+        bw = self._bw
+        if isinstance(action, CancelOrder) and isinstance(exc, OrderNotFound):
+            # -2011: the order ended (filled, most often) before our cancel landed. Routine, not
+            # an API error: the fill settles it, or a query does if we have not read it yet.
+            self._metrics.cancel_races += 1
+            bw.mark(order, Trigger.CANCEL_FAILED, "venue: unknown order (ended before cancel)")
+            if not order.status.is_terminal:
+                self._start_query(order.symbol, order.client_order_id, False)
+            return
+        reason = self._record_api_error(action, exc)
+        may_have_executed = isinstance(exc, VenueError) and exc.may_have_executed
+        if not isinstance(exc, MmomsError):
+            may_have_executed = True  # not classified: assume the worst, resolve by query
+        if isinstance(exc, DuplicateClientOrderId) and isinstance(action, SubmitOrder):
+            may_have_executed = True  # after a timeout: the first attempt was accepted
+        if may_have_executed:
+            self._metrics.unknown_outcomes += 1
+            bw.mark(order, Trigger.OUTCOME_UNKNOWN, reason)
+            self._start_query(order.symbol, order.client_order_id, True)
+            return
+        if isinstance(action, SubmitOrder):
+            bw.mark(order, Trigger.REJECTED, reason)
+        elif isinstance(action, AmendOrder):
+            if isinstance(exc, OrderNotFound):  # not open on the venue (its fill was missed?):
+                self._planner.want_cancel(order)  # pull it; the cancel answers with its state
+            bw.mark(order, Trigger.AMEND_FAILED, reason)
+        else:  # not sent (budget, halt): keep wanting it gone
+            bw.mark(order, Trigger.CANCEL_FAILED, reason)
+            self._planner.want_cancel(order)
+            self._background.arm_timer(self._cfg.retry_unknown_s, "retry")
+
+    def _record_api_error(self, action: Action, exc: BaseException) -> str:
+        """Journal and count a failed request; hold the window if the gateway refuses for
+        rate. Returns the reason to put on the order."""
+        code = getattr(exc, "code", None)
+        kind = getattr(exc, "kind", "LOCAL")
+        reason = f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
+        self._metrics.count(self._metrics.api_errors, str(code) if code is not None else kind)
+        self._bw.journal.record(
+            ApiErrorRecorded(
+                command=action,
+                kind=kind,
+                code=code,
+                message=str(exc)[:500],
+                http_status=getattr(exc, "http_status", None),
+            ),
+            action.client_order_id,
+        )
+        now_mono = self._clock.monotonic_ns()
+        hold_ns = refused_for_ns(exc, now_mono, self._cfg.retry_unknown_s)
+        outgoing = self._outgoing
+        outgoing.hold_until_ns = max(outgoing.hold_until_ns, now_mono + hold_ns)
+        return reason
+
+
+def venue_refused(exc: BaseException) -> bool:
+    """The venue said a definite "no" to the request itself (not: not sent, rate-limited, a
+    retryable "try again", a duplicate id that proves an earlier attempt landed)."""
+    if not isinstance(exc, Rejected) or exc.retryable:
+        return False
+    return not isinstance(exc, (NotSent, RateLimited, DuplicateClientOrderId))
+
+
+def refused_for_ns(exc: BaseException, now_mono_ns: int, default_s: float) -> int:
+    """How long the gateway will refuse to send after ``exc``; 0 for other errors."""
+    if isinstance(exc, RateBudgetExceededError):
+        return exc.wait_ns
+    if isinstance(exc, SendingHaltedError):
+        until = exc.until_ns
+        return max(0, until - now_mono_ns) if until is not None else int(default_s * 1e9)
+    if isinstance(exc, RateLimited) and exc.retry_after_ms:
+        return exc.retry_after_ms * NANOS_PER_MILLI
+    return 0
