@@ -38,8 +38,8 @@ BTC = Symbol("BTCUSDC")
 @pytest.mark.xfail(
     strict=True,
     reason="F1: a triggered stop's lost fill is never backfilled: the book holds algo orders "
-    "with no venue order id, so engine/oms.py _backfill_missing_fills skips them and _on_fills "
-    "cannot attach a trade to them (it matches by venue order id only)",
+    "with no venue order id, so engine/reconciler.py _backfill_missing_fills skips them and "
+    "on_fills cannot attach a trade to them (it matches by venue order id only)",
 )
 @pytest.mark.asyncio
 async def test_the_lost_fill_of_a_triggered_stop_is_recovered(tmp_path: Path) -> None:
@@ -117,9 +117,9 @@ class BatchLikeBinance(FakeGateway):
 @pytest.mark.xfail(
     strict=True,
     reason="F2: an amend answered 'unknown order' inside a batch leaves the order in "
-    "PENDING_REPLACE for good: engine/oms.py _on_reply marks every OrderNotFoundReport "
-    "CANCEL_FAILED, which the FSM refuses for PENDING_REPLACE; its follow-up query is not "
-    "retried when it answers not-found, and reconciliation never queries in-flight orders",
+    "PENDING_REPLACE for good: engine/replies.py marks every OrderNotFoundReport CANCEL_FAILED, "
+    "which the FSM refuses for PENDING_REPLACE; its follow-up query is not retried when it "
+    "answers not-found, and reconciliation never queries in-flight orders",
 )
 @pytest.mark.asyncio
 async def test_an_amend_of_a_silently_filled_order_does_not_stick_in_flight() -> None:
@@ -160,8 +160,8 @@ class FailingSnapshots(FakeGateway):
 @pytest.mark.xfail(
     strict=True,
     reason="F3: every failed reconciliation adds a periodic reconciliation timer for good: "
-    "engine/oms.py _on_reconcile arms the retry as a 'reconcile' timer and _on_timer re-arms "
-    "the periodic one on every 'reconcile' timer, so after N failures N+1 chains run",
+    "engine/reconciler.py arms the retry as a 'reconcile' timer and engine/oms.py _on_timer "
+    "re-arms the periodic one on every 'reconcile' timer, so after N failures N+1 chains run",
 )
 @pytest.mark.asyncio
 async def test_failed_reconciliations_do_not_multiply_the_periodic_ones() -> None:
