@@ -343,11 +343,12 @@ async def bursts(store: JournalStore, count: int, size: int) -> tuple[list[int],
 
 
 async def offered_load(
-    store: JournalStore, rate: float, seconds: float, cap: int = 100
+    store: JournalStore, rate: float, seconds: float, cap: int = 100, target: int = 20
 ) -> dict[str, Any]:
     """Intents paced at ``rate`` actions/s for ``seconds``: every other one cancels the oldest
-    order already on the wire, the rest place; at most ``cap`` orders rest (a generator that
-    finds the book full or the engine's queue full skips: the engine is behind)."""
+    order already on the wire (every one while more than ``target`` rest), the rest place; at
+    most ``cap`` orders rest (a generator that finds the book full, its oldest order not yet
+    sent, or the engine's queue full skips: the engine is behind)."""
     oms, venue, run = await _remote_oms(store)
     done = asyncio.Event()
     oms.add_batch_listener(done.set)
@@ -363,7 +364,8 @@ async def offered_load(
         for _ in range(due):
             issued += 1
             try:
-                if issued % 2 == 0 and resting and resting[0] in venue.placed:
+                cancel_turn = issued % 2 == 0 or len(resting) > target  # catch up after a stall
+                if cancel_turn and resting and resting[0] in venue.placed:
                     cid = resting.popleft()
                     t0 = clock()
                     oms.cancel(S, BTC, cid)

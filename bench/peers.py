@@ -153,7 +153,7 @@ class MmomsClient(Client):
                 time_in_force=tif.GTC,
             )
         )  # fmt: skip
-        return cid, report.venue_order_id
+        return cid, getattr(report, "venue_order_id", None)
 
     async def amend(self, ref: Any, i: int, price: Decimal) -> None:
         _, amend, _, _, side, _ = self._types
@@ -316,7 +316,8 @@ class SdkWsClient(Client):
                 stream_url=self.sim.ws + "/ws-fapi/v1",
             )
         )
-        self.conn = await self.client.websocket_api.create_connection()
+        api: Any = self.client.websocket_api
+        self.conn = await api.create_connection()
         self.qty = float(self.market.qty)
 
     @staticmethod

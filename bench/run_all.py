@@ -134,7 +134,8 @@ def run_step(step: Step, quick: bool, workdir: Path) -> Result:
 
 def contingent_child(iterations: int, json_path: str | None) -> int:
     """The planner's figures, from bench/contingent_bench.py's own scenarios and timer."""
-    from bench.contingent_bench import measure, plan, scenarios
+    from bench.contingent_bench import measure, scenarios
+    from mmoms.contingent import plan
 
     figures = Figures("contingent")
     for name, state, event, must in scenarios():
@@ -382,10 +383,11 @@ def section_overhead(r: Report) -> None:
     single = {
         k.replace("single intent, journal ", ""): v for k, v in series.items() if "single" in k
     }
-    spread = d.get("p50_over_repeats", {})
+    spread: dict[str, dict[str, float]] = d.get("p50_over_repeats", {})
+    runs = next(iter(spread.values()))["repeats"] if spread else 1
     r.add(
         "**Single intents** (one order at a time, then its cancel, not timed); pooled over "
-        f"{next(iter(spread.values()), {}).get('repeats', 1)} runs (a fresh engine each, the "
+        f"{runs} runs (a fresh engine each, the "
         "journals interleaved), with the spread of the runs' p50s:",
         "",
     )
