@@ -59,6 +59,7 @@ class Result:
     output: str = ""
     error: str | None = None
     skipped: str | None = None
+    command: str = ""  # as run, from the repository's root
 
 
 def steps() -> list[Step]:
@@ -74,7 +75,7 @@ def steps() -> list[Step]:
         Step("sim_ws", "the simulator's own cost (WS API)", ["--ws-api"], ["--quick", "--ws-api"],
              script="sim_orders.py"),
         Step("group_wire", "fill report → OCO sibling cancel on the wire", ["--samples",
-             "10000"], ["--quick"],
+             "5000"], ["--quick"],
              script=GROUP_WIRE.name, optional=True),
         Step("contingent", "contingency planner share of item 5", ["--contingent",
              "--iterations", "100000"], ["--contingent", "--iterations", "2000"]),
@@ -109,7 +110,9 @@ def run_step(step: Step, quick: bool, workdir: Path) -> Result:
         command = [sys.executable, str(Path(__file__))]
     argv = [a.replace("{workdir}", str(workdir)) for a in (step.quick if quick else step.argv)]
     command += [*argv, "--json", str(out)]
-    print(f"== {step.name}: {' '.join(command[1:])}", flush=True)
+    raw = step.quick if quick else step.argv
+    shown = " ".join([".venv/bin/python", f"bench/{step.script or Path(__file__).name}", *raw])
+    print(f"== {step.name}: {shown}", flush=True)
     started = time.perf_counter()
     try:
         done = subprocess.run(
@@ -119,17 +122,19 @@ def run_step(step: Step, quick: bool, workdir: Path) -> Result:
     except subprocess.TimeoutExpired as exc:
         output = exc.stdout if isinstance(exc.stdout, str) else ""
         return Result(step, None, time.perf_counter() - started, output,
-                      f"timed out after {step.timeout_s:.0f} s")  # fmt: skip
+                      f"timed out after {step.timeout_s:.0f} s", command=shown)  # fmt: skip
     seconds = time.perf_counter() - started
     print(done.stdout, flush=True)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        return Result(step, None, seconds, done.stdout, f"exit {done.returncode}: {tail}")
+        return Result(
+            step, None, seconds, done.stdout, f"exit {done.returncode}: {tail}", command=shown
+        )
     try:
         data = json.loads(out.read_text())
     except (OSError, ValueError) as exc:
-        return Result(step, None, seconds, done.stdout, f"no JSON figures: {exc}")
-    return Result(step, data, seconds, done.stdout)
+        return Result(step, None, seconds, done.stdout, f"no JSON figures: {exc}", command=shown)
+    return Result(step, data, seconds, done.stdout, command=shown)
 
 
 def contingent_child(iterations: int, json_path: str | None) -> int:
@@ -534,6 +539,26 @@ def section_throughput(r: Report) -> None:
         for row in profile["own"]:
             r.add(f"| {row['share'] * 100:.1f} % | `{row['frame']}` |")
         r.add("")
+        mmoms_own = [row for row in profile["own"] if "mmoms/" in row["frame"]][:3]
+        idle = sum(r_["share"] for r_ in profile["own"] if r_["frame"].startswith("run (asyncio"))
+        full = figures.get("sustained actions/s, journal sqlite FULL")
+        memory = figures.get("sustained actions/s, journal memory")
+        r.add(
+            "Where the time goes (computed from the figures above): the event loop waits "
+            f"{idle * 100:.0f} % of the profiled time (for the journal's commit thread and the "
+            "venue); the heaviest mmoms frames by own time are "
+            + ", ".join(f"`{row['frame']}` {row['share'] * 100:.1f} %" for row in mmoms_own)
+            + f". Sustained before latency degrades: {fmt(full)}/s with the SQLite FULL journal, "
+            f"{fmt(memory)}/s with the journal in memory"
+            + (
+                " — the durable journal's commits are the first limit."
+                if isinstance(full, (int, float))
+                and isinstance(memory, (int, float))
+                and full < memory
+                else " — the engine's own CPU, not the journal, is the first limit."
+            ),
+            "",
+        )
         if profile.get("inclusive_mmoms"):
             r.add("mmoms frames by inclusive time:", "")
             r.add("| inclusive | frame |", "|---:|---|")
@@ -732,13 +757,22 @@ def render(report: Report) -> str:
         section_journal, section_memory, section_sim, section_method,
     ):  # fmt: skip
         section(r)
-    r.add("## Runs", "", "| benchmark | what | seconds | status |", "|---|---|---:|---|")
+    r.add(
+        "## Runs",
+        "",
+        "Each benchmark as run (plus `--json PATH`); the `{workdir}` journal is the 1 M-event "
+        "journal the journal benchmark built, recovered again by the memory benchmark.",
+        "",
+        "| benchmark | what | command | seconds | status |",
+        "|---|---|---|---:|---|",
+    )
     for name, result in r.results.items():
         status = (
             f"skipped: {result.skipped}" if result.skipped
             else f"FAILED: {result.error.splitlines()[0]}" if result.error else "ok"
         )  # fmt: skip
-        r.add(f"| {name} | {result.step.title} | {result.seconds:.1f} | {status} |")
+        command = f"`{result.command}`" if result.command else ""
+        r.add(f"| {name} | {result.step.title} | {command} | {result.seconds:.1f} | {status} |")
     r.add("")
     failed = [x for x in r.results.values() if x.error]
     for result in failed:
