@@ -108,6 +108,25 @@ def test_worst_case_position_counts_resting_orders(clock: TestClock, book: Local
     assert new(risk, book, "1", side=Side.SELL) is None
 
 
+def test_resting_is_cached_until_the_book_version_moves(
+    clock: TestClock, book: LocalOrderBook
+) -> None:
+    risk = engine(clock, max_orders_per_second=100)
+    version = [0]
+    risk.book_version = lambda: version[0]
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 1, V.NEW, qty="2"))
+    version[0] += 1
+    assert new(risk, book, "1") is None  # 2 resting + 1 = 3: at the limit
+    book.apply(status("a", 1, V.CANCELED, qty="2"))
+    assert new(risk, book, "2") == "max_position"  # the same version: the cached 2 resting
+    version[0] += 1  # what the engine's book writer does at every book input
+    assert new(risk, book, "2") is None  # scanned again: nothing rests
+    order = book.get(SYM, ClientOrderId("a"))
+    assert order is not None
+    assert risk.check_amend(book, order, D(100), D(2)) is None  # a final order excludes nothing
+
+
 def test_open_order_limit_counts_in_flight(clock: TestClock, book: LocalOrderBook) -> None:
     risk = engine(clock, max_orders_per_second=100)
     for cid in "abc":

@@ -52,6 +52,7 @@ class BookWriter:
         self.risk = risk
         self.metrics = metrics
         self.notifications: list[Notification] = []  # told once the batch is durable
+        self.version = 0  # counts book inputs: whatever was derived from the book is stale
         self.on_settled: Callable[[Order], None] = _nothing
         self.on_group_event: Callable[[OrderEvent], None] = _nothing
 
@@ -77,6 +78,7 @@ class BookWriter:
             BookCreate(command=cmd, strategy_id=strategy_id, tag=tag, group_id=group_id),
             cmd.client_order_id,
         )
+        self.version += 1
         self.take(self.book.create(cmd, strategy_id=strategy_id, tag=tag, group_id=group_id))
 
     def mark(self, order: Order, trigger: Trigger, reason: str = "") -> bool:
@@ -92,12 +94,14 @@ class BookWriter:
             ),
             order.client_order_id,
         )
+        self.version += 1
         self.take(self.book.mark(order.symbol, order.client_order_id, trigger, reason))
         return True
 
     def apply(self, report: Report) -> None:
         key = getattr(report, "client_order_id", "")
         self.journal.record(BookReport(report=report), key)  # type: ignore[arg-type]
+        self.version += 1
         self.take(self.book.apply(report))  # type: ignore[arg-type]
 
     def apply_algo(self, report: AlgoOrderReport) -> None:

@@ -6,10 +6,12 @@ The loop (single writer, LMAX style):
    query answers, reconciliation snapshots, timers);
 2. handle each one: the local book changes, and every book input, command, event, risk
    rejection, API error and reconciliation becomes a journal record;
-3. commit the batch to the journal — once per drained batch, so durability costs one fsync per
-   batch, not per event — *then* put the requests on the wire and tell the strategies
-   (write-ahead: nothing leaves before it is journaled; nobody hears of a change before it is
-   durable).
+3. seal the batch and hand it to the journal — one transaction per drained batch, so
+   durability costs one fsync per batch, not per event — and go on with the next messages while
+   it is written (pipelined group commit, :mod:`.commits`: batches sealed during an fsync are
+   merged into the next transaction). A batch's requests go on the wire, and the strategies hear
+   of its events, only once *that* batch is durable (write-ahead: nothing leaves before it is
+   journaled; nobody hears of a change before it is durable).
 
 Quotes are declarative. The latest :class:`SetQuotes` per (strategy, symbol) is kept; a window
 (10 ms by default) after the first change the engine diffs it against the live orders once,
@@ -26,6 +28,7 @@ a task of its own to change state:
 ========================  =====================================================================
 :mod:`.book_writer`       every book change, journaled as it is made; events fanned out
 :mod:`.journal_writer`    the batch being built: records, outbox, order rows
+:mod:`.commits`           the pipelined group commit, and the release after it
 :mod:`.outgoing`          the quoting window, flights, the release after the commit
 :mod:`.replies`           the venue's answers and failures
 :mod:`.followups`         group follow-ups of unknown fate: resolved by query, re-sent (bounded)
@@ -66,6 +69,7 @@ from mmoms.core.snapshot import encode_snapshot
 from mmoms.engine.background import Background
 from mmoms.engine.book_writer import BookWriter, Notification
 from mmoms.engine.client_ids import ClientOrderIdFactory
+from mmoms.engine.commits import CommitPipeline, Sealed
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.followups import Followups
 from mmoms.engine.group_runner import GroupRunner
@@ -132,6 +136,7 @@ class OrderManager:
         self._batch_listeners: list[Callable[[], None]] = []
         self._journal = JournalWriter()
         self._bw = bw = BookWriter(ManualClock(clock.time_ns()), self._journal, self.risk, metrics)
+        self.risk.book_version = lambda: bw.version
         self._background = background = Background(self._queue)
         self._planner = planner = ActionPlanner(
             bw.book, self.risk, self._instruments, config, self._ids, metrics
@@ -153,6 +158,8 @@ class OrderManager:
         )  # fmt: skip
         bw.on_settled = self._settled
         bw.on_group_event = self._groups.on_order_event
+        self._commits = CommitPipeline(store, self._durable, self._caught_up, clock.monotonic_ns)
+        self._commits.wake = lambda: background.post_timer("journal")
         self._running = False
         self._idle = asyncio.Event()
 
@@ -311,7 +318,8 @@ class OrderManager:
             raise MmomsError(f"the venue does not list {missing}")
         self._bw.tick(self._clock.time_ns())
         self._followups.resume(state.in_flight, state.pending_outbox, self._planner)
-        await self._end_batch()
+        self._end_batch()
+        await self._commits.drain()
         self._running = True
         self._background.spawn(self._stream.pump(self._gw, self._queue))
         self._reconciler.start("startup")  # the stream's first gap may come later, or never
@@ -327,7 +335,7 @@ class OrderManager:
         Raises:
             whatever a handler raises: a bug stops the engine loudly instead of corrupting state.
         """
-        queue, handle = self._queue, self._handle
+        queue, handle, commits = self._queue, self._handle, self._commits
         while self._running or not queue.empty():
             handle(await queue.get())
             drained = 1
@@ -337,7 +345,12 @@ class OrderManager:
             no_window = self._cfg.batch_window_s <= 0 and self._outgoing.flush_handle is None
             if self._planner.needs_flush and no_window:
                 self._outgoing.flush()  # no window: decide in this batch, one commit, no timer hop
-            await self._end_batch()
+            self._end_batch()  # handed to the store; the loop goes on while it is written
+            await commits.wait_room()
+            if self._journal.records_since_snapshot >= self._cfg.snapshot_every:
+                await commits.drain()  # a snapshot claims every record up to its seq
+                await self._save_snapshot()
+        await commits.drain()  # every decided request released before run() returns
 
     async def stop(self, *, cancel_orders: bool = True) -> None:
         """Pull every quote and order of ours (optionally), journal, snapshot, disconnect."""
@@ -362,7 +375,9 @@ class OrderManager:
 
     async def close(self) -> None:
         """After :meth:`run` returned: final snapshot, stop tasks, close gateway and store."""
-        await self._save_snapshot()
+        if self._commits.failed is None:
+            await self._commits.drain()
+            await self._save_snapshot()
         await self._background.cancel_tasks()
         await self._gw.close()
         await self._store.close()
@@ -397,18 +412,21 @@ class OrderManager:
         else:
             self._on_timer(msg)
 
-    async def _end_batch(self) -> None:
-        batch = self._journal.seal()
-        if batch:
-            await self._store.commit(batch)
-        self._outgoing.release(self._clock.monotonic_ns())
+    def _end_batch(self) -> None:
+        flights, followups = self._outgoing.take()
         notifications, self._bw.notifications = self._bw.notifications, []
-        for note in notifications:
+        self._commits.submit(Sealed(self._journal.seal(), flights, followups, notifications))
+
+    def _durable(self, sealed: Sealed, committed_ns: int) -> None:
+        """``sealed`` is in the journal: its requests leave, the strategies hear of it."""
+        self._outgoing.release(sealed.flights, sealed.followups, committed_ns)
+        for note in sealed.notifications:
             for listener in self._listeners:
                 listener(note)
-        if self._journal.records_since_snapshot >= self._cfg.snapshot_every:
-            await self._save_snapshot()
         self._idle.set()
+
+    def _caught_up(self) -> None:
+        """Everything decided is durable: the book equals the journal (listeners may read it)."""
         for batch_listener in self._batch_listeners:
             batch_listener()
 

@@ -121,12 +121,16 @@ class Outgoing:
 
     # -- after the commit -------------------------------------------------------------------------
 
-    def release(self, committed_ns: int) -> None:
-        """The batch that decided the flights is durable: put them on the wire."""
+    def take(self) -> tuple[list[Flight], set[int]]:
+        """This batch's flights (and which are group follow-ups), for the batch being sealed."""
+        flights, self.flights = self.flights, []
         followups, self.followups = self.followups, set()
+        return flights, followups
+
+    def release(self, flights: list[Flight], followups: set[int], committed_ns: int) -> None:
+        """The batch that decided ``flights`` is durable: put them on the wire."""
         if followups:
             failpoints.hit(failpoints.GROUP_FOLLOWUP_COMMITTED)
-        flights, self.flights = self.flights, []
         for flight in flights:
             for action in flight.actions:
                 self.timings.journaled(action.client_order_id, committed_ns)

@@ -85,16 +85,26 @@ def no_groups(_symbol: Symbol, _side: Side) -> Decimal:
     return Decimal(0)
 
 
+def no_version() -> int | None:
+    return None
+
+
 @dataclass(slots=True)
 class RiskEngine:
     config: RiskConfig
     clock: Clock
     error_rate: Callable[[], ErrorRate] = ErrorRate
     group_resting: GroupResting = no_groups
+    # The book's change counter (the engine's book writer): plain resting sums are cached until
+    # the book changes — a burst of intents is checked against one scan, not one per intent.
+    book_version: Callable[[], int | None] = no_version
     kill_reason: str | None = None
     reference_prices: dict[Symbol, Decimal] = field(default_factory=dict)
     _sends: deque[int] = field(default_factory=deque)
     _circuit_open_until: int = 0
+    _resting_cache: dict[tuple[Symbol, Side], tuple[int, LocalOrderBook, Decimal]] = field(
+        default_factory=dict
+    )
 
     # -- switches ------------------------------------------------------------------------
 
@@ -331,15 +341,35 @@ class RiskEngine:
         self, book: LocalOrderBook, symbol: Symbol, side: Side, exclude: Order | None = None
     ) -> Decimal:
         """Worst case of everything resting on ``side``: plain orders summed, groups once each."""
+        plain = self._plain_resting(book, symbol, side)
+        if (
+            exclude is not None
+            and exclude.side is side
+            and exclude.group_id is None
+            and exclude.symbol == symbol
+            and exclude.status.is_open
+        ):
+            plain -= exclude.leaves_qty
+        return plain + self.group_resting(symbol, side)
+
+    def _plain_resting(self, book: LocalOrderBook, symbol: Symbol, side: Side) -> Decimal:
+        version = self.book_version()
+        key = (symbol, side)
+        if version is not None:
+            hit = self._resting_cache.get(key)
+            if hit is not None and hit[0] == version and hit[1] is book:
+                return hit[2]
         plain = sum(
             (
                 o.leaves_qty
                 for o in book.open_orders(symbol)
-                if o.side is side and o is not exclude and o.group_id is None
+                if o.side is side and o.group_id is None
             ),
             Decimal(0),
         )
-        return plain + self.group_resting(symbol, side)
+        if version is not None:
+            self._resting_cache[key] = (version, book, plain)
+        return plain
 
     def _rate(self, orders: int = 1) -> RiskRejection | None:
         now = self.clock.monotonic_ns()
