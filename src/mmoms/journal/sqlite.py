@@ -5,11 +5,13 @@ Design decisions:
 * **Durable, grouped commits.** ``journal_mode=WAL`` and ``synchronous=FULL``: a commit returns
   only after the WAL is fsynced. One transaction per engine batch, so a batch of a hundred
   records costs one fsync, not a hundred, and a crash leaves a batch entirely or not at all.
-* **One worker thread.** Every sqlite3 call runs in one dedicated thread (a single-worker
-  executor): the asyncio loop never blocks on an fsync, and the connection is only ever used
-  from the thread that created it. Calls are therefore also serialized, which is what a single
-  writer wants. A commit whose awaiting task is cancelled still runs to its end in the worker:
-  the caller cannot know whether it landed, so the engine must not cancel commits.
+* **One worker thread.** Every sqlite3 call runs in one dedicated thread: the asyncio loop never
+  blocks on an fsync, and the connection is only ever used from the thread that created it.
+  Calls are therefore also serialized, which is what a single writer wants. The hand-off is a
+  plain queue and the answer comes back with one ``call_soon_threadsafe`` (no executor, no
+  ``concurrent.futures`` layer: it is on the engine's commit path). A commit whose awaiting
+  task is cancelled still runs to its end in the worker: the caller cannot know whether it
+  landed, so the engine must not cancel commits.
 * **Readable with plain SQL.** Payloads are JSON stored as TEXT (``CAST(? AS TEXT)`` turns the
   encoded bytes into text without a Python round trip) and ``CHECK (json_valid(payload))``
   refuses anything else; decimals in ``orders`` are TEXT so nothing is rounded.
@@ -46,10 +48,12 @@ Example queries (``sqlite3 journal.sqlite``)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import queue
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -131,6 +135,57 @@ def _journal_error(exc: sqlite3.Error, doing: str) -> JournalError:
     return JournalError(f"{doing}: {exc}")
 
 
+_Call = tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, Callable[..., Any], tuple[Any, ...]]
+
+
+class _Worker:
+    """One thread that runs calls in order and hands each answer back to its loop."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_T] = loop.create_future()
+        self._calls.put((future, loop, fn, args))
+        return future
+
+    def stop(self) -> None:
+        """Ends the thread once the calls already queued have run (it is not waited for)."""
+        self._calls.put(None)
+
+    def _run(self) -> None:
+        while (item := self._calls.get()) is not None:
+            future, loop, fn, args = item
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the caller, whatever it is
+                _answer(loop, future, None, exc)
+            else:
+                _answer(loop, future, result, None)
+
+
+def _answer(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    exc: BaseException | None,
+) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+        loop.call_soon_threadsafe(_settle, future, result, exc)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
 class SqliteJournalStore:
     """A :class:`~mmoms.journal.store.JournalStore` in one SQLite file.
 
@@ -156,15 +211,15 @@ class SqliteJournalStore:
         self._clock = clock or LiveClock()
         self._keep_snapshots = keep_snapshots
         self._synchronous = synchronous
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker: _Worker | None = None
         self._conn: sqlite3.Connection | None = None  # touched only in the worker thread
 
     # -- plumbing --------------------------------------------------------------------------
 
     async def _call(self, fn: Callable[..., _T], *args: Any) -> _T:
-        if self._executor is None:
+        if self._worker is None:
             raise JournalError(f"the journal store {self.path} is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self._worker.call(fn, *args)
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -180,14 +235,14 @@ class SqliteJournalStore:
             JournalError: the file is missing (``create=False``), is not an SQLite database, or
                 does not hold a journal; or it cannot be opened.
         """
-        if self._executor is not None:
+        if self._worker is not None:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmoms-journal")
+        self._worker = _Worker("mmoms-journal")
         try:
             await self._call(self._open_sync)
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            self._worker.stop()
+            self._worker = None
             raise
 
     def _open_sync(self) -> None:
@@ -218,13 +273,13 @@ class SqliteJournalStore:
         self._conn = conn
 
     async def close(self) -> None:
-        if self._executor is None:
+        if self._worker is None:
             return
         try:
             await self._call(self._close_sync)
         finally:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            self._worker.stop()
+            self._worker = None
 
     def _close_sync(self) -> None:
         if self._conn is not None:
