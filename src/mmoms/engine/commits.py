@@ -21,7 +21,7 @@ requests they would have sent, exactly as a crash before a synchronous commit di
 * A merged transaction is all-or-nothing for every batch in it. A failed commit is fatal to the
   engine (as before): nothing of it or after it is released; :attr:`failed` is raised by the
   loop (:meth:`check`).
-* Backpressure: the loop awaits :meth:`wait_room` when too many records wait for a commit.
+* Backpressure: the loop awaits :meth:`drain` when too many records wait for a commit.
 * A store that keeps the journal in process memory (``commit_now``) is committed inline: no
   task, no hop, the same order.
 * ``on_caught_up`` runs when everything sealed is durable — the one moment the book equals the
@@ -107,11 +107,11 @@ class CommitPipeline:
             await self._settled.wait()
         self.check()
 
-    async def wait_room(self) -> None:
-        """Backpressure: when too many records queue behind the commit in flight (a stalled
-        disk), wait until the store has caught up."""
-        if self._waiting_records > _MAX_WAITING_RECORDS:
-            await self.drain()
+    @property
+    def backlogged(self) -> bool:
+        """Backpressure: too many records queue behind the commit in flight (a stalled disk);
+        the loop then waits (:meth:`drain`) before it takes more input."""
+        return self._waiting_records > _MAX_WAITING_RECORDS
 
     def _start(self, group: list[Sealed]) -> None:
         self._committing = group

@@ -160,6 +160,7 @@ class OrderManager:
         bw.on_group_event = self._groups.on_order_event
         self._commits = CommitPipeline(store, self._durable, self._caught_up, clock.monotonic_ns)
         self._commits.wake = lambda: background.post_timer("journal")
+        self._error_rate: ErrorRate | None = None  # the gateway's, as of this drained batch
         self._running = False
         self._idle = asyncio.Event()
 
@@ -337,7 +338,9 @@ class OrderManager:
         """
         queue, handle, commits = self._queue, self._handle, self._commits
         while self._running or not queue.empty():
-            handle(await queue.get())
+            msg = await queue.get()
+            self._error_rate = None  # replies change it between batches, not within one
+            handle(msg)
             drained = 1
             while drained < _DRAIN_MAX and not queue.empty():
                 handle(queue.get_nowait())
@@ -346,7 +349,8 @@ class OrderManager:
             if self._planner.needs_flush and no_window:
                 self._outgoing.flush()  # no window: decide in this batch, one commit, no timer hop
             self._end_batch()  # handed to the store; the loop goes on while it is written
-            await commits.wait_room()
+            if commits.backlogged:
+                await commits.drain()
             if self._journal.records_since_snapshot >= self._cfg.snapshot_every:
                 await commits.drain()  # a snapshot claims every record up to its seq
                 await self._save_snapshot()
@@ -476,10 +480,13 @@ class OrderManager:
     def _gateway_error_rate(self) -> ErrorRate:
         """The gateway's failure share, as counts for the circuit breaker. The gateway reports a
         share over its own window; our request count stands in for the sample size, so a few
-        early failures cannot trip the breaker before ``circuit_min_requests`` requests."""
-        rate = self._gw.error_rate()
-        requests = self.metrics.requests
-        return ErrorRate(errors=round(rate * requests), requests=requests)
+        early failures cannot trip the breaker before ``circuit_min_requests`` requests.
+        Computed once per drained batch: a burst of intents asks once, not once per order."""
+        rate = self._error_rate
+        if rate is None:
+            share, requests = self._gw.error_rate(), self.metrics.requests
+            rate = self._error_rate = ErrorRate(errors=round(share * requests), requests=requests)
+        return rate
 
 
 __all__ = ["Listener", "Notification", "OmsNotRunningError", "OmsOverloadedError", "OrderManager"]

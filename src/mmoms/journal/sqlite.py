@@ -3,8 +3,9 @@
 Design decisions:
 
 * **Durable, grouped commits.** ``journal_mode=WAL`` and ``synchronous=FULL``: a commit returns
-  only after the WAL is fsynced. One transaction per engine batch, so a batch of a hundred
-  records costs one fsync, not a hundred, and a crash leaves a batch entirely or not at all.
+  only after the WAL is fsynced. One transaction per engine commit — a batch, or the batches
+  the engine sealed while the previous commit was in flight (group commit) — so a hundred
+  records cost one fsync, not a hundred, and a crash leaves a commit entirely or not at all.
 * **One worker thread.** Every sqlite3 call runs in one dedicated thread: the asyncio loop never
   blocks on an fsync, and the connection is only ever used from the thread that created it.
   Calls are therefore also serialized, which is what a single writer wants. The hand-off is a

@@ -1,7 +1,11 @@
 """The journal-store protocol: what every backend (memory, SQLite, PostgreSQL) provides.
 
 The engine commits one :class:`Batch` per drained input batch: journal records, outbox changes
-and order-projection rows in ONE transaction, so a crash leaves either all of it or none.
+and order-projection rows in ONE transaction, so a crash leaves either all of it or none. It does
+not wait for one commit before deciding the next batch: batches sealed while a commit is in
+flight are merged, in order, into the next one (group commit, see :mod:`mmoms.engine.commits`),
+and nothing a batch decided leaves the process before the commit that holds it has returned. A
+store sees one ``commit`` at a time from the engine.
 
 * Records carry a ``seq`` assigned by the writer (the engine), unique in the store: a second
   writer that did not recover from the latest state hits :class:`JournalConflictError` instead
