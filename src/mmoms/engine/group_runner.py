@@ -223,7 +223,8 @@ class GroupRunner:
     # -- restart ----------------------------------------------------------------------------------
 
     async def restore(self, store: JournalStore, snapshot_seq: int) -> None:
-        """Groups from the snapshot the book was restored from, then their later states."""
+        """Groups from the snapshot the book was restored from, then their later states; the
+        unprotected-time clocks of groups filled but not protected resume."""
         if snapshot_seq:
             snapshot = await store.latest_snapshot()
             if snapshot is not None and snapshot.seq == snapshot_seq:
@@ -236,3 +237,7 @@ class GroupRunner:
             entry = decode_entry(record.payload)
             if isinstance(entry, GroupRecorded) and entry.kind == "state":
                 self.groups.put(decode_state(bytes(entry.payload)), entry.strategy_id)
+        clock = self._clock
+        self.watch.restore(
+            self.groups.states(), self._bw.book, clock.time_ns(), clock.monotonic_ns()
+        )

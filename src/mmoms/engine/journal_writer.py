@@ -13,12 +13,16 @@ venue's answer settles them (:meth:`JournalWriter.settle_outbox`).
 
 from __future__ import annotations
 
+import msgspec
+
+from mmoms.core.book import LocalOrderBook
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from mmoms.core.ids import ClientOrderId, Symbol
 from mmoms.core.order import Order
+from mmoms.core.snapshot import encode_snapshot
 from mmoms.journal.projection import order_row
 from mmoms.journal.records import CommandSent, Entry, encode_entry, kind_of
-from mmoms.journal.store import Batch, OutboxEntry, Record
+from mmoms.journal.store import Batch, OutboxEntry, Record, Snapshot
 
 __all__ = ["JournalWriter"]
 
@@ -67,6 +71,12 @@ class JournalWriter:
 
     def in_outbox(self, cid: ClientOrderId) -> bool:
         return cid in self.outbox_ids
+
+    def snapshot(self, book: LocalOrderBook, extensions: dict[str, msgspec.Raw]) -> Snapshot:
+        """The book as of the last record handed out (save it once that record is durable)."""
+        state = msgspec.structs.replace(book.snapshot(), extensions=extensions)
+        self.records_since_snapshot = 0
+        return Snapshot(seq=self.seq, ts_ns=self.now, payload=encode_snapshot(state))
 
     def seal(self) -> Batch:
         """The batch built so far, with the rows of the orders it changed; a new one begins."""

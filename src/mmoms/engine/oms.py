@@ -35,6 +35,8 @@ a task of its own to change state:
 :mod:`.reconciler`        queries, reconciliation, fills backfill
 :mod:`.stream_handler`    the user-data stream and its gaps
 :mod:`.group_runner`      contingent groups: intents, plans, protection
+:mod:`.timers`            the timers (window, reconciliation, retries, dead-man switch)
+:mod:`.listeners`         who hears of a durable batch, and when
 ========================  =====================================================================
 """
 
@@ -44,8 +46,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-
-import msgspec
 
 from mmoms.contingent import CancelGroup, Group, GroupState, PlaceGroup
 from mmoms.core.book import LocalOrderBook
@@ -65,7 +65,6 @@ from mmoms.core.intents import (
     SetQuotes,
 )
 from mmoms.core.order import Order
-from mmoms.core.snapshot import encode_snapshot
 from mmoms.engine.background import Background
 from mmoms.engine.book_writer import BookWriter, Notification
 from mmoms.engine.client_ids import ClientOrderIdFactory
@@ -75,6 +74,7 @@ from mmoms.engine.followups import Followups
 from mmoms.engine.group_runner import GroupRunner
 from mmoms.engine.group_watch import GroupStats, GroupWatch
 from mmoms.engine.journal_writer import JournalWriter
+from mmoms.engine.listeners import Listener, Listeners
 from mmoms.engine.messages import (
     EngineMsg,
     FillsMsg,
@@ -92,13 +92,13 @@ from mmoms.engine.reconciler import Reconciler
 from mmoms.engine.replies import ReplyHandler
 from mmoms.engine.risk import ErrorRate, RiskEngine
 from mmoms.engine.stream_handler import StreamHandler
+from mmoms.engine.timers import TimerHandler
 from mmoms.journal.records import IntentReceived
-from mmoms.journal.store import JournalStore, Snapshot
+from mmoms.journal.store import JournalStore
 from mmoms.venues.gateway import ExchangeGateway
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[Notification], None]
 _DRAIN_MAX = 1_000
 
 
@@ -132,8 +132,6 @@ class OrderManager:
         )
         self._queue: asyncio.Queue[EngineMsg] = asyncio.Queue(maxsize=config.queue_size)
         self._instruments: dict[Symbol, Instrument] = {}
-        self._listeners: list[Listener] = []
-        self._batch_listeners: list[Callable[[], None]] = []
         self._journal = JournalWriter()
         self._bw = bw = BookWriter(ManualClock(clock.time_ns()), self._journal, self.risk, metrics)
         self.risk.book_version = lambda: bw.version
@@ -156,13 +154,19 @@ class OrderManager:
             bw, outgoing, followups, planner, reconciler.start_query, background, config,
             metrics, clock,
         )  # fmt: skip
+        self._timers = TimerHandler(
+            bw, planner, outgoing, reconciler, followups, background, gateway, config,
+            lambda: self._running,
+        )  # fmt: skip
         bw.on_settled = self._settled
         bw.on_group_event = self._groups.on_order_event
-        self._commits = CommitPipeline(store, self._durable, self._caught_up, clock.monotonic_ns)
+        self._listeners = listeners = Listeners(outgoing)
+        self._commits = CommitPipeline(
+            store, listeners.durable, listeners.caught_up, clock.monotonic_ns
+        )
         self._commits.wake = lambda: background.post_timer("journal")
         self._error_rate: ErrorRate | None = None  # the gateway's, as of this drained batch
         self._running = False
-        self._idle = asyncio.Event()
 
     @property
     def book(self) -> LocalOrderBook:
@@ -173,11 +177,12 @@ class OrderManager:
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with every event (after it is journaled) and every risk rejection."""
-        self._listeners.append(listener)
+        self._listeners.events.append(listener)
 
     def add_batch_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every engine batch is committed (dashboards, tests)."""
-        self._batch_listeners.append(listener)
+        """Call ``listener`` once everything the engine decided is committed: the book then
+        equals the journal (dashboards, tests, checkpoints). See :mod:`.listeners`."""
+        self._listeners.batches.append(listener)
 
     def set_quotes(
         self, strategy_id: StrategyId, symbol: Symbol, levels: Iterable[QuoteLevel]
@@ -306,12 +311,6 @@ class OrderManager:
         )
         self._journal.seq = state.last_seq
         await self._groups.restore(self._store, state.snapshot_seq)
-        self._groups.watch.restore(
-            self._groups.groups.states(),
-            self.book,
-            self._clock.time_ns(),
-            self._clock.monotonic_ns(),
-        )
         await self._gw.start()
         self._instruments.update({i.symbol: i for i in await self._gw.instruments()})
         missing = [s for s in self._cfg.symbols if s not in self._instruments]
@@ -371,7 +370,11 @@ class OrderManager:
                 ]
                 log.warning("orders still open at stop (%s): sweeping with cancel-all", still)
                 for symbol in self._cfg.symbols:
-                    await self._sweep(symbol)
+                    try:
+                        now = self._clock.time_ns()
+                        await self._gw.cancel_all(CancelAllOrders(ts_ns=now, symbol=symbol))
+                    except MmomsError as exc:
+                        log.error("cancel-all sweep on %s failed: %s", symbol, exc)
         self._running = False
         self._queue.put_nowait(TimerMsg("stop"))
         self._background.cancel_timers()
@@ -387,15 +390,10 @@ class OrderManager:
         await self._store.close()
 
     async def _wait_flat(self) -> None:
+        idle = self._listeners.idle
         while any(o.status.is_open for o in self.book.orders() if not o.external):
-            self._idle.clear()
-            await self._idle.wait()
-
-    async def _sweep(self, symbol: Symbol) -> None:
-        try:
-            await self._gw.cancel_all(CancelAllOrders(ts_ns=self._clock.time_ns(), symbol=symbol))
-        except MmomsError as exc:
-            log.error("cancel-all sweep on %s failed: %s", symbol, exc)
+            idle.clear()
+            await idle.wait()
 
     # -- the loop's batch -------------------------------------------------------------------------
 
@@ -414,35 +412,17 @@ class OrderManager:
         elif isinstance(msg, FillsMsg):
             self._reconciler.on_fills(msg)
         else:
-            self._on_timer(msg)
+            self._timers.on_timer(msg)
 
     def _end_batch(self) -> None:
         flights, followups = self._outgoing.take()
         notifications, self._bw.notifications = self._bw.notifications, []
         self._commits.submit(Sealed(self._journal.seal(), flights, followups, notifications))
 
-    def _durable(self, sealed: Sealed, committed_ns: int) -> None:
-        """``sealed`` is in the journal: its requests leave, the strategies hear of it."""
-        self._outgoing.release(sealed.flights, sealed.followups, committed_ns)
-        for note in sealed.notifications:
-            for listener in self._listeners:
-                listener(note)
-        self._idle.set()
-
-    def _caught_up(self) -> None:
-        """Everything decided is durable: the book equals the journal (listeners may read it)."""
-        for batch_listener in self._batch_listeners:
-            batch_listener()
-
     async def _save_snapshot(self) -> None:
-        snapshot = msgspec.structs.replace(
-            self.book.snapshot(), extensions={"groups": self._groups.groups.to_raw()}
-        )
-        journal = self._journal
-        await self._store.save_snapshot(
-            Snapshot(seq=journal.seq, ts_ns=journal.now, payload=encode_snapshot(snapshot))
-        )
-        journal.records_since_snapshot = 0
+        """The book and the active groups as of the last record (everything is durable)."""
+        extensions = {"groups": self._groups.groups.to_raw()}
+        await self._store.save_snapshot(self._journal.snapshot(self.book, extensions))
 
     def _on_intent(self, msg: IntentMsg) -> None:
         intent = msg.intent
@@ -457,25 +437,6 @@ class OrderManager:
         """An order has no request in flight any more: what waited for it may go now."""
         self._planner.settled(order)
         self._outgoing.after_planning()
-
-    def _on_timer(self, msg: TimerMsg) -> None:
-        if msg.kind == "flush":
-            self._outgoing.flush()
-        elif msg.kind == "reconcile":
-            self._reconciler.start("periodic")
-            if self._running:
-                self._background.arm_timer(self._cfg.reconcile_interval_s, "reconcile")
-        elif msg.kind == "retry":
-            self._planner.retry_deferred(self._bw.now)
-            self._outgoing.after_planning()
-            self._reconciler.query_unknown()
-            self._followups.retry()
-        elif msg.kind == "heartbeat" and self._running:
-            heartbeat = getattr(self._gw, "countdown_cancel_all", None)
-            if heartbeat is not None:
-                for symbol in self._cfg.symbols:
-                    self._background.spawn(heartbeat(symbol, self._cfg.dead_man_switch_ms))
-            self._background.arm_timer(self._cfg.dead_man_switch_ms / 3000, "heartbeat")
 
     def _gateway_error_rate(self) -> ErrorRate:
         """The gateway's failure share, as counts for the circuit breaker. The gateway reports a
