@@ -119,7 +119,11 @@ def test_position_fill_count_and_fees_must_equal_exactly() -> None:
 
 
 def bracket(
-    *, canceling: bool = False, strategy_canceled: bool = False, status: str = "TRIGGERED"
+    *,
+    canceling: bool = False,
+    strategy_canceled: bool = False,
+    status: str = "TRIGGERED",
+    excess: str = "0",
 ) -> GroupView:
     return GroupView(
         group_id="g1",
@@ -137,6 +141,7 @@ def bracket(
                     reduce_only=True, slots=("g1-tp",)),
         ),
         flattens=(FlattenView(client_order_id="g1-flat-1", side="BUY"),),
+        excess=D(excess),
     )  # fmt: skip
 
 
@@ -191,9 +196,23 @@ def test_exits_beyond_the_entry_are_doubled_exposure_unless_flattened() -> None:
     flattened = truth(
         executed=executed({"entry": "0.03", "tp": "0.03", "sl.2": "0.03", "flat-1": "0.03"})
     )
-    verdict = check_groups([bracket(status="COMPLETED")], flattened)
+    verdict = check_groups([bracket(status="COMPLETED", excess="0.03")], flattened)
     assert verdict.breaches == []
     assert verdict.overfills == ["g1"]
+
+
+def test_a_refused_stop_flattened_by_the_engine_leaves_nothing_exposed() -> None:
+    """The engine's flatten of a refused stop (``<group>-flat-p<n>``) closes the exposure; it
+    is no overfill."""
+    group = GroupView(
+        group_id="g1", kind="otoco", symbol="ETHUSDC", status="COMPLETED", canceling=True,
+        legs=bracket().legs,
+        flattens=(FlattenView(client_order_id="g1-flat-p1", side="SELL"),),
+    )  # fmt: skip
+    venue = truth(executed=executed({"entry": "0.03", "flat-p1": "0.03"}))
+    verdict = check_groups([group], venue)
+    assert (verdict.breaches, verdict.overfills) == ([], [])
+    assert check_groups([group], truth(executed=executed({"entry": "0.03"}))).breaches
 
 
 def oco() -> GroupView:

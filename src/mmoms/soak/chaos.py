@@ -112,7 +112,7 @@ def episode(kind: str, rng: random.Random, api_key: str) -> Episode:
         rule = {
             "kind": "rate_limit",
             "match": f"{_WRITES}|{_CANCELS}|{_ALGO}",
-            "count": rng.randint(5, 25),
+            "count": rng.randint(3, 12),
             "retry_after_s": 1,
         }
         return Episode(kind, rules=(rule,))

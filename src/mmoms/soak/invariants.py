@@ -142,7 +142,7 @@ def _judge(
     def breach(text: str) -> None:
         verdict.breaches.append(Breach(invariant="group", detail=f"{where}: {text}"))
 
-    if g.excess > 0 or flat_qty > 0:
+    if g.excess > 0:  # the planner's own count (a flatten of a refused stop is no overfill)
         verdict.overfills.append(g.group_id)
     names = {leg.name for leg in g.legs}
     if {"entry", "sl", "tp"} <= names:  # OTOCO / bracket

@@ -70,6 +70,7 @@ class Soak:
         self.overfilled: set[str] = set()  # groups the venue shows filled beyond the design
         self.incarnation = 0
         self.fault_seq = 0
+        self.fault_slots = 0
         self.paused_s = 0.0  # spent in checkpoints: the plan's clock stands still meanwhile
         self._worker: WorkerProcess | None = None
         self._sim: SimProcess | None = None
@@ -152,6 +153,7 @@ class Soak:
                 await self._kill_and_restart()
             else:
                 await self.checkpoint("scheduled")
+            await self._health()  # a failpoint may have fired meanwhile: restart at once
         delay = t0 + self.paused_s + self.opt.duration_s - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -180,8 +182,11 @@ class Soak:
 
     async def _coverage(self, planned: str) -> str:
         """After the first round of every kind, a kind that has not fired yet (armed while
-        the OMS was dead, or cleared by a checkpoint) goes before the planned one."""
-        if sum(self.result.faults_armed.values()) < len(KINDS):
+        the OMS was dead or throttled, or cleared by a checkpoint) goes before the planned
+        one — every third slot at most, so a kind that cannot fire for now does not crowd out
+        the others."""
+        self.fault_slots += 1
+        if self.fault_slots <= len(KINDS) or self.fault_slots % 3:
             return planned
         await self.collect_faults()
         missing = [k for k in KINDS if not fired_enough(k, self.result.faults_fired)]

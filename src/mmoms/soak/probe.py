@@ -7,7 +7,7 @@ same code paths as in production.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from mmoms.contingent import GroupState
@@ -19,7 +19,7 @@ from mmoms.soak.views import ZERO, BookView, FlattenView, GroupView, LegView, Or
 from mmoms.venues.binance.gateway import BinanceGateway
 from mmoms.venues.gateway import StreamGap, StreamMessage
 
-__all__ = ["TrackingStore", "WatchedGateway", "book_view", "group_view"]
+__all__ = ["TrackingStore", "WatchedGateway", "book_view", "flatten_orders", "group_view"]
 
 
 class TrackingStore(SqliteJournalStore):
@@ -75,6 +75,7 @@ def book_view(
     )
     fees: dict[str, Decimal] = {}
     fills = 0
+    flattens = flatten_orders(oms)
     for order in book.orders():
         for fill in order.fills:
             fills += 1
@@ -90,16 +91,36 @@ def book_view(
         positions={s: book.position(s) for s in symbols},
         fees={a: v for a, v in fees.items() if a},
         fills=fills,
-        groups=tuple(group_view(g, canceled) for g in oms.groups()),
+        groups=tuple(group_view(g, canceled, flattens) for g in oms.groups()),
         reconciliations=oms.metrics.reconciliations,
         in_flight=sum(1 for o in book.open_orders() if o.status.is_in_flight),
         converge_rounds=converge_rounds,
     )
 
 
-def group_view(state: GroupState, canceled: Collection[str] = ()) -> GroupView:
-    """``canceled``: the groups the strategy itself asked to cancel."""
+def flatten_orders(oms: OrderManager) -> dict[str, list[FlattenView]]:
+    """Every flatten order of a group, by group id: ``<group>-flat-<n>`` for an overfill (also
+    in the group's state) and ``<group>-flat-p<n>`` for a refused stop (only in the book)."""
+    out: dict[str, list[FlattenView]] = {}
+    for order in oms.book.orders():
+        group, sep, _ = order.client_order_id.rpartition("-flat-")
+        if sep and not order.external:
+            view = FlattenView(client_order_id=order.client_order_id, side=order.side.value)
+            out.setdefault(group, []).append(view)
+    return out
+
+
+def group_view(
+    state: GroupState,
+    canceled: Collection[str] = (),
+    flattens: Mapping[str, Sequence[FlattenView]] | None = None,
+) -> GroupView:
+    """``canceled``: the groups the strategy asked to cancel; ``flattens``: every flatten order
+    by group (:func:`flatten_orders`), else the group state's own."""
     spec = state.spec
+    own = [
+        FlattenView(client_order_id=f.client_order_id, side=f.side.value) for f in state.flattens
+    ]
     legs = []
     for leg_spec, leg in zip(spec.legs, state.legs, strict=True):
         slots = tuple(s.client_order_id for s in leg.slots) or (leg_spec.client_order_id,)
@@ -121,9 +142,6 @@ def group_view(state: GroupState, canceled: Collection[str] = ()) -> GroupView:
         canceling=state.canceling,
         strategy_canceled=spec.group_id in canceled,
         legs=tuple(legs),
-        flattens=tuple(
-            FlattenView(client_order_id=f.client_order_id, side=f.side.value)
-            for f in state.flattens
-        ),
+        flattens=tuple(own if flattens is None else flattens.get(spec.group_id, ())),
         excess=sum((leg.excess for leg in state.legs), ZERO),
     )

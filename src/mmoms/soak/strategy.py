@@ -7,9 +7,10 @@
   OCOs, chosen by the worker's seeded RNG. One group per symbol keeps a group's exposure equal to
   the symbol's position (in one-way mode, two groups on one symbol would trade each other's
   reduce-only exits), which is what lets the invariants judge a group from the venue alone.
-  A group that never starts (nothing filled after ``stale_s``) is canceled; whatever position a
-  finished group leaves (an OCO's filled leg, a canceled partial entry) is flattened by a
-  reduce-only MARKET order before the next group.
+  A group that never starts (nothing filled after ``stale_s``), or runs longer than
+  ``max_age_s`` (an exit the market wandered away from), is canceled: the stream must keep
+  flowing. Whatever position a finished group leaves (an OCO's filled leg, a canceled group's
+  entry) is the strategy's, flattened by a reduce-only MARKET order before the next group.
 * :meth:`SoakStrategy.pause` stops every new intent (checkpoints need a quiet OMS); the lanes and
   the quoter pick up where they were on :meth:`SoakStrategy.resume`.
 """
@@ -49,8 +50,9 @@ class LaneConfig:
     symbol: Symbol
     quantity: Decimal
     kinds: tuple[str, ...]
-    exit_ticks: tuple[int, int] = (12, 30)  # take-profit / stop distance, drawn in this range
-    stale_s: float = 20.0  # cancel a group that filled nothing in this long
+    exit_ticks: tuple[int, int] = (8, 20)  # take-profit / stop distance, drawn in this range
+    stale_s: float = 15.0  # cancel a group that filled nothing in this long
+    max_age_s: float = 30.0  # cancel any group still working after this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +218,8 @@ class _Lane:
         if state.status.is_terminal:
             return False
         filled = any(leg.filled for leg in state.legs)
-        if not filled and age > self.cfg.stale_s and not self.cancel_sent:
+        too_old = age > self.cfg.max_age_s or (not filled and age > self.cfg.stale_s)
+        if too_old and not self.cancel_sent:
             self.oms.cancel_group(GROUPS, self.current)
             self.canceled.add(self.current)
             self.cancel_sent = True

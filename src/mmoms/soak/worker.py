@@ -40,7 +40,7 @@ from mmoms.engine.risk import RiskConfig, SymbolLimits
 from mmoms.journal.sqlite import SqliteJournalStore
 from mmoms.journal.store import JournalError
 from mmoms.soak.checkpoint import Checkpoints
-from mmoms.soak.probe import TrackingStore, WatchedGateway, group_view
+from mmoms.soak.probe import TrackingStore, WatchedGateway, flatten_orders, group_view
 from mmoms.soak.strategy import SoakStrategy, StrategyConfig
 from mmoms.venues.binance.config import BinanceConfig
 from mmoms.venues.binance.signing import Credentials
@@ -254,6 +254,7 @@ async def _stop(
         log.error("the engine failed", exc_info=exc)
         ok = False
     left = [f"{o.symbol}/{o.client_order_id}" for o in oms.book.open_orders() if not o.external]
+    flattens = flatten_orders(oms)
     emit(_stats_message(oms, None))  # the last word on the engine's group counters
     await oms.close()
     emit(
@@ -263,7 +264,7 @@ async def _stop(
             "state_hash": oms.book.state_hash(),
             "seq": store.last_committed_seq,
             "open_left": left,
-            "groups": [group_view(g, canceled) for g in oms.groups()],
+            "groups": [group_view(g, canceled, flattens) for g in oms.groups()],
         }
     )
     return 0 if ok else 1

@@ -19,10 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mmoms.soak.simproc import SoakSetupError
+
 __all__ = ["WorkerProcess"]
 
 EventSink = Callable[[int, dict[str, Any]], None]
 _EVENTS = frozenset({"ready", "reconnect", "stats"})
+# A checkpoint's view lists every group of the incarnation: megabytes after a long run, far
+# beyond asyncio's default 64 KiB line limit (a line over the limit would end the reading).
+_LINE_LIMIT = 256 * 1024 * 1024
 
 
 class WorkerProcess:
@@ -34,6 +39,7 @@ class WorkerProcess:
         self.ready_at: float | None = None
         self.killed = False
         self.failpoint = ""  # MMOMS_FAILPOINTS of this incarnation: it may SIGKILL itself
+        self.reader_error: BaseException | None = None
         self._ready = asyncio.Event()
         self._replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
@@ -65,7 +71,7 @@ class WorkerProcess:
                 sys.executable, "-m", "mmoms.soak.worker", "--rest", rest_url, "--ws", ws_url,
                 "--journal", str(journal), "--seed", str(seed), "--incarnation", str(incarnation),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
-                env=env,
+                env=env, limit=_LINE_LIMIT,
             )  # fmt: skip
         worker = cls(proc, incarnation, log)
         worker.failpoint = failpoint
@@ -74,7 +80,13 @@ class WorkerProcess:
 
     async def _read(self, on_event: EventSink) -> None:
         assert self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
+        try:
+            await self._read_lines(self.proc.stdout, on_event)
+        except (ValueError, OSError) as exc:  # the soak's own failure: say so, loudly
+            self.reader_error = exc
+
+    async def _read_lines(self, stdout: asyncio.StreamReader, on_event: EventSink) -> None:
+        while line := await stdout.readline():
             try:
                 message = json.loads(line)
             except ValueError:
@@ -108,7 +120,13 @@ class WorkerProcess:
         return self._ready.is_set() and self.alive
 
     async def request(self, command: str, reply: str, timeout_s: float) -> dict[str, Any] | None:
-        """Send one command; its reply, or None (timeout, or the process is gone)."""
+        """Send one command; its reply, or None (timeout, or the process is gone).
+
+        Raises:
+            SoakSetupError: the worker's output can no longer be read (the soak's own bug).
+        """
+        if self.reader_error is not None:
+            raise SoakSetupError(f"reading OMS {self.incarnation} failed: {self.reader_error!r}")
         if not self.alive or self.proc.stdin is None:
             return None
         try:
@@ -118,14 +136,32 @@ class WorkerProcess:
             return None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while (left := deadline - loop.time()) > 0:
-            try:
-                message = await asyncio.wait_for(self._replies.get(), left)
-            except TimeoutError:
-                return None
+        exited = asyncio.ensure_future(self.proc.wait())
+        try:
+            while (left := deadline - loop.time()) > 0:
+                getting = asyncio.ensure_future(self._replies.get())
+                await asyncio.wait({getting, exited}, timeout=left, return_when="FIRST_COMPLETED")
+                if not getting.done():  # timed out, or the process died: no answer will come
+                    getting.cancel()
+                    await asyncio.gather(getting, return_exceptions=True)
+                    return await self._last_words(reply) if exited.done() else None
+                message = getting.result()
+                if message.get("type") == reply:
+                    return message
+            return None  # stale replies of timed-out commands were skipped until the deadline
+        finally:
+            exited.cancel()
+            await asyncio.gather(exited, return_exceptions=True)
+
+    async def _last_words(self, reply: str) -> dict[str, Any] | None:
+        """The process is gone: its reply may still be in the pipe (a reply, then exit)."""
+        if self._reader is not None:
+            await asyncio.wait({self._reader}, timeout=5)
+        while not self._replies.empty():
+            message = self._replies.get_nowait()
             if message.get("type") == reply:
                 return message
-        return None  # stale replies of timed-out commands were skipped until the deadline
+        return None
 
     def kill9(self) -> None:
         self.killed = True
