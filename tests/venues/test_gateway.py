@@ -106,10 +106,31 @@ def test_satisfies_the_venue_neutral_protocol(clock: TestClock) -> None:
 @pytest.mark.asyncio
 async def test_start_syncs_time_and_loads_instruments(clock: TestClock) -> None:
     async with started(clock) as env:
-        assert [r.path for r in env.venue.requests] == ["/fapi/v1/time", "/fapi/v1/exchangeInfo"]
+        assert [r.path for r in env.venue.requests] == ["/fapi/v1/exchangeInfo", "/fapi/v1/time"]
         assert env.gw.timesync.synced
         instruments = await env.gw.instruments()
         assert [i.symbol for i in instruments] == ["BLZUSDT"]
+
+
+@pytest.mark.asyncio
+async def test_start_adopts_the_venues_limits_before_counting_its_used_weight(
+    clock: TestClock,
+) -> None:
+    # A venue with four times Binance's default weight limit, half of it used already (another
+    # process on this IP): above the default 2,400, within the venue's own 9,600.
+    info: dict[str, Any] = msgspec.json.decode(p.EXCHANGE_INFO)
+    info["rateLimits"][0]["limit"] = 9_600
+    env = Env(clock)
+    busy = {"X-MBX-USED-WEIGHT-1M": "4800"}
+    env.venue.script("GET", "/fapi/v1/exchangeInfo", json_reply(200, info, busy))
+    env.venue.script("GET", "/fapi/v1/time", json_reply(200, p.SERVER_TIME, busy))
+    await env.gw.start()
+    try:
+        assert env.gw.timesync.synced
+        report = await env.gw.submit(limit())
+        assert isinstance(report, OrderStatusReport)
+    finally:
+        await env.gw.close()
 
 
 @pytest.mark.asyncio

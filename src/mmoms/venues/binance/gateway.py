@@ -198,13 +198,17 @@ class BinanceGateway:
     # ==========================================================================================
 
     async def start(self) -> None:
-        """Sync the clock, load instruments, start the stream and the WS API.
+        """Load instruments, sync the clock, start the stream and the WS API.
+
+        exchangeInfo comes first: it carries the venue's rate limits. Until they are adopted the
+        pools hold Binance's defaults, and a used-weight header above the default (another
+        process on this IP, a venue with larger limits) would make us refuse our own start.
 
         Raises:
             Rejected, OutcomeUnknown, ProtocolError: the venue could not be reached or refused.
         """
-        await self.rest.sync_time()
         await self.instruments()
+        await self.rest.sync_time()
         self._spawn(self._time_sync_loop, "timesync")
         if self.wsapi is not None:
             self._spawn(self.wsapi.run, "wsapi")
