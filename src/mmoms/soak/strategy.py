@@ -50,7 +50,10 @@ class LaneConfig:
     symbol: Symbol
     quantity: Decimal
     kinds: tuple[str, ...]
-    exit_ticks: tuple[int, int] = (8, 20)  # take-profit / stop distance, drawn in this range
+    profit_ticks: tuple[int, int] = (8, 20)  # take-profit distance, drawn in this range
+    # A stop triggers on the mark price, which lags the touch: closer than this and Binance
+    # refuses it (-2021, would trigger at once) more often than the soak wants to see.
+    stop_ticks: tuple[int, int] = (15, 35)
     stale_s: float = 15.0  # cancel a group that filled nothing in this long
     max_age_s: float = 30.0  # cancel any group still working after this long
 
@@ -259,8 +262,8 @@ class _Lane:
         tick = self.oms.instrument(cfg.symbol).tick_size
         side = rng.choice((Side.BUY, Side.SELL))
         sign = side.sign
-        away = Decimal(rng.randint(*cfg.exit_ticks)) * tick  # take-profit distance
-        stop = Decimal(rng.randint(*cfg.exit_ticks)) * tick  # stop distance
+        away = Decimal(rng.randint(*cfg.profit_ticks)) * tick
+        stop = Decimal(rng.randint(*cfg.stop_ticks)) * tick
         touch = bid if side is Side.BUY else ask  # a passive entry at the touch
         far = ask if side is Side.BUY else bid
         qty = cfg.quantity
