@@ -122,6 +122,10 @@ class CommitPipeline:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         group, self._committing, self._task = self._committing, [], None
+        if self.failed is not None:  # the engine is stopping on an earlier failure:
+            if not task.cancelled():
+                task.exception()  # (retrieved: not reported as lost)
+            return  # nothing more leaves
         try:
             task.result()  # a failure (or a cancellation) is fatal: nothing is released
             if self._waiting:  # the next fsync starts before this group's requests leave
