@@ -12,6 +12,7 @@ from mmoms.core.events import (
     OrderAmended,
     OrderAnomaly,
     OrderCanceled,
+    OrderCancelRejected,
     OrderCreated,
     OrderFilled,
     OrderOutcomeUnknown,
@@ -188,6 +189,50 @@ def test_unknown_outcome_not_found_means_rejected(book: LocalOrderBook) -> None:
     )
     assert isinstance(events[0], OrderRejected)
     assert order_a(book).status is OrderStatus.REJECTED
+
+
+def test_a_never_placed_order_whose_cancel_is_answered_unknown_order_is_resolved(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a"))
+    book.mark(SYM, A, Trigger.OUTCOME_UNKNOWN, "timeout")
+    book.mark(SYM, A, Trigger.CANCEL_SENT)  # a group cancels it before it is resolved
+    events = book.mark(SYM, A, Trigger.CANCEL_NOT_FOUND, "-2011 Unknown order sent.")
+    assert isinstance(events[0], OrderCancelRejected)
+    assert order_a(book).status is OrderStatus.UNKNOWN  # not NEW: the venue does not hold it
+    events = book.apply(
+        OrderNotFoundReport(ts_event_ns=1, ts_recv_ns=1, symbol=SYM, client_order_id=A)
+    )
+    assert isinstance(events[0], OrderRejected)
+    assert order_a(book).status is OrderStatus.REJECTED
+
+
+def test_a_live_order_whose_cancel_is_answered_unknown_order_waits_for_its_fill(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.NEW))
+    book.mark(SYM, A, Trigger.CANCEL_SENT)
+    book.mark(SYM, A, Trigger.CANCEL_NOT_FOUND, "-2011 Unknown order sent.")
+    assert order_a(book).status is OrderStatus.UNKNOWN
+    book.apply(fill("a", 7, 1, "1", cum="1"))
+    assert order_a(book).status is OrderStatus.FILLED
+
+
+def test_not_found_for_an_acknowledged_order_of_unknown_outcome_is_an_anomaly(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.NEW))
+    book.mark(SYM, A, Trigger.AMEND_SENT)
+    book.mark(SYM, A, Trigger.OUTCOME_UNKNOWN, "timeout")
+    events = book.apply(
+        OrderNotFoundReport(ts_event_ns=1, ts_recv_ns=1, symbol=SYM, client_order_id=A)
+    )
+    assert isinstance(events[0], OrderAnomaly)  # it existed: "not found" is not "never placed"
+    assert order_a(book).status is OrderStatus.UNKNOWN
+    book.apply(status("a", 7, V.FILLED, "1"))  # the venue's next answer settles it
+    assert order_a(book).status is OrderStatus.FILLED
 
 
 def test_not_found_for_a_live_order_is_an_anomaly(book: LocalOrderBook) -> None:

@@ -28,6 +28,9 @@ EXPECTED = {
     (S.PENDING_CANCEL, T.CANCELED): S.CANCELED,
     (S.PENDING_CANCEL, T.FILLED): S.FILLED,  # the fill raced our cancel
     (S.PENDING_CANCEL, T.PARTIALLY_FILLED): S.PENDING_CANCEL,
+    # -2011 on a cancel: not open on the venue (ended, or never placed), so resolved by query,
+    # never returned to a live status on our word.
+    (S.PENDING_CANCEL, T.CANCEL_NOT_FOUND): S.UNKNOWN,
     (S.PENDING_REPLACE, T.CANCELED): S.CANCELED,  # amend to qty <= filled cancels
     (S.UNKNOWN, T.ACCEPTED): S.NEW,
     (S.UNKNOWN, T.REJECTED): S.REJECTED,
@@ -62,6 +65,15 @@ def test_working_resolves_from_fills() -> None:
         S.PARTIALLY_FILLED
     )
     assert next_status(S.PENDING_REPLACE, T.AMENDED, partially_filled=True) is S.PARTIALLY_FILLED
+
+
+def test_a_cancel_answered_unknown_order_never_makes_an_order_live() -> None:
+    rows = {st: t for (st, tr), t in TRANSITIONS.items() if tr is T.CANCEL_NOT_FOUND}
+    assert rows, "the trigger has rows"
+    for status, target in rows.items():
+        assert target is not WORKING, status
+        assert target not in LIVE, status
+        assert target is (status if status.is_terminal else S.UNKNOWN), status
 
 
 @pytest.mark.parametrize("status", [s for s in S if s.is_terminal])

@@ -99,6 +99,7 @@ _LOCAL_EVENT: dict[Trigger, type[OrderEvent]] = {
 }
 _LOCAL_REASONED_EVENT: dict[Trigger, type[ReasonedOrderEvent]] = {
     Trigger.CANCEL_FAILED: OrderCancelRejected,
+    Trigger.CANCEL_NOT_FOUND: OrderCancelRejected,  # -2011: the order's status says the rest
     Trigger.AMEND_FAILED: OrderAmendRejected,
     Trigger.OUTCOME_UNKNOWN: OrderOutcomeUnknown,
     Trigger.REJECTED: OrderRejected,
@@ -562,10 +563,14 @@ class LocalOrderBook:
         self.positions[key] = self.positions.get(key, _ZERO) + f.side.sign * f.last_qty
 
     def _apply_not_found(self, r: OrderNotFoundReport) -> list[Event]:
+        """A "not found" settles only an order of unknown outcome the venue never acknowledged:
+        it never reached the venue's book (REJECTED). An order the venue did acknowledge (its
+        venue order id is known) existed: "not found" says nothing of how it ended, so it is
+        an anomaly, and the order waits for the venue's next answer."""
         order = self.get(r.symbol, r.client_order_id)
         if order is None:
             return []
-        if order.status is OrderStatus.UNKNOWN:
+        if order.status is OrderStatus.UNKNOWN and order.venue_order_id is None:
             order.status = OrderStatus.REJECTED  # the query proves it never reached the book
             self._index(order)
             order.updated_ns = r.ts_recv_ns

@@ -8,6 +8,14 @@ book records as an anomaly instead of corrupting the order.
 ``WORKING`` is a placeholder target: "back to the live status the fills imply" (NEW when nothing
 is filled, PARTIALLY_FILLED otherwise). It is how a failed cancel or amend returns an order to
 where it was without remembering the previous status separately.
+
+"Unknown order" in answer to a cancel (Binance -2011) is not a refused cancel: it means the order
+is not open on the venue — it ended (filled, most often, before the cancel landed), or it never
+existed (an order of unknown outcome that was never placed). Either way it must not go back to a
+live status on our word: it becomes UNKNOWN (:data:`Trigger.CANCEL_NOT_FOUND`) and the venue's
+answer about its client id settles it — the fill or final report, or, for an order the venue
+never acknowledged, a "not found" from the resolving query (which waits out the window in which
+the original request could still land): REJECTED.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ class Trigger(StrEnum):
     FILLED = "FILLED"  # venue: completely filled
     CANCEL_SENT = "CANCEL_SENT"  # we send a cancel
     CANCEL_FAILED = "CANCEL_FAILED"  # venue refused the cancel; the order is still live
+    CANCEL_NOT_FOUND = "CANCEL_NOT_FOUND"  # venue: not open (-2011): ended, or never placed
     CANCELED = "CANCELED"  # venue: canceled (ours, or unsolicited: STP, dead-man switch)
     EXPIRED = "EXPIRED"  # venue: expired (IOC/FOK remainder, GTD, STP)
     AMEND_SENT = "AMEND_SENT"  # we send a modify
@@ -86,6 +95,7 @@ TRANSITIONS: Final[dict[tuple[S, Trigger], Target]] = {
     (S.PENDING_CANCEL, T.ACCEPTED):         S.PENDING_CANCEL,    # late ack of the original new order
     (S.PENDING_CANCEL, T.AMENDED):          S.PENDING_CANCEL,    # late report of an earlier amend
     (S.PENDING_CANCEL, T.CANCEL_FAILED):    WORKING,
+    (S.PENDING_CANCEL, T.CANCEL_NOT_FOUND): S.UNKNOWN,           # -2011: not open on the venue, never live again on our word
     (S.PENDING_CANCEL, T.CANCEL_SENT):      S.PENDING_CANCEL,    # retried cancel
     (S.PENDING_CANCEL, T.REJECTED):         S.REJECTED,          # the new order it chased was rejected
     (S.PENDING_CANCEL, T.OUTCOME_UNKNOWN):  S.UNKNOWN,
@@ -120,6 +130,10 @@ TRANSITIONS: Final[dict[tuple[S, Trigger], Target]] = {
     (S.EXPIRED, T.PARTIALLY_FILLED):        S.EXPIRED,           # IOC remainder expired; its fill came late
     (S.EXPIRED, T.FILLED):                  S.FILLED,            # a complete fill is a fact
     (S.FILLED, T.CANCEL_FAILED):            S.FILLED,            # -2011: it filled before our cancel
+    (S.FILLED, T.CANCEL_NOT_FOUND):         S.FILLED,            # -2011 after its fill: it stays filled
+    (S.CANCELED, T.CANCEL_NOT_FOUND):       S.CANCELED,          # -2011 after its cancel (ours, or unsolicited)
+    (S.EXPIRED, T.CANCEL_NOT_FOUND):        S.EXPIRED,           # -2011 after its expiry
+    (S.REJECTED, T.CANCEL_NOT_FOUND):       S.REJECTED,          # -2011 for a new order that was rejected
     (S.REJECTED, T.REJECTED):               S.REJECTED,
     (S.REJECTED, T.ACCEPTED):               S.NEW,               # the venue holds it after all: never orphan a live order
 }

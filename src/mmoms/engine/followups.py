@@ -100,6 +100,12 @@ class Followups:
         self.pending[action.client_order_id] = action
         self.start_query(order.symbol, order.client_order_id, True)
 
+    def withdraw(self, cid: ClientOrderId) -> None:
+        """We cancelled ``cid`` and the venue does not hold it open: it is no longer wanted, so
+        it is never sent again. Its fate is settled by query like any order's."""
+        self.pending.pop(cid, None)
+        self._resends.pop(cid, None)
+
     def answered(self, cid: ClientOrderId) -> None:
         """The venue answered a request for ``cid`` for good: forget its re-sends."""
         self._resends.pop(cid, None)

@@ -8,9 +8,11 @@ through the book.
 * :func:`algo_status_report` turns Binance's view of a conditional order (an
   :class:`~mmoms.venues.reports.AlgoOrderReport`, from the algo service) into the core's
   :class:`~mmoms.core.reports.OrderStatusReport` under the same client order id, so the local
-  book — and through it the contingency planner — tracks stops like any order. The venue order
-  id is left 0 ("not known") because the algo id and the id of the order placed at trigger are
-  different numbers; the triggered order's own reports carry the latter.
+  book — and through it the contingency planner — tracks stops like any order. Its venue order
+  id is the id of the order placed at trigger (``actual_order_id``: ``ai`` in ALGO_UPDATE,
+  ``actualOrderId`` in a query), the number the triggered order's own reports and its trades
+  (``userTrades``) carry; 0 ("not known") until it triggers. The algo id is a different number
+  and never stands in for it.
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ def algo_status_report(report: AlgoOrderReport, order: Order | None) -> OrderSta
         source=report.source,
         symbol=report.symbol,
         client_order_id=report.client_order_id,
-        venue_order_id=VenueOrderId(0),
+        venue_order_id=report.actual_order_id or VenueOrderId(0),
         side=report.side,
         order_type=report.order_type,
         status=status,

@@ -2,21 +2,32 @@
 reconciliations and fills backfill.
 
 * **Queries** by client order id: for unknown outcomes (through the gateway's
-  ``resolve_unknown``, which waits until the request can no longer land) and for orders a
-  snapshot no longer lists. A conditional order is asked for with the routing hint, so a gateway
-  restarted since it was placed still finds it. One query per order at a time; a failed query is
-  retried on the ``retry`` timer.
+  ``resolve_unknown``, which waits until the request can no longer land), for orders a
+  snapshot no longer lists and for orders stuck in flight. A conditional order is asked for with
+  the routing hint, so a gateway restarted since it was placed still finds it. One query per
+  order at a time; a failed query is retried on the ``retry`` timer. "Not found" is proof only
+  for an order of unknown outcome the venue never acknowledged, from its resolution; for any
+  other order in flight it may be a stale read (Binance answers -2013 for a while after a
+  change), so the order is asked about again, with backoff, up to ``_NOT_FOUND_RETRIES`` times,
+  before the answer is applied (an anomaly: the book keeps the order as it is).
 * **Reconciliation** (at startup, every ``reconcile_interval_s``, on every stream gap): the open
   orders and positions are fetched by a task and merged here; orders we believe live that the
-  venue does not list are queried, differences journaled. Stream items that arrive while a
+  venue does not list are queried, and so are orders whose request has been in flight for a
+  whole interval without an answer; differences journaled. Stream items that arrive while a
   reconciliation is under way are buffered (:mod:`mmoms.engine.stream_handler`) and applied
-  after the snapshot, in order. One at a time; a request during one runs after it.
+  after the snapshot, in order. One at a time; a request during one runs after it. A failed
+  one is fetched again after ``retry_unknown_s`` as the same reconciliation (no timer of its
+  own: the periodic chain stays one chain).
 * **Backfill**: an order whose filled quantity is ahead of the fills we hold lost a fill on the
-  stream; the symbol's trades since that order are fetched, and the book counts each trade once.
+  stream; the symbol's trades since that order are fetched and matched to our orders by venue
+  order id, and the book counts each trade once. An order whose venue order id we do not know
+  yet (a triggered stop whose order reports were lost) is queried first: the algo service's
+  answer names the order placed at trigger.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -24,6 +35,8 @@ from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.core.commands import QueryOrder
 from mmoms.core.enums import OrderStatus
 from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.core.order import Order
+from mmoms.core.reports import OrderNotFoundReport
 from mmoms.engine.background import Background
 from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
@@ -40,6 +53,8 @@ log = logging.getLogger(__name__)
 __all__ = ["Reconciler"]
 
 _BACKFILL_MARGIN_NS = 60 * NANOS_PER_SECOND  # the venue's clock may run behind ours
+_NOT_FOUND_RETRIES = 5  # "not found" for an order in flight: asked again this many times
+_STUCK = (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE)
 
 
 def _no_release() -> None:
@@ -66,6 +81,7 @@ class Reconciler:
         self._clock = clock
         self.release_stream: Callable[[], None] = _no_release  # buffered stream items, in order
         self._querying: set[tuple[Symbol, ClientOrderId]] = set()
+        self._not_found: dict[tuple[Symbol, ClientOrderId], int] = {}  # re-asks after "not found"
         self._reconciling = False
         self._reconcile_again: str | None = None
         self._backfilling: set[Symbol] = set()
@@ -73,13 +89,19 @@ class Reconciler:
 
     # -- queries ----------------------------------------------------------------------------------
 
-    def start_query(self, symbol: Symbol, cid: ClientOrderId, unknown: bool) -> None:
+    def start_query(
+        self, symbol: Symbol, cid: ClientOrderId, unknown: bool, *, delay_s: float = 0.0
+    ) -> None:
         if (symbol, cid) in self._querying:
             return
         self._querying.add((symbol, cid))
-        self._background.spawn(self._query(symbol, cid, unknown))
+        self._background.spawn(self._query(symbol, cid, unknown, delay_s))
 
-    async def _query(self, symbol: Symbol, cid: ClientOrderId, unknown: bool) -> None:
+    async def _query(
+        self, symbol: Symbol, cid: ClientOrderId, unknown: bool, delay_s: float = 0.0
+    ) -> None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)  # a backoff: the venue's answer may not have settled
         # The book knows the order's type: a conditional order is asked for where the venue
         # keeps those, even by a gateway restarted since it was placed.
         order = self._bw.book.get(symbol, cid)
@@ -107,6 +129,11 @@ class Reconciler:
             key, msg.result, msg.unknown
         ):
             return
+        if isinstance(msg.result, OrderNotFoundReport):
+            if self._ask_again(key, msg.unknown):
+                return
+        else:
+            self._not_found.pop(key, None)
         if isinstance(msg.result, AlgoOrderReport):
             bw.apply_algo(msg.result)
         else:
@@ -114,6 +141,25 @@ class Reconciler:
         order = bw.book.get(key[0], key[1])
         if order is not None and order.venue_order_id and order.filled_qty > order.fills_qty:
             self._start_backfill(order.symbol, order.created_ns)  # its fills were lost
+
+    def _ask_again(self, key: tuple[Symbol, ClientOrderId], unknown: bool) -> bool:
+        """A "not found" that may be stale: True if the order is asked about again instead of
+        the answer being applied (see the module docstring)."""
+        order = self._bw.book.get(*key)
+        if order is None or not order.status.is_in_flight:
+            return False  # a live order missing: the book records the anomaly
+        if order.status is OrderStatus.UNKNOWN and order.venue_order_id is None:
+            if unknown:
+                return False  # resolved: it never reached the venue (REJECTED)
+            self.start_query(key[0], key[1], True)  # only the resolution is proof
+            return True
+        tries = self._not_found.get(key, 0)
+        if tries >= _NOT_FOUND_RETRIES:
+            return False  # the venue keeps saying so: record it; reconciliation asks again
+        self._not_found[key] = tries + 1
+        delay_s = min(self._cfg.retry_unknown_s, self._cfg.reconcile_interval_s) * 2**tries
+        self.start_query(key[0], key[1], unknown, delay_s=delay_s)
+        return True
 
     def query_unknown(self) -> None:
         """Query every order whose outcome is still unknown."""
@@ -130,7 +176,9 @@ class Reconciler:
         self._reconciling = True
         self._background.spawn(self._fetch_truth(reason))
 
-    async def _fetch_truth(self, reason: str) -> None:
+    async def _fetch_truth(self, reason: str, delay_s: float = 0.0) -> None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
         try:
             snapshot = await self._gw.open_orders(list(self._cfg.symbols))
             positions = await self._gw.positions()
@@ -141,11 +189,14 @@ class Reconciler:
 
     def on_reconcile(self, msg: ReconcileMsg) -> None:
         bw, book = self._bw, self._bw.book
-        self._reconciling = False
         if msg.snapshot is None:
             log.warning("reconciliation (%s) failed: %s; retrying", msg.reason, msg.error)
-            self._background.arm_timer(self._cfg.retry_unknown_s, "reconcile")
+            # The same reconciliation again, after a pause: still one at a time, and no timer
+            # of the periodic kind (each failure would start another periodic chain).
+            retry = self._fetch_truth(msg.reason, delay_s=self._cfg.retry_unknown_s)
+            self._background.spawn(retry)
             return
+        self._reconciling = False
         before = order_fingerprints(book)
         bw.apply(msg.snapshot)
         differences = describe_changes(before, order_fingerprints(book))
@@ -153,6 +204,8 @@ class Reconciler:
             differences.append(
                 f"{order.client_order_id}: {order.status.value} here, not open on venue"
             )
+            self.start_query(order.symbol, order.client_order_id, False)
+        for order in self._stuck_in_flight():
             self.start_query(order.symbol, order.client_order_id, False)
         for position in msg.positions:
             bw.apply(position)
@@ -169,6 +222,24 @@ class Reconciler:
             again, self._reconcile_again = self._reconcile_again, None
             self.start(again)
 
+    def _stuck_in_flight(self) -> list[Order]:
+        """Orders whose request has had no answer for a whole reconciliation interval: a reply
+        the book could not use, or a report lost. The venue is asked instead of waiting on."""
+        patience_ns = int(self._cfg.reconcile_interval_s * NANOS_PER_SECOND)
+        now = self._bw.now
+        in_flight = {
+            (o.symbol, o.client_order_id): o
+            for o in self._bw.book.open_orders()
+            if o.status.is_in_flight
+        }
+        for key in [k for k in self._not_found if k not in in_flight]:
+            del self._not_found[key]  # settled meanwhile
+        return [
+            o
+            for o in in_flight.values()
+            if o.status in _STUCK and now - o.updated_ns >= patience_ns
+        ]
+
     # -- fills backfill ---------------------------------------------------------------------------
 
     def _backfill_missing_fills(self) -> None:
@@ -177,9 +248,15 @@ class Reconciler:
         trade id once, so fills we already have change nothing)."""
         since: dict[Symbol, int] = {}
         for order in self._bw.book.orders():
-            if order.venue_order_id is not None and order.filled_qty > order.fills_qty:
-                oldest = since.get(order.symbol, order.created_ns)
-                since[order.symbol] = min(oldest, order.created_ns)
+            if order.filled_qty <= order.fills_qty:
+                continue
+            if order.venue_order_id is None:
+                # Its trades could not be told apart: ask which order the venue filled (the
+                # algo service names the order a stop placed); the answer starts the backfill.
+                self.start_query(order.symbol, order.client_order_id, False)
+                continue
+            oldest = since.get(order.symbol, order.created_ns)
+            since[order.symbol] = min(oldest, order.created_ns)
         for symbol, since_ns in since.items():
             self._start_backfill(symbol, since_ns)
 

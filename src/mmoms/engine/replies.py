@@ -4,8 +4,14 @@ Per action of a flight the gateway returns a report or the exception it ended wi
 :mod:`mmoms.engine.sender`):
 
 * a report is merged into the book (a cancel answered with a fill counts as a cancel race);
-* "unknown order" on a cancel (-2011) means the order ended before the cancel landed: routine,
-  settled by the fill or a query, never an API error;
+* "unknown order" on a cancel (-2011) means the order is not open on the venue: it ended
+  before the cancel landed (filled, most often), or it never existed. Routine, never an API
+  error: the order is marked UNKNOWN, never live again on our word, and settled by the fill or
+  by resolving its client id (:mod:`mmoms.core.fsm`);
+* "unknown order" on an amend (-2013) is the same fact: the amend failed and the order is
+  cancelled, whose answer (or the resolution after it) says how it ended. Both arrive either as
+  an error or, inside a batch, as an :class:`~mmoms.core.reports.OrderNotFoundReport` item, and
+  are handled alike;
 * a failure that may have executed marks the order UNKNOWN and resolves it by query; a definite
   refusal rejects a new order, returns an amended or canceled order to where it was (a cancel
   that could not be sent is wanted again);
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 from mmoms.core.clock import NANOS_PER_MILLI, Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
-from mmoms.core.enums import VenueOrderStatus
+from mmoms.core.enums import OrderStatus, VenueOrderStatus
 from mmoms.core.errors import MmomsError
 from mmoms.core.fsm import Trigger
 from mmoms.core.order import Order
@@ -97,8 +103,7 @@ class ReplyHandler:
                 bw.apply(result)
             elif isinstance(result, OrderNotFoundReport):
                 if order is not None:
-                    bw.mark(order, Trigger.CANCEL_FAILED, "venue: unknown order")
-                    self._start_query(order.symbol, order.client_order_id, False)
+                    self._not_found(action, order, "venue: unknown order")
             elif isinstance(result, BaseException) and order is not None:
                 self._on_failure(action, order, result)
             elif isinstance(result, AlgoOrderReport):
@@ -107,12 +112,7 @@ class ReplyHandler:
     def _on_failure(self, action: Action, order: Order, exc: BaseException) -> None:
         bw = self._bw
         if isinstance(action, CancelOrder) and isinstance(exc, OrderNotFound):
-            # -2011: the order ended (filled, most often) before our cancel landed. Routine, not
-            # an API error: the fill settles it, or a query does if we have not read it yet.
-            self._metrics.cancel_races += 1
-            bw.mark(order, Trigger.CANCEL_FAILED, "venue: unknown order (ended before cancel)")
-            if not order.status.is_terminal:
-                self._start_query(order.symbol, order.client_order_id, False)
+            self._not_found(action, order, "venue: unknown order (ended before cancel)")
             return
         reason = self._record_api_error(action, exc)
         may_have_executed = isinstance(exc, VenueError) and exc.may_have_executed
@@ -128,13 +128,34 @@ class ReplyHandler:
         if isinstance(action, SubmitOrder):
             bw.mark(order, Trigger.REJECTED, reason)
         elif isinstance(action, AmendOrder):
-            if isinstance(exc, OrderNotFound):  # not open on the venue (its fill was missed?):
-                self._planner.want_cancel(order)  # pull it; the cancel answers with its state
-            bw.mark(order, Trigger.AMEND_FAILED, reason)
+            if isinstance(exc, OrderNotFound):
+                self._not_found(action, order, reason)
+            else:
+                bw.mark(order, Trigger.AMEND_FAILED, reason)
         else:  # not sent (budget, halt): keep wanting it gone
             bw.mark(order, Trigger.CANCEL_FAILED, reason)
             self._planner.want_cancel(order)
             self._background.arm_timer(self._cfg.retry_unknown_s, "retry")
+
+    def _not_found(self, action: Action, order: Order, reason: str) -> None:
+        """The venue does not hold ``order`` open: it ended (its fill was missed, or not read
+        yet), or it never existed."""
+        bw = self._bw
+        if isinstance(action, CancelOrder):
+            # -2011: routine, not an API error. Not open on the venue, so not live here either:
+            # UNKNOWN, settled by the fill or the final report, or by resolving its client id.
+            self._metrics.cancel_races += 1
+            self._followups.withdraw(order.client_order_id)  # a group follow-up: not re-sent
+            bw.mark(order, Trigger.CANCEL_NOT_FOUND, reason)
+            if not order.status.is_terminal:
+                unknown = order.status is OrderStatus.UNKNOWN
+                self._start_query(order.symbol, order.client_order_id, unknown)
+        elif isinstance(action, AmendOrder):
+            # -2013: the amend failed; pull the order: the cancel answers with its state.
+            self._planner.want_cancel(order)
+            bw.mark(order, Trigger.AMEND_FAILED, reason)
+        elif not order.status.is_terminal:  # not an answer a new order gets: ask
+            self._start_query(order.symbol, order.client_order_id, False)
 
     def _record_api_error(self, action: Action, exc: BaseException) -> str:
         """Journal and count a failed request; hold the window if the gateway refuses for
