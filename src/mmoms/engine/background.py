@@ -31,7 +31,8 @@ class Background:
 
     def arm_timer(self, delay_s: float, kind: str) -> None:
         """Post ``TimerMsg(kind)`` in ``delay_s``; cancelled by :meth:`cancel_timers`."""
-        self._timers = [t for t in self._timers if not t.cancelled()]
+        now = asyncio.get_running_loop().time()  # drop fired and cancelled handles: bounded
+        self._timers = [t for t in self._timers if not t.cancelled() and t.when() > now]
         self._timers.append(self.call_later(delay_s, kind))
 
     def call_later(self, delay_s: float, kind: str) -> asyncio.TimerHandle:
