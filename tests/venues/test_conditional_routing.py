@@ -7,6 +7,7 @@ Without the hint such a gateway asks the regular order endpoints, where a stop d
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from mmoms.core.commands import CancelOrder, QueryOrder, SubmitOrder
-from mmoms.core.enums import OrderType, Side
+from mmoms.core.enums import OrderType, Side, TimeInForce
 from mmoms.core.ids import ClientOrderId
 from mmoms.core.reports import OrderNotFoundReport, OrderStatusReport
 from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials
@@ -124,3 +125,47 @@ async def test_a_batch_cancel_splits_hinted_stops_from_regular_orders(
     assert (stop.client_order_id, stop.status) == ("rt-stop2", AlgoStatus.CANCELED)
     assert isinstance(regular, OrderStatusReport)
     assert (regular.client_order_id, regular.status.value) == ("rt-limit", "CANCELED")
+
+
+async def _triggered(gw: BinanceGateway, cid: str) -> AlgoOrderReport:
+    """Poll the algo service (the market steps every 100 ms) until the stop has triggered."""
+    for _ in range(200):
+        report = await gw.query(_query(cid), conditional=True)
+        assert isinstance(report, AlgoOrderReport)
+        if report.status in (AlgoStatus.TRIGGERED, AlgoStatus.FINISHED):
+            return report
+        await asyncio.sleep(0.05)  # polling the venue's own 100 ms market step
+    raise AssertionError(f"{cid} never triggered")
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["cancel", "batch-cancel"])
+@pytest.mark.asyncio
+async def test_a_triggered_stop_limit_is_cancelled_as_the_order_it_placed(
+    sim: Sim,  # noqa: F811
+    batch: bool,
+) -> None:
+    # A BUY STOP whose trigger is just above the market and whose limit price is far below it:
+    # once the market rises through the trigger, the order it places rests in the book. The
+    # algo service no longer holds it; cancelling there would leave it open.
+    gw = _gateway(sim)
+    await gw.start()
+    try:
+        mark = await passive_price(gw, "1.0")
+        rest_at = await passive_price(gw, "0.97")
+        stop = SubmitOrder(ts_ns=0, client_order_id=ClientOrderId("rt-sl"), symbol=SYM,
+                           side=Side.BUY, order_type=OrderType.STOP, quantity=Decimal("0.010"),
+                           price=rest_at, trigger_price=mark + 5,
+                           time_in_force=TimeInForce.GTC)  # fmt: skip
+        assert isinstance(await gw.submit(stop), AlgoOrderReport)
+        sim.exchange.set_mid(SYM, str(mark + 100))
+        triggered = await _triggered(gw, "rt-sl")
+        assert triggered.actual_order_id
+        cmd = CancelOrder(ts_ns=0, client_order_id=ClientOrderId("rt-sl"), symbol=SYM,
+                          venue_order_id=triggered.actual_order_id, conditional=True)  # fmt: skip
+        [result] = await gw.cancel_batch([cmd]) if batch else [await gw.cancel(cmd)]
+        assert isinstance(result, OrderStatusReport)
+        assert result.venue_order_id == triggered.actual_order_id
+        assert result.status.value == "CANCELED"
+        assert (await gw.open_orders([SYM])).orders == ()
+    finally:
+        await gw.close()

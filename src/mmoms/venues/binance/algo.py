@@ -21,7 +21,7 @@ import msgspec
 
 from mmoms.core.clock import Clock
 from mmoms.core.commands import SubmitOrder
-from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
 from mmoms.core.reports import OrderNotFoundReport, ReportSource
 from mmoms.venues.binance import codec, endpoints, schemas
 from mmoms.venues.binance.ratecontrol import Priority
@@ -43,6 +43,13 @@ class AlgoOrders:
 
     def is_algo(self, client_order_id: str) -> bool:
         return client_order_id in self._known
+
+    def placed_order_id(self, client_order_id: str) -> VenueOrderId | None:
+        """The regular order a triggered conditional order placed, if we saw it trigger."""
+        last = self._known.get(client_order_id)
+        if last is None or last.status not in (AlgoStatus.TRIGGERED, AlgoStatus.FINISHED):
+            return None
+        return last.actual_order_id or None
 
     def observe(self, report: AlgoOrderReport) -> None:
         """Remember an algo order's latest state (from a reply, the stream or a snapshot)."""

@@ -37,6 +37,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
+
 from mmoms.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND, Clock, LiveClock
 from mmoms.core.commands import AmendOrder, CancelAllOrders, CancelOrder, QueryOrder, SubmitOrder
 from mmoms.core.errors import InstrumentError, MmomsError
@@ -434,7 +436,10 @@ class BinanceGateway:
             Rejected, OutcomeUnknown (after every retry), ProtocolError.
         """
         if cmd.conditional or self.algo.is_algo(cmd.client_order_id):
-            return await self.algo.cancel(cmd.symbol, cmd.client_order_id)
+            placed = self._placed_at_trigger(cmd)
+            if placed is None:
+                return await self.algo.cancel(cmd.symbol, cmd.client_order_id)
+            cmd = placed
         try:
             reply = await self._call(
                 endpoints.CANCEL_ORDER,
@@ -447,6 +452,21 @@ class BinanceGateway:
         except OrderNotFound:
             return await self.query_order(cmd.symbol, cmd.client_order_id, cmd.venue_order_id)
         return codec.order_report(reply, self._clock.time_ns())
+
+    def _placed_at_trigger(self, cmd: CancelOrder) -> CancelOrder | None:
+        """The cancel of the regular order a triggered conditional order placed, else None.
+
+        Once triggered, the algo service no longer holds the order (its cancel answers
+        -2011) while the order it placed may rest in the book: that one is cancelled, by the
+        venue order id the algo update named (the caller's ``venue_order_id`` for a
+        conditional order is that id once triggered, unset or 0 before).
+        """
+        if not (cmd.conditional or self.algo.is_algo(cmd.client_order_id)):
+            return None
+        placed = self.algo.placed_order_id(cmd.client_order_id) or cmd.venue_order_id
+        if not placed:
+            return None
+        return msgspec.structs.replace(cmd, venue_order_id=placed, conditional=False)
 
     async def amend(self, cmd: AmendOrder) -> OrderStatusReport:
         """Modify a LIMIT order's price / quantity (it loses queue priority).
@@ -530,8 +550,12 @@ class BinanceGateway:
         """
         # Conditional orders live in the algo service: Binance's batch cancel does not know them
         # (-2011), so they are canceled one by one, concurrently with the batches.
+        # A triggered one is cancelled as the regular order it placed.
+        cmds = [self._placed_at_trigger(c) or c for c in cmds]
         algo = [
-            i for i, c in enumerate(cmds) if c.conditional or self.algo.is_algo(c.client_order_id)
+            i
+            for i, c in enumerate(cmds)
+            if c.conditional or (self.algo.is_algo(c.client_order_id) and not c.venue_order_id)
         ]
         if not algo:
             return await self.batches.cancel(cmds)
