@@ -155,6 +155,10 @@ class LocalOrderBook:
             return list(self._open.get(symbol, {}).values())
         return [o for by_id in self._open.values() for o in by_id.values()]
 
+    def open_count(self, symbol: Symbol) -> int:
+        """How many orders of ``symbol`` are possibly resting (in-flight included); O(1)."""
+        return len(self._open.get(symbol, ()))
+
     def _index(self, order: Order) -> None:
         """Keep the open-orders index in step with ``order.status``."""
         by_id = self._open.setdefault(order.symbol, {})

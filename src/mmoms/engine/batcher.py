@@ -18,9 +18,12 @@ venue's batch sizes (Binance: ≤ 10 cancels, ≤ 5 modifies, ≤ 5 new orders p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.enums import Side
 from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.engine.risk import NOTHING_QUEUED, Queued
 
 Action = SubmitOrder | AmendOrder | CancelOrder
 
@@ -79,6 +82,22 @@ class ActionBatcher:
 
     def pending_new(self, client_order_id: ClientOrderId) -> bool:
         return client_order_id in self._news
+
+    def queued(self, symbol: Symbol) -> Queued:
+        """The new orders on ``symbol`` collected and not sent yet, for the risk checks."""
+        if not self._news:
+            return NOTHING_QUEUED
+        orders, buy, sell = 0, Decimal(0), Decimal(0)
+        for cmd in self._news.values():
+            if cmd.symbol != symbol:
+                continue
+            orders += 1
+            if not cmd.reduce_only:
+                if cmd.side is Side.BUY:
+                    buy += cmd.quantity
+                else:
+                    sell += cmd.quantity
+        return Queued(orders, buy, sell) if orders else NOTHING_QUEUED
 
     def drain(self) -> list[Flight]:
         """Everything collected, as flights: cancels, then amends, then new orders."""

@@ -242,6 +242,7 @@ class ActionPlanner:
             quantity=qty,
             price=price,
             reduce_only=cmd.reduce_only,
+            queued=self._batcher.queued(cmd.symbol),
         )
         if rejection is not None:
             self.rejections.append(Rejection(rejection, intent, cmd))
@@ -260,6 +261,7 @@ class ActionPlanner:
             order_type=OrderType.LIMIT,
             quantity=level.quantity,
             price=level.price,
+            queued=self._batcher.queued(symbol),
         )
         if rejection is not None:
             self.rejections.append(Rejection(rejection))

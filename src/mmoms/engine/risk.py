@@ -7,11 +7,12 @@ Checks, in order (the first failure rejects, with the check's name and a reason)
 * ``circuit_breaker`` — the gateway's API error rate crossed a threshold; new risk waits for a
   cool-down.
 * ``max_order_qty`` / ``max_order_notional`` — per order.
-* ``max_open_orders`` — per symbol, counting in-flight orders.
+* ``max_open_orders`` — per symbol, counting in-flight orders and those already accepted in
+  the current batching window (:class:`Queued`): a burst inside one window is one whole.
 * ``price_band`` — a fat-finger guard against the reference (mark or mid) price.
 * ``reduce_only`` — a reduce-only order must shrink the position, never grow or flip it.
 * ``max_position`` — worst case: the position plus every resting order on that side filling,
-  plus this one.
+  plus the window's queued ones, plus this one.
 * ``order_rate`` — our own budget of new orders and amends per second, below the exchange's.
 
 **A contingent group counts once.** Its orders are left out of the resting sum; instead each
@@ -77,6 +78,21 @@ class ErrorRate:
     requests: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """New orders accepted in the current batching window and not yet in the book: the risk
+    checks count them, or a burst inside one window would be checked against the book alone."""
+
+    orders: int = 0
+    buy_qty: Decimal = Decimal(0)  # reduce-only orders excluded: they cannot add exposure
+    sell_qty: Decimal = Decimal(0)
+
+    def qty(self, side: Side) -> Decimal:
+        return self.buy_qty if side is Side.BUY else self.sell_qty
+
+
+NOTHING_QUEUED = Queued()
+
 GroupResting = Callable[[Symbol, Side], Decimal]
 """What every active group could still add on one side of a symbol, each group charged once."""
 
@@ -140,8 +156,10 @@ class RiskEngine:
         quantity: Decimal,
         price: Decimal | None,
         reduce_only: bool = False,
+        queued: Queued = NOTHING_QUEUED,
     ) -> RiskRejection | None:
-        """Check a new order; on success the order counts against the rate budget."""
+        """Check a new order, counting ``queued`` (accepted in this window, not yet booked);
+        on success the order counts against the rate budget."""
         gate = self._gates()
         if gate is not None:
             return gate
@@ -152,11 +170,17 @@ class RiskEngine:
         notional_price = price if price is not None else ref
         rejection = (
             self._size(limits, quantity, notional_price)
-            or self._open_orders(book, symbol, limits)
+            or self._open_orders(book, symbol, limits, queued.orders)
             or self._band(symbol, limits, price, order_type, ref)
             or self._reduce_only(book, symbol, side, quantity, reduce_only)
             or self._position(
-                book, symbol, side, quantity, limits, exclude=None, reduce_only=reduce_only
+                book,
+                symbol,
+                side,
+                quantity + queued.qty(side),
+                limits,
+                exclude=None,
+                reduce_only=reduce_only,
             )
             or self._rate()
         )
@@ -277,11 +301,11 @@ class RiskEngine:
 
     @staticmethod
     def _open_orders(
-        book: LocalOrderBook, symbol: Symbol, limits: SymbolLimits
+        book: LocalOrderBook, symbol: Symbol, limits: SymbolLimits, queued: int = 0
     ) -> RiskRejection | None:
-        count = len(book.open_orders(symbol))
+        count = book.open_count(symbol) + queued
         if count >= limits.max_open_orders:
-            return RiskRejection("max_open_orders", f"{count} open on {symbol}")
+            return RiskRejection("max_open_orders", f"{count} open or queued on {symbol}")
         return None
 
     @staticmethod
