@@ -21,11 +21,6 @@ from mmoms.soak.cli import main
 
 CI_SECONDS = 130
 FULL_SECONDS = 1800
-KNOWN_ENGINE_BUGS = (
-    "engine findings F1-F3 (tests/soak/test_engine_findings.py): a triggered stop's lost fill "
-    "is never recovered and an amend can stick in PENDING_REPLACE, so a run breaches when the "
-    "dice land on them; remove this marker once they are fixed"
-)
 
 
 @dataclass
@@ -83,16 +78,14 @@ def test_ci_soak_meets_every_fault_kills_and_trades(ci_run: SoakRun) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(CI_SECONDS * 3 + 400)
-@pytest.mark.xfail(strict=False, reason=KNOWN_ENGINE_BUGS)
 def test_ci_soak_finds_no_breach(ci_run: SoakRun) -> None:
-    assert ci_run.report["breaches"] == []
+    assert ci_run.report["breaches"] == [], ci_run.table
     assert ci_run.code == 0
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(FULL_SECONDS * 3 + 600)
 @pytest.mark.skipif(os.environ.get("MMOMS_SOAK") != "full", reason="MMOMS_SOAK=full runs it")
-@pytest.mark.xfail(strict=False, reason=KNOWN_ENGINE_BUGS)
 def test_thirty_minute_soak(tmp_path: Path) -> None:
     run = soak(tmp_path, FULL_SECONDS, seed=1)
     assert_exercised(run, kills=5)

@@ -191,6 +191,7 @@ class _Lane:
         self.since = time.monotonic()
         self.cancel_sent = False
         self.flatten_sent_at = 0.0
+        self.rest_until = 0.0  # a pause after a group that never got going
 
     def _adopt(self) -> GroupId | None:
         """After a restart the unfinished group of this symbol is still ours to follow."""
@@ -219,7 +220,11 @@ class _Lane:
         if state is None:  # not taken yet, or refused by risk (then it never will be)
             return age < 5.0
         if state.status.is_terminal:
-            return False
+            if not any(leg.filled for leg in state.legs) and self.rest_until == 0.0:
+                # refused or canceled before anything filled (a throttled gateway refuses
+                # entries at once): pause, or the lane would churn out groups back to back
+                self.rest_until = time.monotonic() + self.rng.uniform(1.0, 3.0)
+            return time.monotonic() < self.rest_until
         filled = any(leg.filled for leg in state.legs)
         too_old = age > self.cfg.max_age_s or (not filled and age > self.cfg.stale_s)
         if too_old and not self.cancel_sent:
@@ -256,6 +261,7 @@ class _Lane:
             return
         self.oms.place_group(GROUPS, group)
         self.current, self.since, self.cancel_sent = GroupId(group_id), time.monotonic(), False
+        self.rest_until = 0.0
 
     def _build(self, kind: str, group_id: str, bid: Decimal, ask: Decimal) -> Group:
         cfg, rng = self.cfg, self.rng

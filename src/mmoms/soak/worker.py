@@ -59,7 +59,7 @@ _encode = msgspec.json.Encoder().encode
 def soak_oms_config(symbols: Sequence[Symbol]) -> OmsConfig:
     d = Decimal
     limits = {
-        Symbol("BTCUSDC"): SymbolLimits(d("0.01"), d(2000), 20, d("0.05"), d(2)),
+        Symbol("BTCUSDC"): SymbolLimits(d("0.01"), d(2000), 40, d("0.05"), d(2)),
         Symbol("ETHUSDC"): SymbolLimits(d("0.5"), d(5000), 10, d("0.5"), d(2)),
         Symbol("BTCUSDT"): SymbolLimits(d("0.01"), d(2000), 10, d("0.02"), d(2)),
     }
