@@ -25,9 +25,19 @@ Why it is built this way:
   Replaying it from the first record must reach every state hash a checkpoint pinned.
 * **Checks are pure.** :mod:`.invariants` compares plain structs (:mod:`.views`), so each check
   is unit-tested against a crafted breach; the orchestrator only gathers the inputs.
+* **Kills land where they hurt.** Besides kill -9 at random moments, half the restarts arm one
+  of the engine's failpoints (``MMOMS_FAILPOINTS``): that incarnation kills itself between a
+  group follow-up's commit and its send, or between the venue's answer and the journal.
+* **One group per symbol.** In one-way mode two brackets on one symbol trade each other's
+  reduce-only exits; with one group at a time a group's exposure is the symbol's position, so a
+  group can be judged from the venue's executed quantities alone.
 * **One seeded RNG decides.** Fault order and parameters, kill moments, downtime and the
   strategy's choices derive from ``--seed``; the OS scheduler still varies the interleaving,
   which is what a soak is for, and the run directory keeps the evidence.
+* **The venue is a generous tier.** The quoter runs at ~50 actions/s, more than Binance's
+  default limits allow; the simulator is configured with a higher weight budget so that the
+  gateway's self-throttling after a 429 burst slows quoting without blinding reconciliation
+  (:func:`mmoms.soak.simproc.sim_config_text`).
 
 Exit status: 0 no breach, 1 a breach, 2 usage or setup error.
 """
