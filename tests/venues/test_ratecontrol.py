@@ -117,6 +117,21 @@ def test_429_cools_down_everything_and_lowers_the_rate(clock: TestClock) -> None
     assert rc.state().throttle_factor == 1.0
 
 
+def test_after_a_429_exits_and_reads_of_the_truth_are_not_throttled(clock: TestClock) -> None:
+    # Found by the chaos soak: the used-weight header counts the whole IP, so after a 429 the
+    # throttled share (here 1/4 of 10) was already spent and reconciliation, listenKey and
+    # cancels waited for the window while the book drifted from the venue.
+    rc = small(clock)
+    rc.on_rate_limited(retry_after_ms=None)
+    rc.on_rate_limited(retry_after_ms=None)
+    clock.advance(500 * NANOS_PER_MILLI)  # the cool-down is over
+    rc.on_headers({"x-mbx-used-weight-1m": "5"})
+    assert rc.admit(1) > 0  # new exposure: throttled to 1/4 of the pool
+    for _ in range(5):
+        assert rc.admit(1, priority=Priority.EXIT) == 0  # up to the venue's own limit
+    assert rc.admit(1, priority=Priority.EXIT) > 0  # ...and not beyond it
+
+
 def test_418_halts_until_retry_after(clock: TestClock) -> None:
     rc = small(clock)
     rc.on_error(IpBanned("banned", retry_after_ms=120_000))

@@ -174,6 +174,26 @@ async def test_429_cools_down_and_new_orders_fail_fast_without_sending(make_rest
 
 
 @pytest.mark.asyncio
+async def test_after_a_429_reads_of_the_truth_still_go_while_new_orders_are_throttled(
+    make_rest: MakeRest, clock: TestClock
+) -> None:
+    # Other processes on this IP and account have spent half the minute's weight and half the
+    # order count (the headers count them too): after two 429s new exposure may use a quarter
+    # of each pool; reconciliation may not be starved by that (found by the chaos soak).
+    busy = {"X-MBX-USED-WEIGHT-1M": "1200", "X-MBX-ORDER-COUNT-10S": "150"}
+    rest, transport = make_rest(lambda _: json_reply(200, [], busy))
+    await rest.call(endpoints.OPEN_ORDERS, [], list[schemas.OrderReply])
+    rest.rate.on_rate_limited(retry_after_ms=1)
+    rest.rate.on_rate_limited(retry_after_ms=1)
+    clock.advance(10 * NANOS_PER_MILLI)  # the cool-down is over
+    with pytest.raises(RateBudgetExceededError):
+        await rest.call(endpoints.NEW_ORDER, ORDER_PARAMS, schemas.OrderReply)
+    assert await rest.call(endpoints.OPEN_ORDERS, [], list[schemas.OrderReply]) == []
+    assert len(transport.find("GET", "/fapi/v1/openOrders")) == 2
+    assert transport.find("POST", "/fapi/v1/order") == []
+
+
+@pytest.mark.asyncio
 async def test_418_halts_sending(make_rest: MakeRest) -> None:
     rest, transport = make_rest(
         lambda _: json_reply(

@@ -18,8 +18,12 @@ Design decisions:
   the market: cancels and reduce-only orders (:attr:`Priority.EXIT`). New exposure can never use
   it, so a full budget never blocks a cancel.
 * HTTP 429 → cool down (Retry-After, else ``default_cooldown_ns``) for *every* request (more
-  requests during a 429 are what earns a 418 ban), and halve the share of each pool we allow
-  ourselves; the share returns to 100 % after ``recovery_ns`` without another 429.
+  requests during a 429 are what earns a 418 ban), and halve the share of each pool that *new
+  exposure* may use; the share returns to 100 % after ``recovery_ns`` without another 429. Exits
+  and the reads that keep the book true (reconciliation, queries, listenKey, time) are not
+  throttled below the venue's own limit after the cool-down: the venue's used-weight header
+  counts the whole IP, so a throttled share could otherwise leave the OMS unable to reconcile or
+  reconnect its user stream for a minute after a 429 burst (found by the chaos soak).
 * HTTP 418 → halt: :meth:`admit` raises :class:`SendingHaltedError` until Retry-After has passed, or
   until :meth:`resume` when no Retry-After was given. :attr:`halted` is the alert flag.
 
@@ -39,7 +43,7 @@ from mmoms.venues.gateway import PoolUsage, RateLimitState
 
 class Priority(IntEnum):
     NORMAL = 0  # new exposure: may not touch the exit reserve
-    EXIT = 1  # cancels, reduce-only / close-position orders: may use the whole pool
+    EXIT = 1  # cancels, reduce-only orders, reads of the truth: the whole pool, never throttled
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +150,7 @@ class RateController:
             return self._cooldown_until_ns - mono
         if self._throttle < 1.0 and mono - self._last_429_ns >= self._recovery_ns:
             self._throttle = 1.0
-        share = (
-            self._throttle
-            if priority is Priority.EXIT
-            else self._throttle * (1 - self._exit_reserve)
-        )
+        share = 1.0 if priority is Priority.EXIT else self._throttle * (1 - self._exit_reserve)
         now = self._clock.time_ns()
         wait = 0
         for pool, cost in (
