@@ -28,37 +28,29 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from mmoms.app.stack import demo_oms_config
 from mmoms.contingent import limit, oco
 from mmoms.core.enums import Side
 from mmoms.core.ids import ClientOrderId, StrategyId, Symbol, TradeId, VenueOrderId
 from mmoms.core.reports import FillReport, ReportSource
 from mmoms.engine.messages import StreamMsg
 from mmoms.engine.oms import OrderManager
-from mmoms.engine.risk import RiskConfig, SymbolLimits
 from mmoms.journal.memory import InMemoryJournalStore
 from mmoms.journal.sqlite import SqliteJournalStore
 from mmoms.journal.store import JournalStore
-from mmoms.sim.api import SimApiError
-from mmoms.sim.clock import LiveSimClock
-from mmoms.sim.config_model import AccountConfig, SimConfig
-from mmoms.sim.exchange import SimExchange
-from mmoms.venues.binance.config import BinanceConfig
-from mmoms.venues.binance.gateway import BinanceGateway
-from mmoms.venues.binance.signing import Credentials
 from mmoms.venues.gateway import StreamItem
-from mmoms.venues.testing import FakeHttpTransport, FakeRequest, json_reply
+from mmoms.venues.testing import FakeRequest
 from mmoms.venues.transport import HttpReply
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.oms_overhead import InProcessVenue, make_oms
 
 NAME = "group_wire"
 GOAL_P99_US = 200.0
@@ -68,23 +60,11 @@ QTY = Decimal("0.001")
 WARMUP = 50
 
 
-class InProcessVenue:
-    """The simulator's exchange behind a fake transport; stamps when each cancel's bytes arrive."""
+class CancelStampingVenue(InProcessVenue):
+    """The OMS benchmark's in-process venue, stamping when each *cancel*'s bytes arrive."""
 
     def __init__(self) -> None:
-        self.key, self.secret = secrets.token_hex(16), secrets.token_hex(16)
-        cfg = SimConfig(
-            accounts=(
-                AccountConfig(
-                    api_key=self.key, api_secret=self.secret, balances={"USDC": "100000000"}
-                ),
-            ),
-            orders_per_10s=10**9,
-            orders_per_minute=10**9,
-            request_weight_per_minute=10**9,
-        )
-        self.exchange = SimExchange(LiveSimClock(), cfg)
-        self.account = self.exchange.account_for_key(self.key)
+        super().__init__()
         self.cancel_at: dict[str, int] = {}
 
     def handle(self, request: FakeRequest) -> HttpReply:
@@ -94,45 +74,10 @@ class InProcessVenue:
             self.cancel_at.setdefault(params["origClientOrderId"], now)
         return self.call(f"{request.method} {request.path}", params)
 
-    def call(self, key: str, params: dict[str, str]) -> HttpReply:
-        endpoint = self.exchange.endpoints.get(key)
-        if endpoint is None:
-            return json_reply(404, {"code": -1099, "msg": "Not found"})
-        try:
-            return json_reply(200, endpoint.handler(self.account, params))
-        except SimApiError as exc:
-            return json_reply(exc.http_status, exc.body())
-
-
-async def make_oms(store: JournalStore, venue: InProcessVenue) -> OrderManager:
-    gateway = BinanceGateway(
-        replace(BinanceConfig.local("http://venue", "ws://venue"), user_stream=False),
-        Credentials.hmac(venue.key, venue.secret),
-        http=FakeHttpTransport(venue.handle),
-    )
-    limits = SymbolLimits(
-        max_order_qty=Decimal(1),
-        max_order_notional=Decimal(10**9),
-        max_open_orders=10**6,
-        max_position=Decimal(10**6),
-        price_band_pct=Decimal(50),
-    )
-    cfg = demo_oms_config(
-        symbols=(BTC,),
-        risk=RiskConfig(limits={BTC: limits}, max_orders_per_second=10**9),
-        batch_window_s=0.0,
-        reconcile_interval_s=3600.0,
-        snapshot_every=10**9,
-    )
-    oms = OrderManager(gateway, store, cfg)
-    await oms.start()
-    oms.set_reference_price(BTC, Decimal(95_000))
-    return oms
-
 
 async def fill_to_cancel(store: JournalStore, samples: int) -> list[int]:
     """``samples`` OCO groups; per group: leg ``a`` fills, time until ``b``'s cancel leaves."""
-    venue = InProcessVenue()
+    venue = CancelStampingVenue()
     oms = await make_oms(store, venue)
     run = asyncio.create_task(oms.run())
     batch = asyncio.Event()

@@ -104,7 +104,11 @@ class InProcessVenue:
         cid = params.get("newClientOrderId") or params.get("origClientOrderId")
         if cid is not None and cid not in self.arrived:
             self.arrived[cid] = now
-        endpoint = self.exchange.endpoints.get(f"{request.method} {request.path}")
+        return self.call(f"{request.method} {request.path}", params)
+
+    def call(self, key: str, params: dict[str, str]) -> HttpReply:
+        """One request (``"METHOD /path"``) to the exchange, as the simulator's server would."""
+        endpoint = self.exchange.endpoints.get(key)
         if endpoint is None:
             return json_reply(404, {"code": -1099, "msg": "Not found"})
         try:
