@@ -1,5 +1,7 @@
 from decimal import Decimal as D
 
+import msgspec
+
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from mmoms.core.enums import OrderType, Side
 from mmoms.core.ids import ClientOrderId, Symbol
@@ -72,3 +74,21 @@ def test_cancels_go_first_and_batches_respect_limits() -> None:
     assert {f.symbol for f in flights if f.kind is SubmitOrder} == {BTC, ETH}
     assert len(b) == 0
     assert b.drain() == []
+
+
+def test_queued_follows_the_new_orders_collected_per_symbol() -> None:
+    b = ActionBatcher()
+    b.add(new("n1"))
+    b.add(msgspec.structs.replace(new("n2"), side=Side.SELL, quantity=D(3)))
+    b.add(msgspec.structs.replace(new("n3"), reduce_only=True))  # an order, not exposure
+    b.add(new("n4", ETH))
+    q = b.queued(BTC)
+    assert (q.orders, q.buy_qty, q.sell_qty) == (3, D(1), D(3))
+    b.add(cancel("n1"))  # placed and canceled in the window: never sent, no longer counted
+    q = b.queued(BTC)
+    assert (q.orders, q.buy_qty, q.sell_qty) == (2, D(0), D(3))
+    b.add(msgspec.structs.replace(new("n2"), side=Side.SELL, quantity=D(4)))  # replaced
+    assert b.queued(BTC).sell_qty == D(4)
+    b.drain()
+    assert b.queued(BTC).orders == 0
+    assert b.queued(ETH).orders == 0

@@ -51,6 +51,7 @@ class Flight:
 class ActionBatcher:
     limits: BatchLimits = field(default_factory=BatchLimits)
     _news: dict[ClientOrderId, SubmitOrder] = field(default_factory=dict)
+    _queued: dict[Symbol, Queued] = field(default_factory=dict)  # _news summed, for risk
     _amends: dict[ClientOrderId, AmendOrder] = field(default_factory=dict)
     _cancels: dict[ClientOrderId, CancelOrder] = field(default_factory=dict)
     netted: int = 0  # actions that never had to be sent
@@ -61,7 +62,11 @@ class ActionBatcher:
     def add(self, action: Action) -> None:
         cid = action.client_order_id
         if isinstance(action, SubmitOrder):
+            replaced = self._news.get(cid)
+            if replaced is not None:
+                self._count(replaced, -1)
             self._news[cid] = action
+            self._count(action, 1)
         elif isinstance(action, AmendOrder):
             if cid in self._cancels:
                 self.netted += 1  # the order is being canceled anyway
@@ -70,7 +75,8 @@ class ActionBatcher:
                 self.netted += 1
             self._amends[cid] = action
         else:
-            if self._news.pop(cid, None) is not None:
+            if (placed := self._news.pop(cid, None)) is not None:
+                self._count(placed, -1)
                 self.netted += 2  # placed and canceled within one window: send neither
                 return
             if self._amends.pop(cid, None) is not None:
@@ -85,19 +91,14 @@ class ActionBatcher:
 
     def queued(self, symbol: Symbol) -> Queued:
         """The new orders on ``symbol`` collected and not sent yet, for the risk checks."""
-        if not self._news:
-            return NOTHING_QUEUED
-        orders, buy, sell = 0, Decimal(0), Decimal(0)
-        for cmd in self._news.values():
-            if cmd.symbol != symbol:
-                continue
-            orders += 1
-            if not cmd.reduce_only:
-                if cmd.side is Side.BUY:
-                    buy += cmd.quantity
-                else:
-                    sell += cmd.quantity
-        return Queued(orders, buy, sell) if orders else NOTHING_QUEUED
+        return self._queued.get(symbol, NOTHING_QUEUED)
+
+    def _count(self, cmd: SubmitOrder, sign: int) -> None:
+        """Keep :meth:`queued` in step with ``_news`` (a burst is O(n), not O(n²))."""
+        q = self._queued.get(cmd.symbol, NOTHING_QUEUED)
+        qty = Decimal(0) if cmd.reduce_only else sign * cmd.quantity  # cannot add exposure
+        buy, sell = (qty, Decimal(0)) if cmd.side is Side.BUY else (Decimal(0), qty)
+        self._queued[cmd.symbol] = Queued(q.orders + sign, q.buy_qty + buy, q.sell_qty + sell)
 
     def drain(self) -> list[Flight]:
         """Everything collected, as flights: cancels, then amends, then new orders."""
@@ -114,4 +115,5 @@ class ActionBatcher:
                 for i in range(0, len(items), max(size, 1)):
                     flights.append(Flight(symbol, tuple(items[i : i + size])))
             actions.clear()
+        self._queued.clear()
         return flights
