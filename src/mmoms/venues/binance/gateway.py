@@ -435,11 +435,11 @@ class BinanceGateway:
         Raises:
             Rejected, OutcomeUnknown (after every retry), ProtocolError.
         """
-        if cmd.conditional or self.algo.is_algo(cmd.client_order_id):
-            placed = self._placed_at_trigger(cmd)
-            if placed is None:
-                return await self.algo.cancel(cmd.symbol, cmd.client_order_id)
+        placed = self._placed_at_trigger(cmd)
+        if placed is not None:
             cmd = placed
+        elif cmd.conditional or self.algo.is_algo(cmd.client_order_id):
+            return await self.algo.cancel(cmd.symbol, cmd.client_order_id)
         try:
             reply = await self._call(
                 endpoints.CANCEL_ORDER,
