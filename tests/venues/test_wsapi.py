@@ -19,7 +19,13 @@ from mmoms.venues.binance.signing import Credentials
 from mmoms.venues.binance.timesync import TimeSync
 from mmoms.venues.binance.wsapi import WsApiClient
 from mmoms.venues.errorrate import ErrorRateTracker
-from mmoms.venues.errors import NotSent, OutcomeUnknown, RateLimited, Rejected
+from mmoms.venues.errors import (
+    NotSent,
+    OutcomeUnknown,
+    RateBudgetExceededError,
+    RateLimited,
+    Rejected,
+)
 from mmoms.venues.testing import FakeWsConnector, FakeWsPeer
 from tests.venues import payloads as p
 from tests.venues.conftest import API_KEY, SECRET, START_NS
@@ -153,6 +159,28 @@ async def test_429_envelope_cools_down(clock: TestClock) -> None:
         with pytest.raises(RateLimited):
             await call
         assert h.rate.state().cooldown_until_ns > 0
+
+
+@pytest.mark.asyncio
+async def test_after_a_429_a_status_query_is_not_throttled_but_a_new_order_is(
+    clock: TestClock,
+) -> None:
+    # As over REST (soak finding F5): the default priority follows the operation, so reads of
+    # the truth keep the whole pool while new exposure is held to the lowered share.
+    async with running(clock) as (h, peer):
+        h.rate.on_headers({"x-mbx-used-weight-1m": "1200", "x-mbx-order-count-10s": "150"})
+        h.rate.on_rate_limited(retry_after_ms=1)
+        h.rate.on_rate_limited(retry_after_ms=1)
+        clock.advance(10 * NANOS_PER_MILLI)  # the cool-down is over
+        with pytest.raises(RateBudgetExceededError):
+            await h.client.request(endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply)
+        call = asyncio.create_task(
+            h.client.request(endpoints.WS_ORDER_STATUS, [("symbol", "A")], schemas.OrderReply)
+        )
+        request = await peer.recv_json()
+        assert request["method"] == "order.status"
+        await peer.send_json(result_of(p.WS_API_ORDER_PLACE, request["id"]))
+        assert (await call).order_id == 325078477
 
 
 @pytest.mark.asyncio

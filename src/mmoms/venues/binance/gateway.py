@@ -336,7 +336,7 @@ class BinanceGateway:
                     ws_endpoint,
                     params,
                     reply_type,
-                    priority=priority or Priority.NORMAL,
+                    priority=priority,
                     client_order_id=client_order_id,
                 )
             return await self.rest.call(

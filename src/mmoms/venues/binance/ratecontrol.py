@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from mmoms.core.clock import NANOS_PER_MILLI, NANOS_PER_SECOND, Clock
+from mmoms.venues.binance.endpoints import OpKind
 from mmoms.venues.errors import IpBanned, RateLimited, SendingHaltedError, VenueError
 from mmoms.venues.gateway import PoolUsage, RateLimitState
 
@@ -44,6 +45,14 @@ from mmoms.venues.gateway import PoolUsage, RateLimitState
 class Priority(IntEnum):
     NORMAL = 0  # new exposure: may not touch the exit reserve
     EXIT = 1  # cancels, reduce-only orders, reads of the truth: the whole pool, never throttled
+
+    @staticmethod
+    def of(op: OpKind) -> Priority:
+        """The default for an operation: only new exposure (place, amend) is throttled."""
+        return Priority.NORMAL if op in _EXPOSURE else Priority.EXIT
+
+
+_EXPOSURE = frozenset({OpKind.PLACE, OpKind.AMEND})
 
 
 @dataclass(frozen=True, slots=True)

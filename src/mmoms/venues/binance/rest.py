@@ -57,7 +57,6 @@ T = TypeVar("T")
 # Besides msgspec's errors, a hostile body can raise RecursionError (JSON nested too deep) and
 # UnicodeDecodeError (a string that is not UTF-8).
 _UNREADABLE = (msgspec.DecodeError, RecursionError, UnicodeError)
-_EXPOSURE = frozenset({OpKind.PLACE, OpKind.AMEND})  # what a 429 throttle may slow down
 MAX_RETRY_AFTER_S = 86_400.0  # a longer (or NaN, or negative) Retry-After is not believed
 
 DEFAULT_MAX_WAIT_NS: Mapping[OpKind, int] = {
@@ -128,8 +127,8 @@ class RestClient:
         """
         if endpoint.security is not Security.NONE and self._credentials is None:
             raise MissingCredentialsError(f"{endpoint.name} needs API credentials")
-        if priority is None:  # only new exposure is throttled (see ratecontrol)
-            priority = Priority.NORMAL if endpoint.op in _EXPOSURE else Priority.EXIT
+        if priority is None:
+            priority = Priority.of(endpoint.op)
         query = encode_query(params)
         has_symbol = any(k == "symbol" for k, _ in params)
         try:

@@ -163,7 +163,7 @@ class WsApiClient:
         params: ParamSeq,
         reply_type: type[T],
         *,
-        priority: Priority = Priority.NORMAL,
+        priority: Priority | None = None,
         client_order_id: str | None = None,
     ) -> T:
         """Send one signed WS API request (``endpoint.path`` is the method) and decode its result.
@@ -175,6 +175,8 @@ class WsApiClient:
             GatewayClosedError: nothing sent.
             NotSent, Rejected, OutcomeUnknown, ProtocolError: see :mod:`mmoms.venues.errors`.
         """
+        if priority is None:
+            priority = Priority.of(endpoint.op)
         try:
             return await self._request_once(endpoint, params, reply_type, priority, client_order_id)
         except Rejected as exc:
