@@ -268,6 +268,9 @@ class FakeGateway:
     async def balances(self) -> list[BalanceReport]:
         return []
 
+    async def account_fingerprint(self) -> str:
+        return "alias:FakeVenue"  # one account, as Binance names it
+
     async def instruments(self) -> list[Instrument]:
         return [Instrument.from_exchange_info(BTCUSDC)]
 

@@ -2,11 +2,14 @@
 
 A backend's test class inherits :class:`JournalStoreContract` and provides the ``opener``
 fixture: an async callable that opens a store on *this test's* storage. Calling it again opens
-the same storage anew, which is how "reopen after close" (a process restart) is tested.
+the same storage anew, which is how "reopen after close" (a process restart) is tested. The
+``reader`` fixture opens the same storage read-only (what ``mmoms replay`` does).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from decimal import Decimal as D
 
@@ -17,6 +20,9 @@ from mmoms.journal.store import (
     Batch,
     JournalConflictError,
     JournalError,
+    JournalIdentity,
+    JournalIdentityError,
+    JournalLockedError,
     JournalStore,
     OrderRow,
     OutboxEntry,
@@ -25,6 +31,9 @@ from mmoms.journal.store import (
 )
 
 Opener = Callable[[], Awaitable[JournalStore]]
+
+SIM = JournalIdentity("sim", "embedded", "alias:AbCdEfGh")
+LIVE = JournalIdentity("binance", "https://fapi.binance.com", "alias:SgsR")
 
 
 def rec(seq: int, key: str = "mm-1", *, ts: int | None = None, kind: str = "BookReport") -> Record:
@@ -60,8 +69,10 @@ async def read_all(store: JournalStore, after: int = 0, batch_size: int = 10_000
 class JournalStoreContract:
     """What every :class:`~mmoms.journal.store.JournalStore` promises.
 
-    A subclass provides the ``opener`` fixture (see the module docstring).
+    A subclass provides the ``opener`` and ``reader`` fixtures (see the module docstring).
     """
+
+    exclusive = True  # a second writer is refused (the in-memory store has nothing to lock)
 
     @pytest_asyncio.fixture
     async def store(self, opener: Opener) -> JournalStore:
@@ -256,6 +267,107 @@ class JournalStoreContract:
         with pytest.raises(JournalError):
             await store.commit(Batch(records=[rec(1)]))
         with pytest.raises(JournalError):
+            await store.claim_identity(SIM)
+        with pytest.raises(JournalError):
+            await store.identity()
+        with pytest.raises(JournalError):
             await store.last_seq()
         with pytest.raises(JournalError):
             await read_all(store)
+
+    # -- one process -----------------------------------------------------------------------
+
+    @pytest.mark.asyncio
+    async def test_a_second_writer_is_refused_at_once_and_the_first_carries_on(
+        self, store: JournalStore, opener: Opener
+    ) -> None:
+        if not self.exclusive:
+            pytest.skip("the in-memory store has nothing to lock (see mmoms.journal.memory)")
+        await store.commit(Batch(records=[rec(1)]))
+        with pytest.raises(JournalLockedError) as refused:
+            await opener()
+        message = str(refused.value)
+        assert f"is in use by pid {os.getpid()} on host {socket.gethostname()} (" in message
+        assert message.endswith("; stop that process or use another journal")
+        assert "\n" not in message
+        holder = refused.value.holder
+        assert holder is not None
+        assert holder.pid == os.getpid()
+        await store.commit(Batch(records=[rec(2)]))  # the holder was not disturbed
+        assert [r.seq for r in await read_all(store)] == [1, 2]
+        store = await self.reopen(store, opener)  # closing lets go
+        await store.commit(Batch(records=[rec(3)]))
+        assert await store.last_seq() == 3
+
+    @pytest.mark.asyncio
+    async def test_a_reader_reads_beside_the_writer_and_cannot_write(
+        self, store: JournalStore, reader: Opener
+    ) -> None:
+        await store.claim_identity(SIM)
+        await store.commit(Batch(records=[rec(1)], outbox_add=[box("a")]))
+        look = await reader()
+        assert [r.seq for r in await read_all(look)] == [1]
+        assert [e.id for e in await look.pending_outbox()] == ["a"]
+        assert await look.identity() == SIM
+        with pytest.raises(JournalError, match="read-only"):
+            await look.commit(Batch(records=[rec(2)]))
+        with pytest.raises(JournalError, match="read-only"):
+            await look.save_snapshot(Snapshot(1, 1, b"{}"))
+        with pytest.raises(JournalError, match="read-only"):
+            await look.claim_identity(LIVE)
+        await store.commit(Batch(records=[rec(2)]))  # the writer goes on; the reader sees it
+        assert await look.last_seq() == 2
+        await look.close()
+        await store.commit(Batch(records=[rec(3)]))
+        assert [r.seq for r in await read_all(store)] == [1, 2, 3]
+        assert await store.latest_snapshot() is None
+        assert await store.identity() == SIM
+
+    # -- one account -----------------------------------------------------------------------
+
+    @pytest.mark.asyncio
+    async def test_the_first_identity_claimed_is_kept(
+        self, store: JournalStore, opener: Opener
+    ) -> None:
+        assert await store.identity() is None
+        await store.claim_identity(SIM)
+        await store.claim_identity(SIM)  # the same again: nothing to say
+        assert await store.identity() == SIM
+        store = await self.reopen(store, opener)
+        assert await store.identity() == SIM
+        await store.claim_identity(SIM)
+
+    @pytest.mark.asyncio
+    async def test_another_identity_is_refused_naming_both(
+        self, store: JournalStore, opener: Opener
+    ) -> None:
+        await store.claim_identity(SIM)
+        with pytest.raises(JournalIdentityError) as refused:
+            await store.claim_identity(LIVE)
+        message = str(refused.value)
+        assert "venue sim at embedded, account alias:AbCdEfGh" in message
+        assert "venue binance at https://fapi.binance.com, account alias:SgsR" in message
+        assert "use another journal" in message
+        assert (refused.value.recorded, refused.value.claimed) == (SIM, LIVE)
+        for other in (  # any one part differing is another identity
+            JournalIdentity("sim", "embedded", "alias:WxYzWxYz"),
+            JournalIdentity("sim", "http://127.0.0.1:8080", SIM.account),
+            JournalIdentity("binance-testnet", SIM.endpoint, SIM.account),
+        ):
+            with pytest.raises(JournalIdentityError):
+                await store.claim_identity(other)
+        store = await self.reopen(store, opener)
+        assert await store.identity() == SIM  # nothing changed
+        with pytest.raises(JournalIdentityError):
+            await store.claim_identity(LIVE)
+
+    @pytest.mark.asyncio
+    async def test_a_journal_with_no_identity_adopts_the_first_claim(
+        self, store: JournalStore, opener: Opener
+    ) -> None:
+        await store.commit(Batch(records=[rec(1), rec(2)]))
+        store = await self.reopen(store, opener)
+        assert await store.identity() is None
+        await store.claim_identity(LIVE)
+        assert await store.identity() == LIVE
+        assert [r.seq for r in await read_all(store)] == [1, 2]  # its history is untouched

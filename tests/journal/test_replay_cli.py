@@ -16,7 +16,7 @@ import pytest
 from mmoms.journal.recovery import snapshot_now
 from mmoms.journal.replay_cli import format_time, main, parse_time
 from mmoms.journal.sqlite import SqliteJournalStore
-from mmoms.journal.store import JournalStore, Record
+from mmoms.journal.store import JournalLockedError, JournalStore, Record
 from mmoms.journal.synthetic import SyntheticSession
 
 from .contract import read_all
@@ -218,3 +218,44 @@ def test_replay_reads_a_postgres_journal(
     code, out, _ = run(capsys, "--postgres", pg_dsn, "--schema", pg_schema)
     assert code == 0
     assert f"state hash: {state_hash}" in out
+
+
+@pytest.mark.asyncio
+async def test_replay_reads_a_journal_a_running_writer_holds(
+    journal: Generated, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = tmp_path / "held.sqlite"
+    shutil.copy(journal.path, held)
+    writer = SqliteJournalStore(held, create=False)
+    await writer.open()
+    try:
+        code = await asyncio.to_thread(main, [str(held), "--verify"])  # its own event loop
+        out, err = capsys.readouterr()
+        assert (code, err) == (0, "")
+        assert f"state hash: {journal.state_hash}" in out
+        with pytest.raises(JournalLockedError):  # the writer still holds it, undisturbed
+            await SqliteJournalStore(held).open()
+        assert await writer.last_seq() == journal.records[-1].seq
+    finally:
+        await writer.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.asyncio
+async def test_replay_reads_a_postgres_journal_a_running_writer_holds(
+    pg_dsn: str, pg_schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mmoms.journal.postgres import PostgresJournalStore
+
+    state_hash, records = await generate(PostgresJournalStore(pg_dsn, schema=pg_schema), batches=10)
+    writer = PostgresJournalStore(pg_dsn, schema=pg_schema)
+    await writer.open()
+    try:
+        argv = ["--postgres", pg_dsn, "--schema", pg_schema]
+        code = await asyncio.to_thread(main, argv)
+        out, err = capsys.readouterr()
+        assert (code, err) == (0, "")
+        assert f"state hash: {state_hash}" in out
+        assert await writer.last_seq() == records[-1].seq
+    finally:
+        await writer.close()

@@ -21,12 +21,25 @@ from .contract import JournalStoreContract, Opener, box, read_all, rec
 
 
 class TestInMemoryStore(JournalStoreContract):
-    @pytest_asyncio.fixture
-    async def opener(self) -> AsyncIterator[Opener]:
-        data = MemoryJournal()  # outlives each store: a "restart" opens a new store on it
+    exclusive = False
 
+    @pytest.fixture
+    def data(self) -> MemoryJournal:
+        return MemoryJournal()  # outlives each store: a "restart" opens a new store on it
+
+    @pytest_asyncio.fixture
+    async def opener(self, data: MemoryJournal) -> AsyncIterator[Opener]:
         async def open_store() -> JournalStore:
             store = InMemoryJournalStore(data)
+            await store.open()
+            return store
+
+        yield open_store
+
+    @pytest_asyncio.fixture
+    async def reader(self, data: MemoryJournal) -> AsyncIterator[Opener]:
+        async def open_store() -> JournalStore:
+            store = InMemoryJournalStore(data, read_only=True)
             await store.open()
             return store
 
@@ -48,6 +61,20 @@ class TestSqliteStore(JournalStoreContract):
         for store in opened:
             await store.close()
 
+    @pytest_asyncio.fixture
+    async def reader(self, tmp_path: Path) -> AsyncIterator[Opener]:
+        opened: list[SqliteJournalStore] = []
+
+        async def open_store() -> JournalStore:
+            store = SqliteJournalStore(tmp_path / "journal.sqlite", read_only=True)
+            opened.append(store)
+            await store.open()
+            return store
+
+        yield open_store
+        for store in opened:
+            await store.close()
+
 
 @pytest.mark.postgres
 class TestPostgresStore(JournalStoreContract):
@@ -57,6 +84,20 @@ class TestPostgresStore(JournalStoreContract):
 
         async def open_store() -> JournalStore:
             store = PostgresJournalStore(pg_dsn, schema=pg_schema)
+            opened.append(store)
+            await store.open()
+            return store
+
+        yield open_store
+        for store in opened:
+            await store.close()
+
+    @pytest_asyncio.fixture
+    async def reader(self, pg_dsn: str, pg_schema: str) -> AsyncIterator[Opener]:
+        opened: list[PostgresJournalStore] = []
+
+        async def open_store() -> JournalStore:
+            store = PostgresJournalStore(pg_dsn, schema=pg_schema, read_only=True)
             opened.append(store)
             await store.open()
             return store

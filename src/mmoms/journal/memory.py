@@ -9,6 +9,12 @@ It keeps the same promises as the durable stores, checked by the same contract s
   with a file or a database);
 * using a store that is not open raises :class:`~mmoms.journal.store.JournalError`, as a closed
   connection would.
+
+Ownership: there is nothing to lock. A ``MemoryJournal`` lives in one process's memory, so no
+other process can open it; within the process, tests deliberately open a second store on the
+same data to play a restart (the first one "crashed" without closing), which a lock would
+forbid. ``read_only=True`` refuses writes as the durable stores' readers do; the identity is
+kept on the ``MemoryJournal`` and checked exactly as the durable stores check it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from mmoms.journal.store import (
     Batch,
     JournalConflictError,
     JournalError,
+    JournalIdentity,
+    JournalIdentityError,
     OrderRow,
     OutboxEntry,
     Record,
@@ -41,6 +49,7 @@ class MemoryJournal:
     done_ns: dict[str, int] = field(default_factory=dict)
     orders: dict[tuple[str, str], OrderRow] = field(default_factory=dict)
     snapshots: dict[int, Snapshot] = field(default_factory=dict)
+    identity: JournalIdentity | None = None
 
 
 def _check_json(what: str, payload: bytes) -> None:
@@ -64,9 +73,11 @@ class InMemoryJournalStore:
         *,
         clock: Clock | None = None,
         keep_snapshots: int = 3,
+        read_only: bool = False,
     ) -> None:
         if keep_snapshots < 1:
             raise ValueError("keep_snapshots must be at least 1")
+        self.read_only = read_only
         self.data = data if data is not None else MemoryJournal()
         self._clock = clock or LiveClock()
         self._keep_snapshots = keep_snapshots
@@ -76,6 +87,11 @@ class InMemoryJournalStore:
         if not self._open:
             raise JournalError("the journal store is not open")
         return self.data
+
+    def _writable(self) -> MemoryJournal:
+        if self.read_only:
+            raise JournalError("the journal store is open read-only")
+        return self._data()
 
     async def open(self) -> None:
         self._open = True
@@ -88,7 +104,8 @@ class InMemoryJournalStore:
 
         Raises:
             JournalConflictError: a record seq or outbox id already exists (nothing is written).
-            JournalError: the store is not open, or a payload is not JSON (nothing is written).
+            JournalError: the store is not open or is read-only, or a payload is not JSON
+                (nothing is written).
         """
         self._commit(batch)
 
@@ -99,6 +116,8 @@ class InMemoryJournalStore:
         self._commit(batch)
 
     def _commit(self, batch: Batch) -> None:
+        if self.read_only:
+            raise JournalError("the journal store is open read-only")
         if not batch:
             return  # as the SQL stores: nothing to write, nothing checked
         data = self._data()
@@ -163,10 +182,10 @@ class InMemoryJournalStore:
         """Store ``snapshot``; only the newest ``keep_snapshots`` are kept.
 
         Raises:
-            JournalError: the store is not open, the payload is not JSON, or the snapshot claims
-                records beyond the journal's last seq.
+            JournalError: the store is not open or is read-only, the payload is not JSON, or
+                the snapshot claims records beyond the journal's last seq.
         """
-        data = self._data()
+        data = self._writable()
         last = data.seqs[-1] if data.seqs else 0
         if snapshot.seq > last:
             raise JournalError(f"snapshot at seq {snapshot.seq} is beyond the journal ({last})")
@@ -174,6 +193,23 @@ class InMemoryJournalStore:
         data.snapshots[snapshot.seq] = snapshot
         for seq in sorted(data.snapshots)[: -self._keep_snapshots]:
             del data.snapshots[seq]
+
+    async def claim_identity(self, identity: JournalIdentity) -> None:
+        """Record ``identity`` (first claim) or check it against the recorded one.
+
+        Raises:
+            JournalIdentityError: another identity is recorded (nothing changes).
+            JournalError: the store is not open, or is read-only.
+        """
+        data = self._writable()
+        if data.identity is None:
+            data.identity = identity
+        elif data.identity != identity:
+            raise JournalIdentityError("in memory", data.identity, identity)
+
+    async def identity(self) -> JournalIdentity | None:
+        """Raises: JournalError: the store is not open."""
+        return self._data().identity
 
     async def latest_snapshot(self) -> Snapshot | None:
         data = self._data()

@@ -22,6 +22,19 @@ Design decisions:
 * **Lost connections.** A failed call raises :class:`~mmoms.journal.store.JournalError`; the next
   call reconnects. If the connection died during COMMIT the outcome is unknown: after
   reconnecting, :meth:`PostgresJournalStore.last_seq` tells whether the batch landed.
+* **One writer process: a session-level advisory lock.** A writer's open takes
+  ``pg_try_advisory_lock`` (never waits) on a key derived from the schema before it reads or
+  creates anything, and sets the session's ``application_name`` to its description ("mmoms run
+  pid 1234 on host-a"); a second writer gets :class:`~mmoms.journal.store.JournalLockedError`
+  naming it (found through ``pg_locks`` + ``pg_stat_activity``). The lock is taken on the
+  store's *own* connection, not a separate one: it goes when that session ends (close, a dead
+  process, a dropped socket), and a write can then never travel on a session that does not
+  hold it. After a reconnect the lock is taken again before anything else; if another writer
+  took the journal meanwhile, the call raises ``JournalLockedError``. (Behind a transaction-
+  pooling proxy such as PgBouncer a session lock means nothing: connect directly.)
+* **Readers take no lock.** ``read_only=True`` (``mmoms replay``) opens with
+  ``default_transaction_read_only`` and refuses writes, beside a running writer.
+* **Identity** lives in ``journal_meta`` (key/value: ``venue``, ``endpoint``, ``account``).
 
 Example queries (``psql -h 127.0.0.1 -U postgres test``, ``SET search_path = <schema>``)::
 
@@ -43,6 +56,7 @@ Example queries (``psql -h 127.0.0.1 -U postgres test``, ``SET search_path = <sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -50,10 +64,14 @@ from typing import Any
 import asyncpg
 
 from mmoms.core.clock import Clock, LiveClock
+from mmoms.journal.ownership import application_name, this_process
+from mmoms.journal.postgres_support import DDL, META_DDL, statements, take_advisory_lock
 from mmoms.journal.store import (
     Batch,
     JournalConflictError,
     JournalError,
+    JournalIdentity,
+    JournalIdentityError,
     OrderRow,
     OutboxEntry,
     Record,
@@ -61,44 +79,6 @@ from mmoms.journal.store import (
 )
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-_DDL = """
-CREATE SCHEMA IF NOT EXISTS {s};
-CREATE TABLE IF NOT EXISTS {s}.journal (
-    seq     BIGINT PRIMARY KEY,
-    ts_ns   BIGINT NOT NULL,
-    kind    TEXT NOT NULL,
-    key     TEXT NOT NULL,
-    payload JSON NOT NULL
-);
-CREATE INDEX IF NOT EXISTS journal_key ON {s}.journal (key);
-CREATE TABLE IF NOT EXISTS {s}.outbox (
-    id      TEXT PRIMARY KEY,
-    pos     BIGINT GENERATED ALWAYS AS IDENTITY,  -- commit order: "oldest first"
-    ts_ns   BIGINT NOT NULL,
-    payload JSON NOT NULL,
-    done_ns BIGINT
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON {s}.outbox (pos) WHERE done_ns IS NULL;
-CREATE TABLE IF NOT EXISTS {s}.orders (
-    symbol          TEXT NOT NULL,
-    client_order_id TEXT NOT NULL,
-    side            TEXT NOT NULL,
-    order_type      TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    price           NUMERIC,
-    quantity        NUMERIC NOT NULL,
-    filled_qty      NUMERIC NOT NULL,
-    venue_order_id  BIGINT,
-    updated_ns      BIGINT NOT NULL,
-    PRIMARY KEY (symbol, client_order_id)
-);
-CREATE TABLE IF NOT EXISTS {s}.snapshots (
-    seq     BIGINT PRIMARY KEY,
-    ts_ns   BIGINT NOT NULL,
-    payload JSON NOT NULL
-);
-"""
 
 
 # Everything asyncpg raises. Of these, the connection-level ones say nothing about whether the
@@ -120,7 +100,9 @@ def _passthrough(value: bytes) -> bytes:
 class PostgresJournalStore:
     """A :class:`~mmoms.journal.store.JournalStore` in one PostgreSQL schema.
 
-    ``create=False`` opens an existing journal only (tools): missing tables are an error.
+    ``create=False`` opens an existing journal only: missing tables are an error.
+    ``read_only=True`` (implies ``create=False``) is for tools: no lock, no writes. ``program``
+    says what this process is in its session's description (default: from ``sys.argv``).
     """
 
     def __init__(
@@ -132,72 +114,40 @@ class PostgresJournalStore:
         clock: Clock | None = None,
         keep_snapshots: int = 3,
         connect_timeout: float = 10.0,
+        read_only: bool = False,
+        program: str | None = None,
     ) -> None:
         if not _SCHEMA_NAME.match(schema):
             raise ValueError(f"schema must be a plain lower-case identifier, not {schema!r}")
         if keep_snapshots < 1:
             raise ValueError("keep_snapshots must be at least 1")
         self.schema = schema
+        self.read_only = read_only
+        self._where = f"schema {schema} (PostgreSQL)"  # never the DSN: it may hold a password
         self._dsn = dsn
-        self._create = create
+        self._create = create and not read_only
         self._clock = clock or LiveClock()
+        settings = {"application_name": "mmoms-journal reader"}
+        if read_only:
+            settings["default_transaction_read_only"] = "on"
+        else:
+            holder = this_process(self._clock.time_ns(), program)
+            settings["application_name"] = application_name(holder)
+        self._settings = settings
         self._keep_snapshots = keep_snapshots
         self._connect_timeout = connect_timeout
         self._conn: asyncpg.Connection | None = None
         self._opened = False
         self._lock = asyncio.Lock()
-        s = f'"{schema}"'
-        self._sql = {
-            # A whole batch in ONE statement (data-modifying CTEs over arrays): one round trip,
-            # atomic without BEGIN/COMMIT, one WAL flush.
-            "commit": f"""
-                WITH j AS (
-                    INSERT INTO {s}.journal (seq, ts_ns, kind, key, payload)
-                    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],
-                                         $5::json[])
-                ), o AS (
-                    INSERT INTO {s}.outbox (id, ts_ns, payload, done_ns)
-                    SELECT * FROM unnest($6::text[], $7::bigint[], $8::json[], $9::bigint[])
-                ), d AS (
-                    UPDATE {s}.outbox SET done_ns = $10
-                     WHERE id = ANY($11::text[]) AND done_ns IS NULL
-                ), r AS (
-                    INSERT INTO {s}.orders (symbol, client_order_id, side, order_type, status,
-                                            price, quantity, filled_qty, venue_order_id,
-                                            updated_ns)
-                    SELECT * FROM unnest($12::text[], $13::text[], $14::text[], $15::text[],
-                                         $16::text[], $17::numeric[], $18::numeric[],
-                                         $19::numeric[], $20::bigint[], $21::bigint[])
-                    ON CONFLICT (symbol, client_order_id) DO UPDATE SET
-                        side = excluded.side, order_type = excluded.order_type,
-                        status = excluded.status, price = excluded.price,
-                        quantity = excluded.quantity, filled_qty = excluded.filled_qty,
-                        venue_order_id = excluded.venue_order_id,
-                        updated_ns = excluded.updated_ns
-                )
-                SELECT 1""",
-            "page": f"SELECT seq, ts_ns, kind, key, payload FROM {s}.journal"
-            " WHERE seq > $1 ORDER BY seq LIMIT $2",
-            "last_seq": f"SELECT coalesce(max(seq), 0) FROM {s}.journal",
-            "pending": f"SELECT id, ts_ns, payload FROM {s}.outbox"
-            " WHERE done_ns IS NULL ORDER BY pos",
-            "snapshot_put": f"INSERT INTO {s}.snapshots (seq, ts_ns, payload) VALUES ($1, $2, $3)"
-            " ON CONFLICT (seq) DO UPDATE SET ts_ns = excluded.ts_ns, payload = excluded.payload",
-            "snapshot_prune": f"DELETE FROM {s}.snapshots WHERE seq NOT IN"
-            f" (SELECT seq FROM {s}.snapshots ORDER BY seq DESC LIMIT $1)",
-            "snapshot_latest": f"SELECT seq, ts_ns, payload FROM {s}.snapshots"
-            " ORDER BY seq DESC LIMIT 1",
-            "orders": f"SELECT client_order_id, symbol, side, order_type, status, price, quantity,"
-            f" filled_qty, venue_order_id, updated_ns FROM {s}.orders"
-            " ORDER BY symbol, client_order_id",
-        }
+        self._sql = statements(schema)
 
     # -- connection ------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect and (unless ``create=False``) create the schema and tables.
+        """Connect, lock (a writer) and (unless ``create=False``) create the schema and tables.
 
         Raises:
+            JournalLockedError: another session holds the journal for writing.
             JournalError: the server cannot be reached, or the journal tables are missing
                 (``create=False``).
         """
@@ -212,7 +162,7 @@ class PostgresJournalStore:
             conn = await asyncpg.connect(
                 self._dsn,
                 timeout=self._connect_timeout,
-                server_settings={"application_name": "mmoms-journal"},
+                server_settings=self._settings,
             )
         except (TimeoutError, *_DB_ERRORS) as exc:
             raise JournalError(f"cannot connect to the PostgreSQL journal: {exc}") from None
@@ -224,8 +174,10 @@ class PostgresJournalStore:
                 decoder=_passthrough,
                 format="binary",
             )
+            if not self.read_only:  # before anything is read or created
+                await take_advisory_lock(conn, self.schema, self._where)
             if self._create:
-                await conn.execute(_DDL.format(s=f'"{self.schema}"'))
+                await conn.execute(DDL.format(s=f'"{self.schema}"'))
             else:
                 found = await conn.fetchval(
                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1"
@@ -234,6 +186,8 @@ class PostgresJournalStore:
                 )
                 if found != 4:
                     raise JournalError(f"schema {self.schema!r} holds no mmoms journal")
+            if not self.read_only:
+                await conn.execute(META_DDL.format(s=f'"{self.schema}"'))
         except _DB_ERRORS as exc:
             conn.terminate()
             raise JournalError(f"cannot prepare the PostgreSQL journal: {exc}") from None
@@ -248,11 +202,20 @@ class PostgresJournalStore:
             raise JournalError("the journal store is not open")
         return await self._connection()
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise JournalError(f"the journal in {self._where} is open read-only")
+
     async def close(self) -> None:
         async with self._lock:
             self._opened = False
             if self._conn is not None:
                 conn, self._conn = self._conn, None
+                if not self.read_only:
+                    # Let go now, not when the server gets round to ending the session: a
+                    # successor started the moment we exit must find the journal free.
+                    with contextlib.suppress(*_DB_ERRORS):
+                        await conn.execute("SELECT pg_advisory_unlock_all()")
                 await conn.close()
 
     def _error(self, exc: BaseException, doing: str, *, write: bool = False) -> JournalError:
@@ -276,10 +239,13 @@ class PostgresJournalStore:
 
         Raises:
             JournalConflictError: a record seq or outbox id already exists (nothing is written).
-            JournalError: the store is not open, a payload is not JSON, or PostgreSQL failed
-                (nothing is written; if the connection was lost during COMMIT, the outcome is
-                unknown: check :meth:`last_seq` after reconnecting).
+            JournalLockedError: the connection was lost and, meanwhile, another writer took the
+                journal (nothing is written).
+            JournalError: the store is not open or is read-only, a payload is not JSON, or
+                PostgreSQL failed (nothing is written; if the connection was lost during COMMIT,
+                the outcome is unknown: check :meth:`last_seq` after reconnecting).
         """
+        self._writable()
         if not batch:
             return
         async with self._lock:
@@ -326,9 +292,10 @@ class PostgresJournalStore:
         """Store ``snapshot``; only the newest ``keep_snapshots`` are kept.
 
         Raises:
-            JournalError: the store is not open, the payload is not JSON, the snapshot claims
-                records beyond the journal's last seq, or PostgreSQL failed.
+            JournalError: the store is not open or is read-only, the payload is not JSON, the
+                snapshot claims records beyond the journal's last seq, or PostgreSQL failed.
         """
+        self._writable()
         async with self._lock:
             conn = await self._ready()
             try:
@@ -344,6 +311,40 @@ class PostgresJournalStore:
                     await conn.execute(self._sql["snapshot_prune"], self._keep_snapshots)
             except _DB_ERRORS as exc:
                 raise self._error(exc, "snapshot not saved", write=True) from None
+
+    async def claim_identity(self, identity: JournalIdentity) -> None:
+        """Record ``identity`` (first claim) or check it against the recorded one.
+
+        Raises:
+            JournalIdentityError: another identity is recorded (nothing changes).
+            JournalError: the store is not open or is read-only, or PostgreSQL failed.
+        """
+        self._writable()
+        async with self._lock:
+            conn = await self._ready()
+            try:
+                async with conn.transaction():
+                    rows = await conn.fetch(self._sql["meta"])
+                    recorded = JournalIdentity.from_meta({k: v for k, v in rows})
+                    if recorded is None:
+                        meta = list(identity.as_meta().items())
+                        await conn.executemany(self._sql["meta_put"], meta)
+            except _DB_ERRORS as exc:
+                raise self._error(exc, "identity not recorded", write=True) from None
+        if recorded is not None and recorded != identity:
+            raise JournalIdentityError(self._where, recorded, identity)
+
+    async def identity(self) -> JournalIdentity | None:
+        """Raises: JournalError: the store is not open, or PostgreSQL failed."""
+        async with self._lock:
+            conn = await self._ready()
+            try:
+                rows = await conn.fetch(self._sql["meta"])
+            except asyncpg.UndefinedTableError:  # a journal from before identities, read-only
+                return None
+            except _DB_ERRORS as exc:
+                raise self._error(exc, "read failed") from None
+        return JournalIdentity.from_meta({k: v for k, v in rows})
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -12,9 +12,10 @@ Usage::
 Design decisions: the state is rebuilt by :func:`mmoms.journal.recovery.recover`, the engine's
 own recovery, so what this tool prints is what a restart would see; the hash is the book's
 :meth:`~mmoms.core.book.LocalOrderBook.state_hash`, identical on every run and whether or not a
-snapshot was used. The journal is opened with ``create=False``: a wrong path is an error, never
-a new empty journal. Errors are one line on stderr and a non-zero exit (1: the journal, 2: the
-command line), never a traceback. Times are ISO 8601 (UTC if no zone) or integer nanoseconds.
+snapshot was used. The journal is opened ``read_only``: a wrong path is an error, never a new
+empty journal, and it takes no lock, so it works on a journal a running process holds. Errors
+are one line on stderr and a non-zero exit (1: the journal, 2: the command line), never a
+traceback. Times are ISO 8601 (UTC if no zone) or integer nanoseconds.
 """
 
 from __future__ import annotations
@@ -177,10 +178,10 @@ def _store(args: argparse.Namespace) -> JournalStore:
         from mmoms.journal.postgres import PostgresJournalStore  # asyncpg only when asked
 
         try:
-            return PostgresJournalStore(args.postgres, schema=args.schema, create=False)
+            return PostgresJournalStore(args.postgres, schema=args.schema, read_only=True)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    return SqliteJournalStore(args.journal, create=False)
+    return SqliteJournalStore(args.journal, read_only=True)
 
 
 async def _run(

@@ -18,6 +18,24 @@ Design decisions:
   refuses anything else; decimals in ``orders`` are TEXT so nothing is rounded.
 * **Conflicts.** ``seq`` and outbox ``id`` are primary keys; a duplicate raises
   :class:`~mmoms.journal.store.JournalConflictError` and the batch's transaction is rolled back.
+* **One writer process: an OS lock on a sidecar file.** A writer's :meth:`open` takes
+  ``flock(LOCK_EX | LOCK_NB)`` on ``<journal>.lock`` before it opens the database, holds it
+  until :meth:`close`, and writes its description (JSON: pid, host, program, since) into it; a
+  second writer gets :class:`~mmoms.journal.store.JournalLockedError` naming that process, at
+  once. The kernel drops the lock when the process dies, SIGKILL included, so there is no stale
+  lock to clean up. Why not ``flock`` the database file itself: on Linux flock and SQLite's
+  POSIX (fcntl) locks are separate, but a POSIX lock belongs to the (process, inode) pair and
+  *closing any descriptor* of the file drops all of the process's POSIX locks on it, so our
+  own descriptor on the database, closed at the end, could silently drop the locks SQLite holds
+  for a connection still in use; on NFS flock is emulated with POSIX byte-range locks and would
+  collide with SQLite's. The sidecar touches nothing SQLite owns, and has room for the holder's
+  description (the database has none until it is open, and reading it means opening it).
+* **Readers take no lock.** ``read_only=True`` (``mmoms replay``, audits) opens an existing
+  journal with ``mode=ro``: WAL lets it read beside a running writer, and SQLite itself refuses
+  writes; :meth:`commit` and friends raise before trying.
+* **Identity** lives in ``journal_meta`` (key/value): ``venue``, ``endpoint``, ``account``.
+  It is created by every writer's open, so a journal from before it gains the table and adopts
+  the first claim.
 
 Tables (see :mod:`mmoms.journal.store` for their meaning)::
 
@@ -26,6 +44,7 @@ Tables (see :mod:`mmoms.journal.store` for their meaning)::
     orders(symbol, client_order_id, side, order_type, status, price, quantity, filled_qty,
            venue_order_id, updated_ns, PRIMARY KEY (symbol, client_order_id))
     snapshots(seq INTEGER PRIMARY KEY, ts_ns, payload TEXT JSON)
+    journal_meta(key TEXT PRIMARY KEY, value)                          -- identity
 
 Example queries (``sqlite3 journal.sqlite``)::
 
@@ -44,26 +63,38 @@ Example queries (``sqlite3 journal.sqlite``)::
     SELECT id, json_extract(payload, '$.type') FROM outbox WHERE done_ns IS NULL ORDER BY rowid;
     -- open orders by status
     SELECT status, count(*) FROM orders GROUP BY status;
+    -- which venue and account the journal belongs to
+    SELECT key, value FROM journal_meta;
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import queue
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 from mmoms.core.clock import Clock, LiveClock
+from mmoms.journal.ownership import SidecarLock, this_process
+from mmoms.journal.sqlite_support import (
+    INSERT_META,
+    META,
+    READ_PAGE,
+    SCHEMA,
+    TABLES,
+    Worker,
+    immediate,
+    journal_error,
+    order_row,
+    read_meta,
+    write_batch,
+)
 from mmoms.journal.store import (
     Batch,
-    JournalConflictError,
     JournalError,
+    JournalIdentity,
+    JournalIdentityError,
     OrderRow,
     OutboxEntry,
     Record,
@@ -72,126 +103,15 @@ from mmoms.journal.store import (
 
 _T = TypeVar("_T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (
-    seq     INTEGER PRIMARY KEY,
-    ts_ns   INTEGER NOT NULL,
-    kind    TEXT NOT NULL,
-    key     TEXT NOT NULL,
-    payload TEXT NOT NULL CHECK (json_valid(payload))
-);
-CREATE INDEX IF NOT EXISTS journal_key ON journal (key);
-CREATE TABLE IF NOT EXISTS outbox (
-    id      TEXT PRIMARY KEY,
-    ts_ns   INTEGER NOT NULL,
-    payload TEXT NOT NULL CHECK (json_valid(payload)),
-    done_ns INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (done_ns) WHERE done_ns IS NULL;
-CREATE TABLE IF NOT EXISTS orders (
-    symbol          TEXT NOT NULL,
-    client_order_id TEXT NOT NULL,
-    side            TEXT NOT NULL,
-    order_type      TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    price           TEXT,
-    quantity        TEXT NOT NULL,
-    filled_qty      TEXT NOT NULL,
-    venue_order_id  INTEGER,
-    updated_ns      INTEGER NOT NULL,
-    PRIMARY KEY (symbol, client_order_id)
-);
-CREATE TABLE IF NOT EXISTS snapshots (
-    seq     INTEGER PRIMARY KEY,
-    ts_ns   INTEGER NOT NULL,
-    payload TEXT NOT NULL CHECK (json_valid(payload))
-);
-"""
-_TABLES = {"journal", "outbox", "orders", "snapshots"}
-
-_INSERT_RECORD = (
-    "INSERT INTO journal (seq, ts_ns, kind, key, payload) VALUES (?, ?, ?, ?, CAST(? AS TEXT))"
-)
-_INSERT_OUTBOX = "INSERT INTO outbox (id, ts_ns, payload) VALUES (?, ?, CAST(? AS TEXT))"
-_MARK_DONE = "UPDATE outbox SET done_ns = ? WHERE id = ? AND done_ns IS NULL"
-_UPSERT_ORDER = """
-INSERT INTO orders (symbol, client_order_id, side, order_type, status, price, quantity,
-                    filled_qty, venue_order_id, updated_ns)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (symbol, client_order_id) DO UPDATE SET
-    side = excluded.side, order_type = excluded.order_type, status = excluded.status,
-    price = excluded.price, quantity = excluded.quantity, filled_qty = excluded.filled_qty,
-    venue_order_id = excluded.venue_order_id, updated_ns = excluded.updated_ns
-"""
-_READ_PAGE = (
-    "SELECT seq, ts_ns, kind, key, CAST(payload AS BLOB) FROM journal"
-    " WHERE seq > ? ORDER BY seq LIMIT ?"
-)
-_CONFLICTS = {"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
-
-
-def _journal_error(exc: sqlite3.Error, doing: str) -> JournalError:
-    if isinstance(exc, sqlite3.IntegrityError) and exc.sqlite_errorname in _CONFLICTS:
-        return JournalConflictError(f"{doing}: {exc}")
-    return JournalError(f"{doing}: {exc}")
-
-
-_Call = tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, Callable[..., Any], tuple[Any, ...]]
-
-
-class _Worker:
-    """One thread that runs calls in order and hands each answer back to its loop."""
-
-    def __init__(self, name: str) -> None:
-        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def call(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[_T] = loop.create_future()
-        self._calls.put((future, loop, fn, args))
-        return future
-
-    def stop(self) -> None:
-        """Ends the thread once the calls already queued have run (it is not waited for)."""
-        self._calls.put(None)
-
-    def _run(self) -> None:
-        while (item := self._calls.get()) is not None:
-            future, loop, fn, args = item
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to the caller, whatever it is
-                _answer(loop, future, None, exc)
-            else:
-                _answer(loop, future, result, None)
-
-
-def _answer(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[Any],
-    result: Any,
-    exc: BaseException | None,
-) -> None:
-    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
-        loop.call_soon_threadsafe(_settle, future, result, exc)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(result)
-
 
 class SqliteJournalStore:
     """A :class:`~mmoms.journal.store.JournalStore` in one SQLite file.
 
-    ``create=False`` opens an existing journal only (tools such as the replay CLI): a missing
-    file or one without the journal tables is an error instead of a new empty journal.
+    ``create=False`` opens an existing journal only: a missing file or one without the journal
+    tables is an error instead of a new empty journal. ``read_only=True`` (implies
+    ``create=False``) is for tools such as the replay CLI: no lock, no writes, so it works on a
+    journal a running process holds. ``program`` says what this process is in the lock's
+    description (default: from ``sys.argv``, e.g. "mmoms run").
     """
 
     def __init__(
@@ -202,17 +122,22 @@ class SqliteJournalStore:
         clock: Clock | None = None,
         keep_snapshots: int = 3,
         synchronous: str = "FULL",
+        read_only: bool = False,
+        program: str | None = None,
     ) -> None:
         if keep_snapshots < 1:
             raise ValueError("keep_snapshots must be at least 1")
         if synchronous not in ("FULL", "EXTRA", "NORMAL", "OFF"):
             raise ValueError(f"unknown synchronous level {synchronous!r}")
         self.path = Path(path)
-        self._create = create
+        self.read_only = read_only
+        self._create = create and not read_only
+        self._program = program
+        self._lock: SidecarLock | None = None  # touched only in the worker thread
         self._clock = clock or LiveClock()
         self._keep_snapshots = keep_snapshots
         self._synchronous = synchronous
-        self._worker: _Worker | None = None
+        self._worker: Worker | None = None
         self._conn: sqlite3.Connection | None = None  # touched only in the worker thread
 
     # -- plumbing --------------------------------------------------------------------------
@@ -227,18 +152,24 @@ class SqliteJournalStore:
             raise JournalError(f"the journal store {self.path} is not open")
         return self._conn
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise JournalError(f"the journal store {self.path} is open read-only")
+
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open (and unless ``create=False``, create) the journal.
+        """Open (and unless ``create=False``, create) the journal; a writer locks it first.
 
         Raises:
+            JournalLockedError: another writer holds the journal (this or another process).
             JournalError: the file is missing (``create=False``), is not an SQLite database, or
-                does not hold a journal; or it cannot be opened.
+                does not hold a journal; or it or its lock file cannot be created or opened
+                (e.g. its directory is a regular file), with the path and the OS's reason.
         """
         if self._worker is not None:
             return
-        self._worker = _Worker("mmoms-journal")
+        self._worker = Worker("mmoms-journal")
         try:
             await self._call(self._open_sync)
         except BaseException:
@@ -249,8 +180,21 @@ class SqliteJournalStore:
     def _open_sync(self) -> None:
         if not self._create and not self.path.is_file():
             raise JournalError(f"no such journal file: {self.path}")
+        # The lock comes before anything reads or writes the database.
+        lock = None
+        if not self.read_only:
+            lock = SidecarLock.take(self.path, this_process(self._clock.time_ns(), self._program))
         try:
-            mode = "rwc" if self._create else "rw"
+            self._conn = self._connect_sync()
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        self._lock = lock
+
+    def _connect_sync(self) -> sqlite3.Connection:
+        try:
+            mode = "ro" if self.read_only else "rwc" if self._create else "rw"
             conn = sqlite3.connect(
                 f"{self.path.resolve().as_uri()}?mode={mode}", uri=True, isolation_level=None
             )
@@ -261,9 +205,11 @@ class SqliteJournalStore:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             if self._create:
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-            elif not tables >= _TABLES:
+                conn.executescript(SCHEMA)
+            elif not tables >= TABLES:
                 raise JournalError(f"{self.path} is not an mmoms journal (tables missing)")
+            if not self.read_only:
+                conn.execute(META)  # a journal from before identities gains the table
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         except sqlite3.Error as exc:
             conn.close()
@@ -271,7 +217,7 @@ class SqliteJournalStore:
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
+        return conn
 
     async def close(self) -> None:
         if self._worker is None:
@@ -283,9 +229,14 @@ class SqliteJournalStore:
             self._worker = None
 
     def _close_sync(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        try:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        finally:
+            if self._lock is not None:  # after the database is closed: nothing is in flight
+                self._lock.release()
+                self._lock = None
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -294,38 +245,20 @@ class SqliteJournalStore:
 
         Raises:
             JournalConflictError: a record seq or outbox id already exists (nothing is written).
-            JournalError: the store is not open, a payload is not JSON, or SQLite failed
-                (nothing is written).
+            JournalError: the store is not open or is read-only, a payload is not JSON, or
+                SQLite failed (nothing is written).
         """
+        self._writable()
         if batch:
             await self._call(self._commit_sync, batch)
 
     def _commit_sync(self, batch: Batch) -> None:
         db = self._db()
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if batch.records:
-                    db.executemany(
-                        _INSERT_RECORD,
-                        [(r.seq, r.ts_ns, r.kind, r.key, r.payload) for r in batch.records],
-                    )
-                if batch.outbox_add:
-                    db.executemany(
-                        _INSERT_OUTBOX, [(e.id, e.ts_ns, e.payload) for e in batch.outbox_add]
-                    )
-                if batch.outbox_done:
-                    now = self._clock.time_ns()
-                    db.executemany(_MARK_DONE, [(now, oid) for oid in batch.outbox_done])
-                if batch.orders:
-                    db.executemany(_UPSERT_ORDER, [_order_params(o) for o in batch.orders])
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # some errors (disk full) have rolled back already
-                    db.execute("ROLLBACK")
-                raise
+            with immediate(db):
+                write_batch(db, batch, self._clock.time_ns)
         except sqlite3.Error as exc:
-            raise _journal_error(exc, "commit failed, nothing written") from None
+            raise journal_error(exc, "commit failed, nothing written") from None
         except (OverflowError, TypeError) as exc:  # a value sqlite3 cannot bind
             raise JournalError(f"commit failed, nothing written: {exc}") from None
 
@@ -333,16 +266,16 @@ class SqliteJournalStore:
         """Store ``snapshot``; only the newest ``keep_snapshots`` are kept.
 
         Raises:
-            JournalError: the store is not open, the payload is not JSON, the snapshot claims
-                records beyond the journal's last seq, or SQLite failed.
+            JournalError: the store is not open or is read-only, the payload is not JSON, the
+                snapshot claims records beyond the journal's last seq, or SQLite failed.
         """
+        self._writable()
         await self._call(self._save_snapshot_sync, snapshot)
 
     def _save_snapshot_sync(self, snapshot: Snapshot) -> None:
         db = self._db()
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 (last,) = db.execute("SELECT coalesce(max(seq), 0) FROM journal").fetchone()
                 if snapshot.seq > last:
                     raise JournalError(
@@ -358,13 +291,41 @@ class SqliteJournalStore:
                     " (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
                     (self._keep_snapshots,),
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # some errors (disk full) have rolled back already
-                    db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
-            raise _journal_error(exc, "snapshot not saved") from None
+            raise journal_error(exc, "snapshot not saved") from None
+
+    async def claim_identity(self, identity: JournalIdentity) -> None:
+        """Record ``identity`` (first claim) or check it against the recorded one.
+
+        Raises:
+            JournalIdentityError: another identity is recorded (nothing changes).
+            JournalError: the store is not open or is read-only, or SQLite failed.
+        """
+        self._writable()
+        recorded = await self._call(self._claim_sync, identity)
+        if recorded is not None and recorded != identity:
+            raise JournalIdentityError(str(self.path), recorded, identity)
+
+    def _claim_sync(self, identity: JournalIdentity) -> JournalIdentity | None:
+        db = self._db()
+        try:
+            with immediate(db):
+                recorded = JournalIdentity.from_meta(read_meta(db))
+                if recorded is None:
+                    db.executemany(INSERT_META, list(identity.as_meta().items()))
+        except sqlite3.Error as exc:
+            raise journal_error(exc, "identity not recorded") from None
+        return recorded
+
+    async def identity(self) -> JournalIdentity | None:
+        """Raises: JournalError: the store is not open, or SQLite failed."""
+        return JournalIdentity.from_meta(await self._call(self._meta_sync))
+
+    def _meta_sync(self) -> dict[str, str]:
+        try:
+            return read_meta(self._db())
+        except sqlite3.Error as exc:
+            raise journal_error(exc, "read failed") from None
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -391,9 +352,9 @@ class SqliteJournalStore:
 
     def _page_sync(self, after_seq: int, limit: int) -> list[Record]:
         try:
-            rows = self._db().execute(_READ_PAGE, (after_seq, limit)).fetchall()
+            rows = self._db().execute(READ_PAGE, (after_seq, limit)).fetchall()
         except sqlite3.Error as exc:
-            raise _journal_error(exc, "read failed") from None
+            raise journal_error(exc, "read failed") from None
         return [Record(*row) for row in rows]
 
     async def last_seq(self) -> int:
@@ -422,47 +383,16 @@ class SqliteJournalStore:
             " filled_qty, venue_order_id, updated_ns FROM orders"
             " ORDER BY symbol, client_order_id",
         )
-        return [_order_row(row) for row in rows]
+        return [order_row(row) for row in rows]
 
     def _one_sync(self, sql: str) -> Any:
         try:
             return self._db().execute(sql).fetchone()
         except sqlite3.Error as exc:
-            raise _journal_error(exc, "read failed") from None
+            raise journal_error(exc, "read failed") from None
 
     def _all_sync(self, sql: str) -> list[Any]:
         try:
             return self._db().execute(sql).fetchall()
         except sqlite3.Error as exc:
-            raise _journal_error(exc, "read failed") from None
-
-
-def _order_params(o: OrderRow) -> tuple[object, ...]:
-    return (
-        o.symbol,
-        o.client_order_id,
-        o.side,
-        o.order_type,
-        o.status,
-        None if o.price is None else str(o.price),
-        str(o.quantity),
-        str(o.filled_qty),
-        o.venue_order_id,
-        o.updated_ns,
-    )
-
-
-def _order_row(row: tuple[Any, ...]) -> OrderRow:
-    cid, symbol, side, order_type, status, price, qty, filled, venue_id, updated = row
-    return OrderRow(
-        client_order_id=cid,
-        symbol=symbol,
-        side=side,
-        order_type=order_type,
-        status=status,
-        price=None if price is None else Decimal(price),
-        quantity=Decimal(qty),
-        filled_qty=Decimal(filled),
-        venue_order_id=venue_id,
-        updated_ns=updated,
-    )
+            raise journal_error(exc, "read failed") from None

@@ -18,6 +18,20 @@ store sees one ``commit`` at a time from the engine.
   cancels of final orders are no-ops).
 * ``orders`` is a projection (one row per order, latest state) kept in the same transaction,
   for people and dashboards; recovery never depends on it.
+
+Ownership: a journal belongs to one process and one account.
+
+* **One process.** A writer's :meth:`JournalStore.open` takes an exclusive lock before it reads
+  or writes anything and holds it until :meth:`JournalStore.close` (or the process's death). A
+  second writer is refused at once with :class:`JournalLockedError`, naming the holder; the
+  holder is not disturbed. Before this, the newcomer won and the *running* instance died of a
+  :class:`JournalConflictError` on its next commit. Readers (``read_only=True``: ``mmoms
+  replay``, audits) take no lock and cannot write, so they work beside a running writer.
+* **One account.** :meth:`JournalStore.claim_identity` records the venue and account the
+  journal belongs to on the first claim and refuses any other with
+  :class:`JournalIdentityError`: recovering one account's orders against another account
+  would cancel and adopt the wrong orders. A journal written before identities existed
+  adopts the first claim.
 """
 
 from __future__ import annotations
@@ -26,6 +40,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
+
+import msgspec
 
 from mmoms.core.errors import MmomsError
 
@@ -36,6 +52,86 @@ class JournalError(MmomsError):
 
 class JournalConflictError(JournalError):
     """A record's ``seq`` (or an outbox id) already exists: another writer got there first."""
+
+
+class JournalHolder(msgspec.Struct, frozen=True, kw_only=True):
+    """The process that holds a journal open for writing, as it described itself."""
+
+    pid: int
+    host: str
+    program: str  # what it is, e.g. "mmoms run"
+    since: str  # when it took the journal, ISO 8601 UTC
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on host {self.host} ({self.program}, since {self.since})"
+
+
+class JournalLockedError(JournalError):
+    """Another process holds the journal open for writing; it was not disturbed.
+
+    ``holder`` is that process when it could be told (None if it has not described itself,
+    e.g. it is between taking the lock and writing its description).
+    """
+
+    def __init__(self, where: str, holder: JournalHolder | None, who: str | None = None) -> None:
+        self.where = where
+        self.holder = holder
+        if holder is not None:
+            who = holder.describe()
+        super().__init__(
+            f"journal {where} is in use by {who or 'another process'}; "
+            "stop that process or use another journal"
+        )
+
+
+class JournalIdentity(msgspec.Struct, frozen=True):
+    """The venue and account a journal belongs to. Never holds a secret.
+
+    Attributes:
+        venue: the venue kind, e.g. "sim", "binance-testnet", "binance".
+        endpoint: the venue's base URL, or "embedded" for an in-process simulator.
+        account: the account's fingerprint (see ``ExchangeGateway.account_fingerprint``).
+
+    Raises:
+        ValueError: a part is empty.
+    """
+
+    venue: str
+    endpoint: str
+    account: str
+
+    def __post_init__(self) -> None:
+        for name in ("venue", "endpoint", "account"):
+            if not getattr(self, name):
+                raise ValueError(f"a journal identity needs a non-empty {name}")
+
+    def describe(self) -> str:
+        return f"venue {self.venue} at {self.endpoint}, account {self.account}"
+
+    def as_meta(self) -> dict[str, str]:
+        """The ``journal_meta`` rows the SQL stores keep it in."""
+        return {"venue": self.venue, "endpoint": self.endpoint, "account": self.account}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, str]) -> JournalIdentity | None:
+        """The identity in ``journal_meta`` rows; None if none is recorded. A part missing
+        (edited by hand) reads as "(none)", so it can only mismatch."""
+        parts = [meta.get(k) for k in ("venue", "endpoint", "account")]
+        if not any(parts):
+            return None
+        return cls(*(part or "(none)" for part in parts))
+
+
+class JournalIdentityError(JournalError):
+    """The journal belongs to another venue or account than the one claiming it."""
+
+    def __init__(self, where: str, recorded: JournalIdentity, claimed: JournalIdentity) -> None:
+        self.recorded = recorded
+        self.claimed = claimed
+        super().__init__(
+            f"journal {where} belongs to {recorded.describe()}; this run is "
+            f"{claimed.describe()}; use another journal for this account"
+        )
 
 
 # Record, OutboxEntry and OrderRow are built by the engine for every batch, several per input:
@@ -95,7 +191,26 @@ class Snapshot:
 
 class JournalStore(Protocol):
     async def open(self) -> None:
-        """Create tables if needed. Raises JournalError if the store cannot be opened."""
+        """Take the journal (a writer: exclusively) and create tables if needed.
+
+        Raises:
+            JournalLockedError: another process holds the journal for writing (refused at
+                once, never waiting for it).
+            JournalError: the store cannot be opened (the message names it and says why).
+        """
+        ...
+
+    async def claim_identity(self, identity: JournalIdentity) -> None:
+        """Record ``identity`` as the journal's owner, or check it is the recorded one.
+
+        Raises:
+            JournalIdentityError: the journal belongs to another identity (nothing changes).
+            JournalError: the store is not open, is read-only, or failed.
+        """
+        ...
+
+    async def identity(self) -> JournalIdentity | None:
+        """The recorded identity; None if none was claimed yet."""
         ...
 
     async def commit(self, batch: Batch) -> None:

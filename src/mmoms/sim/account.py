@@ -112,6 +112,7 @@ class Account:
         created_ms: int = 0,
     ) -> None:
         self.api_key = config.api_key
+        self.alias = config.account_alias  # accountAlias: stable per account, not a secret
         self.api_secret = config.api_secret
         self.ed25519_public_key_pem = config.ed25519_public_key_pem
         self.wallets: dict[str, Decimal] = {a: Decimal(v) for a, v in config.balances.items()}

@@ -37,6 +37,7 @@ accounts, seed, market knobs) and the transport's :class:`ServerSettings`. Layou
     api_key = "..."
     api_secret = "..."             # or ed25519_public_key_pem = "-----BEGIN PUBLIC KEY-----..."
     balances = { USDC = "100000" }
+    alias = "SgsR"                 # accountAlias (default: 8 letters derived from api_key)
 
     [[symbols]]                    # replaces the default symbol list when present
     symbol = "BTCUSDC"             # a default symbol's name: only the fields given change
@@ -54,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 import types
 import typing
@@ -87,6 +89,7 @@ __all__ = [
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 # Credentials: validated as plain strings and never echoed in an error message.
 _SECRET_FIELDS = frozenset({"api_secret", "api_key", "ed25519_public_key_pem"})
+_ALIAS = re.compile(r"[A-Za-z0-9]{1,32}")  # what Binance's aliases look like ("SgsR")
 
 
 class ConfigError(ValueError):
@@ -177,6 +180,7 @@ def parse_settings(data: Mapping[str, Any]) -> SimSettings:
     symbols = _symbols(symbols_list, fees)
     accounts = tuple(_account(entry, f"accounts[{i}]") for i, entry in enumerate(accounts_list))
     _check_unique([a.api_key for a in accounts], "accounts", "api_key")
+    _check_unique([a.account_alias for a in accounts], "accounts", "alias")
     try:
         exchange = SimConfig(symbols=symbols, accounts=accounts, **exchange_kwargs)
     except (TypeError, ValueError) as exc:
@@ -292,6 +296,9 @@ def _account(raw: Any, where: str) -> AccountConfig:
         raise ConfigError(f"{where}.api_key is required")
     if not kwargs.get("api_secret") and not kwargs.get("ed25519_public_key_pem"):
         raise ConfigError(f"{where} needs api_secret or ed25519_public_key_pem")
+    alias = kwargs.get("alias")
+    if alias is not None and not _ALIAS.fullmatch(alias):
+        raise ConfigError(f"{where}.alias must be 1 to 32 letters or digits, got {alias!r}")
     return AccountConfig(**kwargs)
 
 
@@ -349,7 +356,7 @@ def _convert(value: Any, hint: Any, where: str, *, secret: bool = False) -> Any:
 
 def _looks_decimal_field(where: str) -> bool:
     name = where.rsplit(".", 1)[-1]
-    textual = {"symbol", "base_asset", "quote_asset", "host", "log_level"}
+    textual = {"symbol", "base_asset", "quote_asset", "host", "log_level", "alias"}
     return name not in textual
 
 

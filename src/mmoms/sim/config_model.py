@@ -17,6 +17,8 @@ Defaults (documented choices, not Binance facts unless marked):
 
 from __future__ import annotations
 
+import hashlib
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -25,6 +27,7 @@ __all__ = [
     "MarketParams",
     "SimConfig",
     "SymbolConfig",
+    "default_alias",
     "default_symbols",
 ]
 
@@ -97,9 +100,31 @@ class AccountConfig:
     dual_side_position: bool = False  # hedge mode (LONG/SHORT) instead of one-way (BOTH)
     multi_assets_margin: bool = False
     default_leverage: int = 20
+    alias: str | None = None  # accountAlias in balance replies; None: derived from the key
+
+    @property
+    def account_alias(self) -> str:
+        """``alias``, or :func:`default_alias` of the API key."""
+        return self.alias or default_alias(self.api_key)
 
     def __repr__(self) -> str:  # secrets never reach logs or tracebacks
-        return f"AccountConfig(api_key=<{len(self.api_key)} chars>, balances={dict(self.balances)})"
+        return (
+            f"AccountConfig(api_key=<{len(self.api_key)} chars>, alias={self.account_alias!r}, "
+            f"balances={dict(self.balances)})"
+        )
+
+
+_ALIAS_LETTERS = string.ascii_letters
+
+
+def default_alias(api_key: str) -> str:
+    """A short per-account code, like Binance's ``accountAlias`` ("SgsR"): eight letters of a
+    hash of the API key, so the same account answers the same alias on every run and two
+    accounts answer different ones. (Binance keeps an alias when keys are rotated; a simulated
+    account has exactly one key, so deriving it from the key is as stable.) The hash never
+    lets the key be read back."""
+    digest = hashlib.sha256(b"mmoms-sim-account-alias:" + api_key.encode()).digest()
+    return "".join(_ALIAS_LETTERS[b % len(_ALIAS_LETTERS)] for b in digest[:8])
 
 
 def _btc(symbol: str, quote: str, min_notional: str, maker: str, taker: str) -> SymbolConfig:

@@ -143,9 +143,11 @@ class SimExchange:
     # -- accounts ---------------------------------------------------------------------------
 
     def add_account(self, config: AccountConfig) -> Account:
-        """Create an account; raises ``ValueError`` if the API key is taken."""
+        """Create an account; raises ``ValueError`` if the API key or the alias is taken."""
         if config.api_key in self.accounts:
             raise ValueError("an account with this API key already exists")
+        if any(a.alias == config.account_alias for a in self.accounts.values()):
+            raise ValueError(f"an account with alias {config.account_alias!r} already exists")
         account = Account(
             config,
             self.config.order_history_limit,

@@ -214,7 +214,7 @@ def account_endpoints(ex: SimExchange) -> list[Endpoint]:
             m = margin_of(account, asset)
             out.append(
                 {
-                    "accountAlias": "SgsR",
+                    "accountAlias": account.alias,
                     "asset": asset,
                     "balance": fmt8(m.wallet),
                     "crossWalletBalance": fmt8(m.wallet),

@@ -61,7 +61,7 @@ class JournalAudit:
 async def audit_journal(path: Path, pinned: set[int]) -> JournalAudit:
     """Raises JournalError when the journal cannot be read."""
     out = JournalAudit()
-    store = SqliteJournalStore(path, create=False)
+    store = SqliteJournalStore(path, read_only=True)
     await store.open()
     try:
         clock = ReplayClock()

@@ -158,7 +158,7 @@ async def _canceled_groups(journal: Path) -> set[str]:
     """Groups the strategy canceled in earlier incarnations: their exposure is the strategy's
     to flatten, not a protection failure. (The engine cancels groups itself too — when a stop
     is refused — without a CancelGroup intent; those stay under the invariant.)"""
-    store = SqliteJournalStore(journal, create=False)
+    store = SqliteJournalStore(journal, read_only=True)
     try:
         await store.open()
     except JournalError:  # the first incarnation: no journal yet

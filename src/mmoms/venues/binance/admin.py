@@ -4,6 +4,8 @@ trade history). All are safe to repeat and retried per the schedule."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from typing import TypeVar
 
 from mmoms.core.clock import Clock
@@ -14,7 +16,7 @@ from mmoms.venues.binance.codec import Params
 from mmoms.venues.binance.endpoints import Endpoint
 from mmoms.venues.binance.rest import RestClient
 from mmoms.venues.binance.retry import RetryPolicy, run_with_retry
-from mmoms.venues.errors import Rejected
+from mmoms.venues.errors import ProtocolError, Rejected
 from mmoms.venues.reports import CommissionRates
 
 T = TypeVar("T")
@@ -38,6 +40,18 @@ class BinanceAdmin:
     async def account(self) -> schemas.Account:
         """``GET /fapi/v3/account``. Raises the venue error kinds."""
         return await self._call(endpoints.ACCOUNT, [], schemas.Account)
+
+    async def account_fingerprint(self, api_key: str) -> str:
+        """The account's stable, non-secret name (see :func:`account_fingerprint`), from
+        ``GET /fapi/v3/balance`` (weight 5).
+
+        Raises:
+            MissingCredentialsError: no credentials are configured (nothing sent).
+            ProtocolError: the balance entries name different aliases.
+            Rejected, OutcomeUnknown: from the venue.
+        """
+        balances = await self._call(endpoints.BALANCE, [], list[schemas.Balance])
+        return account_fingerprint(balances, api_key)
 
     async def commission_rate(self, symbol: Symbol) -> CommissionRates:
         """``GET /fapi/v1/commissionRate`` (weight 20). Raises the venue error kinds."""
@@ -152,3 +166,27 @@ def _window(params: Params, start_ms: int | None, end_ms: int | None, limit: int
         params.append(("endTime", str(end_ms)))
     params.append(("limit", str(limit)))
     return params
+
+
+def account_fingerprint(balances: Sequence[schemas.Balance], api_key: str) -> str:
+    """``"alias:" + accountAlias``: Binance's per-account code, which every balance entry
+    carries and which stays the same when keys are rotated, so a journal follows the account
+    and not the key. A venue that sends none (an empty list, or a blank alias) gets
+    ``"key:" + sha256(api_key)[:16]``: the API key is the public half of the credentials (sent
+    in clear in every request's header), never the secret, and a 64-bit hash prefix names it
+    without printing it; rotating that key then reads as another account, which is the safe
+    mistake.
+
+    Raises:
+        ProtocolError: the entries name different aliases (one account has one alias: we do
+            not understand this reply, and will not guess whose journal it is).
+    """
+    aliases = {b.account_alias for b in balances if b.account_alias}
+    if len(aliases) > 1:
+        raise ProtocolError(
+            f"balance entries name {len(aliases)} different account aliases",
+            endpoint=endpoints.BALANCE.name,
+        )
+    if aliases:
+        return f"alias:{aliases.pop()}"
+    return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:16]

@@ -71,6 +71,7 @@ from mmoms.venues.errorrate import ErrorRateTracker
 from mmoms.venues.errors import (
     DuplicateClientOrderId,
     GatewayClosedError,
+    MissingCredentialsError,
     OrderNotFound,
     OutcomeUnknown,
     ProtocolError,
@@ -719,6 +720,19 @@ class BinanceGateway:
         items = await self._call(endpoints.BALANCE, [], list[schemas.Balance])
         now = self._clock.time_ns()
         return [codec.balance_report(b, now) for b in items]
+
+    async def account_fingerprint(self) -> str:
+        """``alias:<accountAlias>`` from ``GET /fapi/v3/balance``, or ``key:<sha256(api key)[:16]>``
+        if the venue names no alias (see :func:`mmoms.venues.binance.admin.account_fingerprint`).
+
+        Raises:
+            MissingCredentialsError: the gateway has no credentials (nothing sent).
+            ProtocolError: the entries name different aliases.
+            Rejected, OutcomeUnknown: from the venue, after retries.
+        """
+        if self._credentials is None:
+            raise MissingCredentialsError("the account fingerprint needs API credentials")
+        return await self.admin.account_fingerprint(self._credentials.api_key)
 
     async def instruments(self) -> list[Instrument]:
         """``GET /fapi/v1/exchangeInfo`` → instruments; also adopts the venue's rate limits.
