@@ -28,8 +28,8 @@ def test_venues_all() -> None:
 
 def test_binance_all() -> None:
     assert sorted(mmoms.venues.binance.__all__) == [
-        "BinanceConfig", "BinanceGateway", "Credentials", "Ed25519Signer", "HmacSigner",
-        "OrderTransport",
+        "BinanceConfig", "BinanceGateway", "BinanceMarketData", "Credentials", "Ed25519Signer",
+        "HmacSigner", "MarketSubscription", "OrderTransport", "RouteMode",
     ]  # fmt: skip
 
 
@@ -67,7 +67,7 @@ def test_io_libraries_stay_in_the_transport_module() -> None:
 
 def test_the_pure_parts_do_no_io() -> None:
     pure = ["signing", "errors", "endpoints", "schemas", "codec", "streamcodec", "ratecontrol",
-            "timesync", "listenkey", "config"]  # fmt: skip
+            "timesync", "listenkey", "config", "marketcodec"]  # fmt: skip
     for name in pure:
         names = imports_of(VENUES / "binance" / f"{name}.py")
         assert "asyncio" not in names, name

@@ -23,16 +23,16 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from mmoms.app.marketdata import BookTickerFeed
 from mmoms.app.quoter import QuoterConfig, SkewedQuoter
 from mmoms.contingent import Group, GroupSpecError, bracket, limit, oco, oto
 from mmoms.core.enums import OrderType, Side
 from mmoms.core.errors import MmomsError
 from mmoms.core.ids import GroupId, StrategyId, Symbol
+from mmoms.core.market import AnyMarketData, MarketUpdate
 from mmoms.engine.oms import OmsNotRunningError, OmsOverloadedError, OrderManager
 
 __all__ = ["GROUP_KINDS", "LaneConfig", "SoakStrategy", "StrategyConfig"]
@@ -83,26 +83,35 @@ class StrategyConfig:
 
 
 class SoakStrategy:
+    """``top`` is the market-data feed's latest top of book per symbol; the feed calls
+    :meth:`on_market` for every update (the quoter wakes on its symbol's, and reads ``top``)."""
+
     def __init__(
         self,
         oms: OrderManager,
-        feed: BookTickerFeed,
+        top: Mapping[Symbol, MarketUpdate],
         config: StrategyConfig,
         rng: random.Random,
         session: str,
         canceled: set[str] | None = None,
     ) -> None:
-        self._oms, self._feed, self._cfg = oms, feed, config
+        self._oms, self._top, self._cfg = oms, top, config
+        self._quote_changed = asyncio.Event()
         self._running = asyncio.Event()
         self._running.set()
         self._stopped = False
         # groups this strategy asked to cancel (earlier incarnations' too, when handed in)
         self.canceled: set[str] = set() if canceled is None else canceled
         self._lanes = [
-            _Lane(oms, feed, lane, rng, f"{i}{session}", self.canceled)
+            _Lane(oms, top, lane, rng, f"{i}{session}", self.canceled)
             for i, lane in enumerate(config.lanes)
         ]
         self.groups_placed = 0
+
+    def on_market(self, update: AnyMarketData) -> None:
+        """The feed's callback: wake the quoter when its top of book moved."""
+        if isinstance(update, MarketUpdate) and update.symbol == self._cfg.quote_symbol:
+            self._quote_changed.set()
 
     def pause(self) -> None:
         self._running.clear()
@@ -132,12 +141,13 @@ class SoakStrategy:
         symbol = self._cfg.quote_symbol
         while not self._stopped:
             await self._running.wait()
+            self._quote_changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._feed.wait(), 1.0)
-            top = self._feed.top.get(symbol)
+                await asyncio.wait_for(self._quote_changed.wait(), 1.0)
+            top = self._top.get(symbol)
             if self._stopped or top is None or not self._running.is_set():
                 continue
-            bid, ask = top
+            bid, ask = top.bid, top.ask
             if self._call(functools.partial(self._requote, quoter, symbol, bid, ask)) is None:
                 return
             await asyncio.sleep(self._cfg.refresh_s)  # pacing: one refresh per interval at most
@@ -177,13 +187,13 @@ class _Lane:
     def __init__(
         self,
         oms: OrderManager,
-        feed: BookTickerFeed,
+        top: Mapping[Symbol, MarketUpdate],
         cfg: LaneConfig,
         rng: random.Random,
         session: str,
         canceled: set[str],
     ) -> None:
-        self.oms, self.feed, self.cfg, self.rng = oms, feed, cfg, rng
+        self.oms, self.top, self.cfg, self.rng = oms, top, cfg, rng
         self.session = session
         self.canceled = canceled
         self.placed = 0
@@ -201,11 +211,11 @@ class _Lane:
         return None
 
     def step(self) -> None:
-        top = self.feed.top.get(self.cfg.symbol)
+        top = self.top.get(self.cfg.symbol)
         if top is None:
             return
-        bid, ask = top
-        self.oms.set_reference_price(self.cfg.symbol, (bid + ask) / 2)
+        bid, ask = top.bid, top.ask
+        self.oms.set_reference_price(self.cfg.symbol, top.mid)
         if self.current is not None and self._busy():
             return
         if self._flatten():

@@ -30,7 +30,6 @@ from typing import Any
 
 import msgspec
 
-from mmoms.app.marketdata import BookTickerFeed
 from mmoms.core.errors import MmomsError
 from mmoms.core.ids import Symbol
 from mmoms.engine.config import OmsConfig
@@ -43,6 +42,8 @@ from mmoms.soak.checkpoint import Checkpoints
 from mmoms.soak.probe import TrackingStore, WatchedGateway, flatten_orders, group_view
 from mmoms.soak.strategy import SoakStrategy, StrategyConfig
 from mmoms.venues.binance.config import BinanceConfig
+from mmoms.venues.binance.marketcodec import RouteMode, subscriptions
+from mmoms.venues.binance.marketdata import BinanceMarketData
 from mmoms.venues.binance.signing import Credentials
 from mmoms.venues.errors import MissingCredentialsError
 
@@ -125,11 +126,13 @@ async def _run(args: argparse.Namespace, credentials: Credentials) -> int:
             await store.close()
         return 1
     engine = asyncio.create_task(oms.run(), name="oms")
-    feed = BookTickerFeed(args.ws, symbols)
-    feed.start()
+    # split routes, as production Binance needs them; the simulator serves both modes
+    feed = BinanceMarketData(args.ws, subscriptions(symbols), routes=RouteMode.SPLIT)
     rng = random.Random(f"{args.seed}:{args.incarnation}")
     session = _b36(time.time_ns() // 1_000_000)
-    strategy = SoakStrategy(oms, feed, strategy_config, rng, session, canceled)
+    strategy = SoakStrategy(oms, feed.top, strategy_config, rng, session, canceled)
+    feed.on_update = strategy.on_market
+    feed.start()
     try:
         if not await _first_reconciliation(oms, engine, checkpoints):
             print("soak worker: no reconciliation within 30 s", file=sys.stderr)
