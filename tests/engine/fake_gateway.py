@@ -14,6 +14,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -61,6 +62,7 @@ class VenueOrder:
     tif: TimeInForce | None
     status: VenueOrderStatus = VenueOrderStatus.NEW
     filled: Decimal = Decimal(0)
+    symbol: Symbol = SYM
 
 
 @dataclass
@@ -94,6 +96,9 @@ class FakeGateway:
     _epoch: int = 0
     position: Decimal = Decimal(0)
     trades: list[FillReport] = field(default_factory=list)
+    # exchangeInfo entries of the symbols it lists (BTCUSDC unless a test adds more)
+    listed: list[dict[str, Any]] = field(default_factory=lambda: [BTCUSDC])
+    latency_s: float = 0.0  # each order request waits this long before the venue acts
 
     # -- test controls ----------------------------------------------------------------------
 
@@ -110,7 +115,7 @@ class FakeGateway:
         fill = FillReport(
             ts_event_ns=self.clock.time_ns(),
             ts_recv_ns=self.clock.time_ns(),
-            symbol=SYM,
+            symbol=o.symbol,
             client_order_id=o.cid,
             venue_order_id=o.vid,
             trade_id=TradeId(next(self._tids)),
@@ -161,6 +166,7 @@ class FakeGateway:
 
     async def submit(self, cmd: SubmitOrder) -> OrderStatusReport:
         self.requests.append("submit")
+        await self._wire()
         await self._held(cmd.client_order_id)
         report = self._submit(cmd)
         reply_gate = self.hold_reply.get(cmd.client_order_id)
@@ -170,25 +176,30 @@ class FakeGateway:
 
     async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]:
         self.requests.append("submit_batch")
+        await self._wire()
         return [self._try(self._submit, c) for c in cmds]
 
     async def cancel(self, cmd: CancelOrder) -> OrderStatusReport:
         self.requests.append("cancel")
         if self.hang_cancels:
             await asyncio.Event().wait()
+        await self._wire()
         await self._held(cmd.client_order_id)
         return self._cancel(cmd)
 
     async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]:
         self.requests.append("cancel_batch")
+        await self._wire()
         return [self._try(self._cancel, c) for c in cmds]
 
     async def amend(self, cmd: AmendOrder) -> OrderStatusReport:
         self.requests.append("amend")
+        await self._wire()
         return self._amend(cmd)
 
     async def amend_batch(self, cmds: Sequence[AmendOrder]) -> list[BatchResult]:
         self.requests.append("amend_batch")
+        await self._wire()
         return [self._try(self._amend, c) for c in cmds]
 
     async def cancel_all(self, cmd: CancelAllOrders) -> None:
@@ -229,8 +240,12 @@ class FakeGateway:
             ts_event_ns=now,
             ts_recv_ns=now,
             source=ReportSource.RECONCILIATION,
-            symbols=(SYM,),
-            orders=tuple(self._report(o, ReportSource.RECONCILIATION) for o in self.live()),
+            symbols=tuple(symbols or (Symbol(i["symbol"]) for i in self.listed)),
+            orders=tuple(
+                self._report(o, ReportSource.RECONCILIATION)
+                for o in self.live()
+                if symbols is None or o.symbol in symbols
+            ),
         )
 
     async def positions(self) -> list[PositionReport]:
@@ -272,7 +287,7 @@ class FakeGateway:
         return "alias:FakeVenue"  # one account, as Binance names it
 
     async def instruments(self) -> list[Instrument]:
-        return [Instrument.from_exchange_info(BTCUSDC)]
+        return [Instrument.from_exchange_info(info) for info in self.listed]
 
     def rate_state(self) -> RateLimitState:
         return RateLimitState(
@@ -283,6 +298,10 @@ class FakeGateway:
         return 0.0
 
     # -- venue behaviour ----------------------------------------------------------------------
+
+    async def _wire(self) -> None:
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
 
     async def _held(self, cid: ClientOrderId) -> None:
         gate = self.hold.get(cid)
@@ -315,6 +334,7 @@ class FakeGateway:
             cmd.quantity,
             cmd.price or Decimal(0),
             cmd.time_in_force,
+            symbol=cmd.symbol,
         )
         self.orders[o.cid] = o
         self._push(self._report(o))
@@ -355,7 +375,7 @@ class FakeGateway:
             ts_event_ns=now,
             ts_recv_ns=now,
             source=source,
-            symbol=SYM,
+            symbol=o.symbol,
             client_order_id=o.cid,
             venue_order_id=o.vid,
             side=o.side,

@@ -71,6 +71,7 @@ async def test_a_group_is_charged_its_worst_case_once_and_a_breach_is_journaled(
         await shutdown(h)
     rejection = next(n for n in notes if isinstance(n, RiskRejected))
     assert rejection.check == "max_position"
+    assert (rejection.strategy_id, rejection.symbol) == (S, SYM)  # whose group it was
     assert "group g2" in rejection.reason
     assert "9" in rejection.reason
     assert not [c for c in h.venue.orders if c.startswith("g2-")]  # nothing of it was sent

@@ -134,6 +134,8 @@ class BookWriter:
             command=rejection.command,
             check=check.check,
             reason=check.reason,
+            strategy_id=rejection.strategy_id,
+            symbol=rejection.symbol,
         )
         self.journal.record(entry, getattr(rejection.command, "client_order_id", ""))
         self.notifications.append(entry)

@@ -93,8 +93,10 @@ class GroupRunner:
             if state is not None:
                 self.apply_plan(cancel_group(state, self._bw.now))
             return
+        whose = (intent.strategy_id, intent.group.symbol)
         if group_id in self.groups:
-            self._bw.reject(Rejection(RiskRejection("group", f"group {group_id} already exists")))
+            refusal = RiskRejection("group", f"group {group_id} already exists")
+            self._bw.reject(Rejection(refusal, None, None, *whose))
             return
         plan = start_group(intent.group, self._bw.now)
         # The group passes risk as one position: its worst case, not the sum of its legs.
@@ -106,7 +108,7 @@ class GroupRunner:
             [c for c in plan.commands if isinstance(c, SubmitOrder)],
         )
         if rejection is not None:
-            self._bw.reject(Rejection(rejection))
+            self._bw.reject(Rejection(rejection, None, None, *whose))
             return
         self.apply_plan(plan, intent.strategy_id)
 

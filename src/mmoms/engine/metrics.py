@@ -109,7 +109,9 @@ class OmsMetrics:
     requests: int = 0  # requests sent (a batch counts once)
     actions_saved: int = 0  # versus cancel-all + replace-all
     netted: int = 0
-    risk_rejections: dict[str, int] = field(default_factory=dict)
+    risk_rejections: dict[str, int] = field(default_factory=dict)  # journaled and told, by check
+    rejections_repeated: dict[str, int] = field(default_factory=dict)  # quotes: not told again
+    quotes_deferred: int = 0  # quote actions a window could not pay for: sent when budget returns
     api_errors: dict[str, int] = field(default_factory=dict)  # by kind or code
     reconciliations: int = 0
     reconciliation_differences: int = 0

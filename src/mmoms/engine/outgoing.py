@@ -8,6 +8,8 @@ committed).
   into flights — cancels first, in venue-sized batches. While the gateway refuses to send (a
   429 cool-down, a 418 halt) the window is held until it can.
 * A contingent group's commands do not wait for a window (:meth:`Outgoing.send_now`).
+* Quotes the order-rate budget could not pay for wait for it: a ``budget`` timer is armed for
+  the moment the planner says the budget grows (``ActionPlanner.budget_at_ns``), one at a time.
 * :meth:`Outgoing.release` runs after the commit: each flight is handed to its own task (the
   request), whose reply comes back to the loop as a :class:`~mmoms.engine.messages.ReplyMsg`.
 """
@@ -58,6 +60,7 @@ class Outgoing:
         self.followups: set[int] = set()  # id() of this batch's flights that are group follow-ups
         self.hold_until_ns = 0  # no flush before (monotonic): the gateway cannot send yet
         self.flush_handle: Callable[[], None] | None = None  # cancels the armed window
+        self._budget_timer_ns = 0  # monotonic time the armed budget timer fires at; 0: none
 
     # -- deciding ---------------------------------------------------------------------------------
 
@@ -67,11 +70,26 @@ class Outgoing:
         for rejection in planner.rejections:
             self._bw.reject(rejection)
         planner.rejections.clear()
+        if planner.budget_at_ns is not None:
+            self._arm_budget_timer(planner.budget_at_ns)
+            planner.budget_at_ns = None
         if planner.needs_flush and self.flush_handle is None:
             hold_s = (self.hold_until_ns - self._clock.monotonic_ns()) / NANOS_PER_SECOND
             if self._cfg.batch_window_s > 0 or hold_s > 0:
                 timer = self._background.call_later(max(self._cfg.batch_window_s, hold_s), "flush")
                 self.flush_handle = timer.cancel
+
+    def _arm_budget_timer(self, at_ns: int) -> None:
+        """Wake the planner when the budget grows, unless a timer already fires by then."""
+        if self._budget_timer_ns and self._budget_timer_ns <= at_ns:
+            return
+        self._budget_timer_ns = at_ns
+        delay_ns = max(at_ns - self._clock.monotonic_ns(), 0)
+        # 1 ms late: a timer fired a hair early would find no budget and re-arm at once
+        self._background.arm_timer(delay_ns / NANOS_PER_SECOND + 0.001, "budget")
+
+    def budget_timer_fired(self) -> None:
+        self._budget_timer_ns = 0
 
     def flush(self) -> None:
         """The window closed: decide, book and journal its flights."""

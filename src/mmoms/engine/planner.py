@@ -13,6 +13,33 @@ Rules it enforces:
 * quotes are snapped passively to the tick grid (a bid rounds down, an ask up), quantities down;
   what cannot be represented is a rejection, not a guess;
 * an amend that risk refuses pulls the old quote instead of leaving it standing.
+
+Quotes and our order-rate budget (the mechanics are in :mod:`.quote_budget`):
+
+* **Deferred, not refused.** A new quote or amend from the diff that the ``order_rate`` budget
+  cannot pay for is no rejection — nothing is journaled or told. It stays wanted, counts in
+  ``OmsMetrics.quotes_deferred`` (once per action and window), and its (strategy, symbol) waits
+  for budget: it is diffed again in the first window that finds budget left, and the engine
+  arms a timer for the moment the oldest send leaves the one-second window
+  (:attr:`ActionPlanner.budget_at_ns`). Once a window's budget is spent no further quote is
+  risk-checked. A deferred amend leaves its order where it is (it passed risk when placed).
+  Cancels are never held back. An explicit ``PlaceOrder`` or amend intent the budget refuses
+  is a rejection: its strategy asked for it now.
+* **Fair.** A window's wanted quotes are spent best rank first across every dirty (strategy,
+  symbol, side): every side's best level (closest to the touch) before anyone's second; within
+  a rank, the side that had a quote sent longest ago goes first (round robin), so a side that
+  lost out goes first next time and none starves. The diff's rules are unchanged (keep within
+  tolerance, amend where allowed, else cancel + new; orders in flight untouched).
+* **Other refusals of quotes, told once per streak.** A quote refused by another check
+  (max_position, price_band, kill_switch...) is a rejection, tracked per (strategy, symbol,
+  side, check). It is journaled and told when its streak starts: the first time, or when its
+  reason reads differently once its numbers are left out (a new price or size is the same
+  reason; "no reference price" vs "too far from it" is not). Repeats — other levels of that
+  side in the same window, later windows — count in ``OmsMetrics.rejections_repeated`` (by
+  check). The streak ends after a window that tried that side (a quote risk-checked, or none
+  wanted) with no refusal by that check; a window whose quotes there were all deferred for
+  budget tried nothing. An amend refused that way still pulls the old quote.
+* Every :class:`Rejection` names its strategy and symbol (a quote's has no intent behind it).
 """
 
 from __future__ import annotations
@@ -22,7 +49,7 @@ from decimal import Decimal
 
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
-from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce
+from mmoms.core.enums import OrderStatus, OrderType, TimeInForce
 from mmoms.core.errors import UnrepresentableValueError
 from mmoms.core.ids import ClientOrderId, StrategyId, Symbol
 from mmoms.core.instrument import Instrument, PriceRounding
@@ -39,8 +66,8 @@ from mmoms.core.order import Order
 from mmoms.engine.batcher import ActionBatcher, Flight
 from mmoms.engine.client_ids import ClientOrderIdFactory
 from mmoms.engine.config import OmsConfig
-from mmoms.engine.diff import diff_side
 from mmoms.engine.metrics import OmsMetrics
+from mmoms.engine.quote_budget import ORDER_RATE, QuoteAction, QuoteWindow, snap_levels
 from mmoms.engine.risk import RiskEngine, RiskRejection
 
 EVERY_STRATEGY = StrategyId("*")
@@ -51,6 +78,8 @@ class Rejection:
     check: RiskRejection
     intent: AnyIntent | None = None
     command: SubmitOrder | AmendOrder | None = None
+    strategy_id: StrategyId | None = None  # whose intent or quote was refused
+    symbol: Symbol | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +99,9 @@ class ActionPlanner:
     metrics: OmsMetrics
     rejections: list[Rejection] = field(default_factory=list)
     needs_flush: bool = False
+    budget_at_ns: int | None = None  # quotes wait for budget: re-plan then (monotonic ns)
     _now: int = 0
+    _decided_ns: int = 0  # this window's decision time (monotonic)
     _batcher: ActionBatcher = field(default_factory=ActionBatcher)
     _desired: dict[tuple[StrategyId, Symbol], tuple[QuoteLevel, ...]] = field(default_factory=dict)
     _intent_ns: dict[tuple[StrategyId, Symbol], int] = field(default_factory=dict)
@@ -81,6 +112,10 @@ class ActionPlanner:
     _deferred_amends: dict[tuple[Symbol, ClientOrderId], AmendOrderIntent] = field(
         default_factory=dict
     )
+    _quotes: QuoteWindow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._quotes = QuoteWindow(self.metrics)
 
     # -- inputs ---------------------------------------------------------------------------------
 
@@ -117,6 +152,10 @@ class ActionPlanner:
         for symbol, cid in list(self._deferred_cancels):
             self._try_deferred(symbol, cid)
 
+    def budget_returned(self) -> None:
+        """The budget timer fired: quotes that waited for budget are planned again."""
+        self.needs_flush |= bool(self._quotes.waiting)
+
     def pull_all(self) -> None:
         """Stop quoting everywhere (the engine is stopping)."""
         for key in self._desired:
@@ -132,52 +171,56 @@ class ActionPlanner:
 
     def flush(self, now: int, decided_ns: int) -> list[Flight]:
         """Diff every changed quote set and return this window's flights (cancels first)."""
-        self._now = now
-        self.needs_flush = False
-        for key in list(self._dirty):
-            self._diff(key, decided_ns)
+        self._now, self._decided_ns, self.needs_flush = now, decided_ns, False
+        quotes = self._quotes
+        room = self.risk.rate_room()
+        if quotes.waiting and room > 0:
+            self._dirty |= quotes.waiting  # budget is back: their turn (first, if served last)
+            quotes.waiting.clear()
+        keys = list(self._dirty)
         self._dirty.clear()
+        wanted: list[QuoteAction] = []
+        for key in keys:
+            wanted += self._diff(key)
+        for action, refusal in quotes.spend(wanted, room, self._quote):
+            self.rejections.append(Rejection(refusal, None, None, *action.who[:2]))  # no intent
+        for key in keys:  # an intent's time stays until its quotes went: latency is honest
+            if key not in quotes.waiting:
+                self._intent_ns.pop(key, None)
+        self.budget_at_ns = self.risk.rate.free_at() if quotes.waiting else None
         self.metrics.netted = self._batcher.netted
         return self._batcher.drain()
 
-    def _diff(self, key: tuple[StrategyId, Symbol], decided_ns: int) -> None:
-        strategy_id, symbol = key
-        levels = list(self._desired.get(key, ()))
-        inst = self.instruments[symbol]
-        mine = [
-            o
-            for o in self.book.orders(symbol)
-            if o.strategy_id == strategy_id
-            and o.group_id is None
-            and o.status.is_open
-            and o.order_type is OrderType.LIMIT
-            and (symbol, o.client_order_id) not in self._deferred_cancels
-        ]
-        intent_ns = self._intent_ns.pop(key, decided_ns)
-        tolerance = self.config.tolerance_for(symbol)
-        for side in Side:
-            result = diff_side(
-                side,
-                levels,
-                [o for o in mine if o.side is side],
-                inst.tick_size,
-                tolerance,
-                allow_amend=self.config.allow_amend,
-            )
-            self.metrics.actions_saved += result.saved
-            for cancel in result.cancels:
-                self._add_cancel(cancel.order)
-            for amend in result.amends:
-                order, level = amend.order, amend.level
-                rejection = self.risk.check_amend(self.book, order, level.price, amend.new_quantity)
-                if rejection is not None:  # do not leave the old quote standing: pull it
-                    self.rejections.append(Rejection(rejection))
-                    self._add_cancel(order)
-                    continue
+    def _diff(self, key: tuple[StrategyId, Symbol]) -> list[QuoteAction]:
+        """Add the key's cancels to the window; return the quotes it wants sent."""
+        symbol = key[1]
+        cancels, wanted = self._quotes.diff(
+            key,
+            self._desired.get(key, ()),
+            self.book.orders(symbol),
+            self._deferred_cancels,
+            self.instruments[symbol].tick_size,
+            self.config.tolerance_for(symbol),
+            self.config.allow_amend,
+        )
+        for order in cancels:
+            self._add_cancel(order)
+        return wanted
+
+    def _quote(self, action: QuoteAction) -> RiskRejection | None:
+        """Risk-check one wanted quote; if it passes, add it to the window."""
+        (strategy_id, symbol, _), level, _, order, _ = action
+        intent_ns = self._intent_ns.get((strategy_id, symbol), self._decided_ns)
+        if order is None:
+            rejection = self._add_quote(strategy_id, symbol, level, intent_ns)
+        else:
+            rejection = self.risk.check_amend(self.book, order, level.price, action.new_quantity)
+            if rejection is None:
                 self._amend_intent_ns[order.client_order_id] = intent_ns
-                self._add_amend(order, level.price, amend.new_quantity)
-            for place in result.places:
-                self._add_quote(strategy_id, symbol, place.level, intent_ns)
+                self._add_amend(order, level.price, action.new_quantity)
+            elif rejection.check != ORDER_RATE:  # do not leave the old quote standing: pull it
+                self._add_cancel(order)
+        return rejection
 
     # -- building actions -----------------------------------------------------------------------
 
@@ -187,16 +230,7 @@ class ActionPlanner:
             self._refuse("symbol", f"{intent.symbol} is not traded", intent)
             return
         try:
-            levels = tuple(
-                QuoteLevel(
-                    side=lv.side,
-                    price=inst.round_price(lv.price, PriceRounding.PASSIVE, lv.side),
-                    quantity=inst.round_qty(lv.quantity),
-                    tag=lv.tag,
-                    post_only=lv.post_only,
-                )
-                for lv in intent.levels
-            )
+            levels = snap_levels(inst, intent.levels)
         except UnrepresentableValueError as exc:
             self._refuse("instrument", str(exc), intent)
             return
@@ -245,7 +279,7 @@ class ActionPlanner:
             queued=self._batcher.queued(cmd.symbol),
         )
         if rejection is not None:
-            self.rejections.append(Rejection(rejection, intent, cmd))
+            self.rejections.append(Rejection(rejection, intent, cmd, *_whose(intent)))
             return
         self._meta[cmd.client_order_id] = NewOrderMeta(intent.strategy_id, intent.tag, received_ns)
         self._batcher.add(cmd)
@@ -253,7 +287,7 @@ class ActionPlanner:
 
     def _add_quote(
         self, strategy_id: StrategyId, symbol: Symbol, level: QuoteLevel, intent_ns: int
-    ) -> None:
+    ) -> RiskRejection | None:
         rejection = self.risk.check_new(
             self.book,
             symbol=symbol,
@@ -264,8 +298,7 @@ class ActionPlanner:
             queued=self._batcher.queued(symbol),
         )
         if rejection is not None:
-            self.rejections.append(Rejection(rejection))
-            return
+            return rejection
         cid = self.ids.next()
         self._meta[cid] = NewOrderMeta(strategy_id, level.tag, intent_ns)
         self._batcher.add(
@@ -280,6 +313,7 @@ class ActionPlanner:
                 time_in_force=TimeInForce.GTX if level.post_only else TimeInForce.GTC,
             )
         )
+        return None
 
     def _add_cancel(self, order: Order) -> None:
         self._batcher.add(
@@ -352,9 +386,14 @@ class ActionPlanner:
             return
         rejection = self.risk.check_amend(self.book, order, price, total_qty)
         if rejection is not None:
-            self.rejections.append(Rejection(rejection, amend))
+            self.rejections.append(Rejection(rejection, amend, None, *_whose(amend)))
             return
         self._add_amend(order, price, total_qty)
 
     def _refuse(self, check: str, reason: str, intent: AnyIntent) -> None:
-        self.rejections.append(Rejection(RiskRejection(check, reason), intent))
+        refusal = RiskRejection(check, reason)
+        self.rejections.append(Rejection(refusal, intent, None, *_whose(intent)))
+
+
+def _whose(intent: AnyIntent) -> tuple[StrategyId, Symbol | None]:
+    return intent.strategy_id, intent.symbol

@@ -29,7 +29,6 @@ callables the engine feeds.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,6 +41,7 @@ from mmoms.core.commands import SubmitOrder
 from mmoms.core.enums import OrderType, Side
 from mmoms.core.ids import Symbol
 from mmoms.core.order import Order
+from mmoms.engine.quote_budget import ORDER_RATE, OrderRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +116,11 @@ class RiskEngine:
     book_version: Callable[[], int | None] = no_version
     kill_reason: str | None = None
     reference_prices: dict[Symbol, Decimal] = field(default_factory=dict)
-    _sends: deque[int] = field(default_factory=deque)
     _circuit_open_until: int = 0
     _resting_cache: dict[tuple[Symbol, Side], tuple[int, LocalOrderBook, Decimal]] = field(
         default_factory=dict
     )
+    rate: OrderRate = field(default_factory=OrderRate)  # of config.max_orders_per_second
 
     # -- switches ------------------------------------------------------------------------
 
@@ -395,11 +395,11 @@ class RiskEngine:
             self._resting_cache[key] = (version, book, plain)
         return plain
 
+    def rate_room(self) -> int:
+        """How many more new orders / amends the order-rate budget allows now."""
+        return self.rate.room(self.clock.monotonic_ns(), self.config.max_orders_per_second)
+
     def _rate(self, orders: int = 1) -> RiskRejection | None:
-        now = self.clock.monotonic_ns()
-        while self._sends and self._sends[0] <= now - NANOS_PER_SECOND:
-            self._sends.popleft()
-        if len(self._sends) + orders > self.config.max_orders_per_second:
-            return RiskRejection("order_rate", f"{len(self._sends)} orders in the last second")
-        self._sends.extend([now] * orders)
-        return None
+        if self.rate.take(self.clock.monotonic_ns(), self.config.max_orders_per_second, orders):
+            return None
+        return RiskRejection(ORDER_RATE, f"{self.rate.used} orders in the last second")

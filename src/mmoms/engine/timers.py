@@ -4,6 +4,7 @@
 ``flush``      the quoting window closed: decide and send
 ``reconcile``  the periodic reconciliation (re-armed while the engine runs)
 ``retry``      retry what waits: deferred cancels, queries of unknown outcomes, group follow-ups
+``budget``     the order-rate budget grows: quotes deferred for it are planned again
 ``heartbeat``  the dead-man switch (``countdownCancelAll``), re-armed at a third of its span
 ``stop`` / ``journal``  wake the loop (stopping; a commit failed): nothing to do here
 """
@@ -56,6 +57,10 @@ class TimerHandler:
             self._reconciler.start("periodic")
             if self._running():
                 self._background.arm_timer(self._cfg.reconcile_interval_s, "reconcile")
+        elif kind == "budget":
+            self._outgoing.budget_timer_fired()
+            self._planner.budget_returned()
+            self._outgoing.after_planning()
         elif kind == "retry":
             self._planner.retry_deferred(self._bw.now)
             self._outgoing.after_planning()

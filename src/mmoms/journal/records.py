@@ -66,6 +66,9 @@ class RiskRejected(Entry, frozen=True, tag=True, kw_only=True):
     command: AnyCommand | None = None
     check: str  # which check said no, e.g. "max_position"
     reason: str
+    # Whose intent or quote it was (a quote's rejection has no intent): None in old journals.
+    strategy_id: StrategyId | None = None
+    symbol: Symbol | None = None
 
 
 class ApiErrorRecorded(Entry, frozen=True, tag=True, kw_only=True):
