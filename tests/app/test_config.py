@@ -42,9 +42,12 @@ def test_the_sim_example_maps_onto_the_engine_dataclasses() -> None:
     assert cfg.oms.tolerance_for(BTC).qty_pct == D(50)
     assert cfg.oms.batch_window_s == pytest.approx(0.010)
     assert cfg.oms.client_id_prefix == "mm"
-    quoter = cfg.strategy.quoters[BTC]
-    assert (quoter.levels, quoter.size, quoter.level_step_bps) == (3, D("0.002"), D("0.1"))
-    assert cfg.strategy.refresh_s == pytest.approx(0.1)
+    [spec] = cfg.strategies
+    assert spec.strategy_id == "mm"
+    assert spec.cls.__name__ == "SkewedQuoter"  # no entry: the default strategy
+    assert spec.on_callback_error == "continue"
+    assert spec.symbols == (Symbol("BTCUSDC"), Symbol("ETHUSDC"))  # the class's own
+    assert cfg.oms.dead_man_switch_ms == 0
     assert cfg.metrics.port == 9108
     assert cfg.oms.flatten_overfill is True
 
@@ -64,6 +67,9 @@ def test_the_binance_examples_load_with_their_hosts() -> None:
     assert testnet.venue.binance.rest_url == "https://demo-fapi.binance.com"
     assert testnet.venue.market_data_url == testnet.venue.binance.stream_url
     assert testnet.oms.dead_man_switch_ms == 30_000
+    [spec] = testnet.strategies
+    assert spec.symbols == (Symbol("BTCUSDT"),)
+    assert spec.build().size == {"BTCUSDC": D("0.002"), "ETHUSDC": D("0.05"), "BTCUSDT": D("0.002")}  # type: ignore[attr-defined]
     prod = load_config(EXAMPLES / "binance.toml")
     assert prod.venue.kind is VenueKind.BINANCE
     assert prod.venue.binance.rest_url == "https://fapi.binance.com"
@@ -104,19 +110,36 @@ BAD = [
         0.1,
         '[risk.BTCUSDC] max_position: expected a decimal string like "0.1", got 0.1 (float)',
     ),
-    ("strategy.ETHUSDC.size", 0.05, "[strategy.ETHUSDC] size: expected a decimal string like"),
+    (
+        "strategy.params.size",
+        {"BTCUSDC": 0.002},
+        '[strategy.params] size.BTCUSDC: money is written as a string ("0.002")',
+    ),
     ("tolerance.qty_pct", 50.0, "[tolerance] qty_pct: expected a decimal string"),
     ("risk.BTCUSDC.max_order_qty", "abc", "[risk.BTCUSDC] max_order_qty: expected a decimal"),
     ("risk.BTCUSDC.max_order_qty", "NaN", "[risk.BTCUSDC] max_order_qty: expected a finite"),
-    ("strategy.BTCUSDC.size", "-0.002", "[strategy.BTCUSDC] size: must be above 0"),
+    ("strategy.params.levels", 0, "[strategy.params]: SkewedQuoter(...) refused: levels"),
+    ("strategy.params.levels", "3", "[strategy.params] levels: expected an integer, got '3'"),
+    ("strategy.params.levls", 3, "[strategy.params] levls: SkewedQuoter takes no such parameter"),
+    ("strategy.entry", "nowhere.py:X", "[strategy] entry: strategy entry 'nowhere.py:X': no file"),
+    ("strategy.entry", "json:loads", "json:loads': loads is not a subclass of mmoms.Strategy"),
+    ("strategy.entry", "no_such_module_x:X", "no module 'no_such_module_x'"),
+    ("strategy.entry", "mmoms.strategy.base:Nope", "no 'Nope' in mmoms.strategy.base"),
+    ("strategy.entry", "file.py", "expected 'path/to/file.py:ClassName'"),
+    ("strategy.symbols", "BTCUSDC", "[strategy] symbols: expected a list of symbols"),
+    ("strategy.symbols", ["btcusdc"], "[strategy] symbols: 'btcusdc' is not a symbol"),
+    ("strategy.symbols", [], "[strategy] symbols: SkewedQuoter names no symbols"),
+    ("strategy.on_callback_error", "ignore", "[strategy] on_callback_error: expected one of"),
+    ("strategy.id", "has space", "[strategy] id: expected 1-32 letters"),
+    ("strategy.levels", 3, "[strategy] levels: unknown key"),
     # typos and misplaced keys
     ("oms.batch_windw_ms", 10, "[oms] batch_windw_ms: unknown key; did you mean 'batch_window_ms'"),
     ("risk.ETHUSDC.max_positon", "1", "[risk.ETHUSDC] max_positon: unknown key; did you mean"),
     ("metric", {"port": 1}, "[metric]: unknown section; did you mean 'metrics'"),
     ("risk.circuit_braker", {"error_rate": 0.5}, "[risk.circuit_braker]: unknown section"),
-    ("risk.BTCUSD", {"max_order_qty": "1"}, "[risk.BTCUSD]: BTCUSD is not traded"),
-    ("tolerance.SOLUSDC", {"price_ticks": 1}, "[tolerance.SOLUSDC]: SOLUSDC is not traded"),
-    ("strategy.btcusdc", {"size": "1"}, "[strategy.btcusdc]: unknown section"),
+    ("risk.btcusdc", {"max_order_qty": "1"}, "[risk.btcusdc]: unknown section"),
+    ("strategy.BTCUSDC", {"size": "1"}, "[strategy.BTCUSDC]: unknown section"),
+    ("strategies", {"a": {}}, "[strategy] and [strategies]: give one strategy or several"),
     # wrong types and ranges
     ("venue.kind", "bnance", '[venue] kind: expected one of "sim", "binance-testnet", "binance"'),
     ("venue.order_transport", "grpc", '[venue] order_transport: expected one of "rest", "ws"'),
@@ -134,10 +157,6 @@ BAD = [
     ("risk.ETHUSDC", _DELETE, "[risk.ETHUSDC]: missing; every traded symbol needs limits"),
     ("venue", _DELETE, "[venue]: missing section"),
     ("venue.kind", _DELETE, "[venue] kind: missing (required)"),
-    # cross-checks that would make the strategy useless
-    ("strategy.BTCUSDC.size", "0.06", "[strategy.BTCUSDC] size: 0.06 is above [risk.BTCUSDC]"),
-    ("strategy.BTCUSDC.levels", 21, "[strategy.BTCUSDC] levels: must be at most 20"),
-    ("risk.BTCUSDC.max_open_orders", 5, "[strategy.BTCUSDC] levels: 3 a side needs"),
 ]
 
 
@@ -150,13 +169,51 @@ def test_bad_input_is_refused_naming_the_key(path: str, value: object, message: 
     assert message in str(info.value)
 
 
-def test_no_strategy_symbol_is_an_error() -> None:
+def test_untraded_symbol_tables_are_allowed_and_a_traded_one_without_limits_is_not() -> None:
     doc = sim_doc()
-    doc["strategy"] = {"id": "mm"}
-    doc["risk"] = {"max_orders_per_second": 5}
-    doc.pop("tolerance")
-    with pytest.raises(ConfigError, match=r"\[strategy\]: no symbol to trade"):
+    doc["risk"]["SOLUSDC"] = dict(doc["risk"]["BTCUSDC"])  # ready for another strategy
+    doc["tolerance"]["SOLUSDC"] = {"price_ticks": 1}
+    assert parse_config(doc).symbols == (Symbol("BTCUSDC"), Symbol("ETHUSDC"))
+    doc["strategy"]["symbols"] = ["BTCUSDC", "XRPUSDC"]
+    with pytest.raises(ConfigError, match=r"\[risk.XRPUSDC\]: missing; every traded symbol"):
         parse_config(doc)
+
+
+def test_several_strategies_each_with_its_own_section(tmp_path: Path) -> None:
+    cfg = load_config(EXAMPLES / "two-strategies.toml")
+    assert [(s.strategy_id, s.cls.__name__, s.symbols) for s in cfg.strategies] == [
+        ("quoter", "SkewedQuoter", (Symbol("BTCUSDC"),)),
+        ("taker", "IocTaker", (Symbol("ETHUSDC"),)),
+    ]
+    assert cfg.symbols == (Symbol("BTCUSDC"), Symbol("ETHUSDC"))
+    taker = cfg.strategies[1].build()
+    assert taker.quantity == D("0.05")  # type: ignore[attr-defined]
+    doc = tomllib.loads((EXAMPLES / "two-strategies.toml").read_text())
+    doc["strategies"]["taker"]["id"] = "quoter"
+    with pytest.raises(ConfigError, match="'quoter' is used twice"):
+        parse_config(doc, base_dir=EXAMPLES)
+    with pytest.raises(ConfigError, match="--strategy replaces the entry of a single"):
+        parse_config(doc, strategy_entry="x.py:Y", base_dir=EXAMPLES)
+
+
+def test_strategy_override_and_entries_relative_to_the_config(tmp_path: Path) -> None:
+    text = (EXAMPLES / "demo.toml").read_text()
+    copied = tmp_path / "conf" / "demo.toml"
+    (tmp_path / "conf" / "strategies").mkdir(parents=True)
+    copied.write_text(text)
+    with pytest.raises(ConfigError, match="no file"):  # strategies/ next to the config: empty
+        load_config(copied)
+    for name in ("skewed_quoter.py", "widen_and_protect.py"):
+        source = (EXAMPLES / "strategies" / name).read_text()
+        (tmp_path / "conf" / "strategies" / name).write_text(source)
+    assert [s.cls.__name__ for s in load_config(copied).strategies] == [
+        "SkewedQuoter",
+        "WidenAndProtect",
+    ]
+    taker = f"{EXAMPLES / 'strategies' / 'ioc_taker.py'}:IocTaker"
+    cfg = load_config(EXAMPLES / "sim.toml", strategy_entry=taker)
+    assert cfg.strategies[0].cls.__name__ == "IocTaker"
+    assert cfg.symbols == (Symbol("ETHUSDC"),)
 
 
 def test_files_that_cannot_be_read_or_parsed(tmp_path: Path) -> None:

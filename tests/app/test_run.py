@@ -117,11 +117,11 @@ def get(url: str) -> str:
 
 
 def poll_status(url: str, attempts: int = 200) -> dict[str, Any]:
-    """``/status`` once it lists open orders. Nothing pushes this state to a test, so poll the
-    endpoint, a bounded number of times."""
+    """``/status`` once it lists an order resting on the venue (NEW). Nothing pushes this state
+    to a test, so poll the endpoint, a bounded number of times."""
     for _ in range(attempts):
         doc: dict[str, Any] = json.loads(get(f"{url}/status"))
-        if doc["open_orders"]:
+        if any(o["status"] == "NEW" for o in doc["open_orders"]):
             return doc
         time.sleep(0.1)
     pytest.fail(f"no open orders after {attempts} polls of {url}/status")

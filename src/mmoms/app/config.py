@@ -1,6 +1,6 @@
 """The configuration of ``mmoms run``: one TOML file, loaded and validated into the engine's
 own dataclasses (:class:`OmsConfig`, :class:`RiskConfig`, :class:`SymbolLimits`,
-:class:`Tolerance`, :class:`BinanceConfig`, :class:`QuoterConfig`).
+:class:`Tolerance`, :class:`BinanceConfig`) and the strategies it runs.
 
 Layout (``examples/*.toml`` show every key with its default)::
 
@@ -16,25 +16,31 @@ Layout (``examples/*.toml`` show every key with its default)::
                      price_band_pct
     [tolerance]      price_ticks, qty_pct (defaults for every symbol)
     [tolerance.SYMBOL]  the same, for one symbol
-    [strategy]       id, refresh_ms
-    [strategy.SYMBOL]   levels, half_spread_bps, level_step_bps, size, max_inventory, skew_bps
+    [strategy]       entry = "path/file.py:Class" (from the config's directory) |
+                     "package.module:Class"; id; symbols;
+                     on_callback_error = "continue" | "stop"
+    [strategy.params]   the strategy's own parameters: keyword arguments of its constructor
+    [strategies.ID]  the same as [strategy], once per strategy, for a node with several
     [metrics]        port (absent or 0: off), host
 
 Design decisions:
 
-* **The traded symbols are the ``[strategy.SYMBOL]`` tables.** Every one needs a
-  ``[risk.SYMBOL]`` table (the risk engine rejects orders on a symbol without limits); a
-  ``[risk.X]`` or ``[tolerance.X]`` for a symbol that is not traded is an error: it is almost
-  always a typo, and a typo in a limit must not leave the real symbol unguarded.
+* **The traded symbols are the strategies' symbols** (their ``symbols`` in the config, else the
+  class's ``symbols``). Each strategy class is loaded while the config is read, so a wrong entry
+  or parameter is a config error before anything starts. Every traded symbol needs a
+  ``[risk.SYMBOL]`` table (the risk engine rejects orders on a symbol without limits), so a typo
+  in a table's name cannot leave the real symbol unguarded. Tables for symbols no strategy trades
+  are allowed: one config serves several strategies (``--strategy`` swaps them).
+* **No strategy named: the skewed quoter** (``examples/strategies/skewed_quoter.py``) with its
+  own defaults, so ``mmoms run --config examples/sim.toml`` quotes out of the box.
+* **The dead-man switch is on by default for real venues** (30 s): if the node dies, Binance
+  cancels our orders; for the simulator it is off by default.
 * **Unknown keys are errors**, with the closest known key suggested. Silently ignoring
   ``max_positon`` would run with no position limit.
 * **Money is never a float.** Quantities, prices, notionals and percentages are TOML strings
   (``"0.1"``) or integers; a float is refused because ``0.1`` cannot be held exactly. Durations
   and ratios may be floats.
 * **Every error names its key**: ``[risk.BTCUSDC] max_position: expected ...``.
-* **Cross-checks that would make the strategy useless** (a quote size above ``max_order_qty``,
-  more levels than ``max_open_orders`` allows) are errors at load time, not a run full of risk
-  rejections.
 * **No secrets in the file.** API keys come from the environment only (see
   :mod:`mmoms.venues.binance.signing`); a PostgreSQL password belongs in ``PGPASSWORD``. The DSN
   is still never printed (``repr`` hides it, :meth:`JournalSettings.describe` omits it).
@@ -53,11 +59,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from mmoms.app.quoter import QuoterConfig
 from mmoms.core.ids import StrategyId, Symbol
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.diff import Tolerance
 from mmoms.engine.risk import RiskConfig, SymbolLimits
+from mmoms.strategy.base import Strategy
+from mmoms.strategy.host import ErrorPolicy
+from mmoms.strategy.loader import (
+    StrategyConfigError,
+    build_strategy,
+    default_strategy_entry,
+    load_strategy_class,
+)
 from mmoms.venues.binance.config import BinanceConfig, OrderTransport
 
 __all__ = [
@@ -65,7 +78,7 @@ __all__ = [
     "JournalSettings",
     "MetricsSettings",
     "RunConfig",
-    "StrategySettings",
+    "StrategySpec",
     "VenueKind",
     "VenueSettings",
     "load_config",
@@ -114,10 +127,27 @@ class JournalSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class StrategySettings:
+class StrategySpec:
+    """One strategy of the node, as the config describes it (the class is loaded already)."""
+
     strategy_id: StrategyId
-    refresh_s: float  # at most one quote refresh per symbol this often
-    quoters: Mapping[Symbol, QuoterConfig]
+    entry: str
+    cls: type[Strategy]
+    symbols: tuple[Symbol, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    on_callback_error: ErrorPolicy = "continue"
+    where: str = "[strategy]"  # the config section, for errors
+
+    def build(self) -> Strategy:
+        """A new instance with the config's parameters.
+
+        Raises:
+            ConfigError: a parameter the constructor does not take, or a bad value.
+        """
+        try:
+            return build_strategy(self.cls, self.params, f"{self.where[:-1]}.params]")
+        except StrategyConfigError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +161,7 @@ class RunConfig:
     venue: VenueSettings
     journal: JournalSettings
     oms: OmsConfig
-    strategy: StrategySettings
+    strategies: tuple[StrategySpec, ...]
     metrics: MetricsSettings
 
     @property
@@ -139,8 +169,9 @@ class RunConfig:
         return self.oms.symbols
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a TOML file.
+def load_config(path: str | Path, *, strategy_entry: str | None = None) -> RunConfig:
+    """Read and validate a TOML file; ``strategy_entry`` (``--strategy``) replaces the entry of
+    its single ``[strategy]``.
 
     Raises:
         ConfigError: the file cannot be read, is not TOML, or a key is missing, unknown or bad.
@@ -156,24 +187,32 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start})") from None
     except RecursionError:  # tomllib recurses per nesting level
         raise ConfigError(f"{path} is nested too deeply to be a config") from None
-    return parse_config(data)
+    return parse_config(data, strategy_entry=strategy_entry, base_dir=Path(path).parent)
 
 
-def parse_config(data: Mapping[str, Any]) -> RunConfig:
-    """Validate an already-parsed document. Raises :class:`ConfigError`."""
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    strategy_entry: str | None = None,
+    base_dir: Path | None = None,
+) -> RunConfig:
+    """Validate an already-parsed document. A relative strategy file in an ``entry`` is found
+    from ``base_dir`` (the config file's directory); ``strategy_entry`` is used as given.
+
+    Raises:
+        ConfigError: a key is missing, unknown or bad; a strategy cannot be loaded.
+    """
     top = _Table(data, "")
     venue = _venue(top.table("venue", required=True))
     journal = _journal(top.table("journal"))
-    strategy_table = top.table("strategy", required=True)
-    strategy = _strategy(strategy_table)
-    symbols = tuple(strategy.quoters)
+    strategies = _strategies(top, strategy_entry, base_dir or Path("."))
+    symbols = tuple(dict.fromkeys(s for spec in strategies for s in spec.symbols))
     risk = _risk(top.table("risk", required=True), symbols)
     tolerance = _tolerance(top.table("tolerance"), symbols)
-    oms = _oms(top.table("oms"), risk, symbols, tolerance)
+    oms = _oms(top.table("oms"), risk, symbols, tolerance, venue.kind)
     metrics = _metrics(top.table("metrics"))
     top.finish()
-    _cross_check(strategy, risk)
-    return RunConfig(venue, journal, oms, strategy, metrics)
+    return RunConfig(venue, journal, oms, strategies, metrics)
 
 
 # -- sections ---------------------------------------------------------------------------------
@@ -224,31 +263,76 @@ def _journal(t: _Table) -> JournalSettings:
     return JournalSettings(Path(path) if path else None, dsn or None, schema)
 
 
-def _strategy(t: _Table) -> StrategySettings:
-    strategy_id = t.string("id", "mm")
+def _strategies(top: _Table, override: str | None, base: Path) -> tuple[StrategySpec, ...]:
+    """``[strategy]`` (one) or ``[strategies.ID]`` (several); none: the skewed quoter."""
+    one, many = "strategy" in top.data, "strategies" in top.data
+    if one and many:
+        raise ConfigError("[strategy] and [strategies]: give one strategy or several, not both")
+    if many:
+        if override is not None:
+            raise ConfigError(
+                "--strategy replaces the entry of a single [strategy]; this config defines "
+                "[strategies.*] (give each its entry there)"
+            )
+        table = top.table("strategies")
+        ids = [k for k, v in table.data.items() if isinstance(v, Mapping)]
+        if not ids or len(ids) != len(table.data):
+            raise ConfigError("[strategies]: expected one table per strategy, [strategies.ID]")
+        specs = tuple(_strategy(table.table(i), i, None, base) for i in ids)
+        table.finish()
+    else:
+        specs = (_strategy(top.table("strategy"), None, override, base),)
+    seen: dict[str, str] = {}
+    for spec in specs:
+        if spec.strategy_id in seen:
+            raise ConfigError(f"{spec.where} id: {spec.strategy_id!r} is used twice")
+        seen[spec.strategy_id] = spec.where
+    return specs
+
+
+def _strategy(t: _Table, key: str | None, override: str | None, base: Path) -> StrategySpec:
+    default_id = key or "main"
+    strategy_id = t.string("id", default_id)
     if not re.match(r"^[A-Za-z0-9_.-]{1,32}$", strategy_id):
         raise t.error("id", f"expected 1-32 letters, digits, '_', '.', '-'; got {strategy_id!r}")
-    refresh_ms = t.number("refresh_ms", 100, low=1, high=60_000)
-    default = QuoterConfig()
-    quoters: dict[Symbol, QuoterConfig] = {}
-    for name in t.subtables():
-        q = t.symbol_table(name)
-        quoters[Symbol(name)] = QuoterConfig(
-            levels=q.integer("levels", default.levels, low=1, high=20),
-            half_spread_bps=q.decimal("half_spread_bps", default.half_spread_bps, minimum=0),
-            level_step_bps=q.decimal("level_step_bps", default.level_step_bps, minimum=0),
-            size=q.decimal("size", _NO, positive=True),
-            max_inventory=q.decimal("max_inventory", _NO, positive=True),
-            skew_bps=q.decimal("skew_bps", default.skew_bps, minimum=0),
-        )
-        q.finish()
+    entry = override or _from(base, t.string("entry", "")) or default_strategy_entry()
+    try:
+        cls = load_strategy_class(entry)
+    except StrategyConfigError as exc:
+        raise ConfigError(f"[{t.label}] entry: {exc}") from None
+    symbols = _symbol_list(t, cls)
+    policy = t.choice("on_callback_error", ["continue", "stop"], default=cls.on_callback_error)
+    params = dict(t.table("params").data)
     t.finish()
-    if not quoters:
-        raise ConfigError(
-            "[strategy]: no symbol to trade; add a table per symbol, e.g. [strategy.BTCUSDC] "
-            'with size = "0.002" and max_inventory = "0.02"'
+    spec = StrategySpec(
+        StrategyId(strategy_id), entry, cls, symbols, params,
+        "stop" if policy == "stop" else "continue", f"[{t.label}]",
+    )  # fmt: skip
+    spec.build()  # a parameter the constructor cannot take is a config error now, not at start
+    return spec
+
+
+def _from(base: Path, entry: str) -> str:
+    """A relative ``file.py:Class`` entry, found from the config file's directory."""
+    where, sep, name = entry.rpartition(":")
+    if sep and where.endswith(".py") and not Path(where).is_absolute():
+        return f"{base / where}:{name}"
+    return entry
+
+
+def _symbol_list(t: _Table, cls: type[Strategy]) -> tuple[Symbol, ...]:
+    raw = t._get("symbols", list(cls.symbols))
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(x, str) for x in raw):
+        raise t.error("symbols", f'expected a list of symbols like ["BTCUSDC"], got {raw!r}')
+    for symbol in raw:
+        if not _SYMBOL.match(symbol):
+            raise t.error("symbols", f"{symbol!r} is not a symbol (like BTCUSDC)")
+    if not raw:
+        raise t.error(
+            "symbols",
+            f"{cls.__name__} names no symbols: set symbols = [...] here or in the class",
         )
-    return StrategySettings(StrategyId(strategy_id), refresh_ms / 1000, quoters)
+    return tuple(Symbol(x) for x in dict.fromkeys(raw))
 
 
 def _risk(t: _Table, symbols: tuple[Symbol, ...]) -> RiskConfig:
@@ -263,7 +347,7 @@ def _risk(t: _Table, symbols: tuple[Symbol, ...]) -> RiskConfig:
     breaker.finish()
     limits: dict[Symbol, SymbolLimits] = {}
     for name in t.subtables():
-        s = t.symbol_table(name, symbols)
+        s = t.symbol_table(name)
         limits[Symbol(name)] = SymbolLimits(
             max_order_qty=s.decimal("max_order_qty", _NO, positive=True),
             max_order_notional=s.decimal("max_order_notional", _NO, positive=True),
@@ -297,7 +381,7 @@ def _tolerance(t: _Table, symbols: tuple[Symbol, ...]) -> dict[Symbol, Tolerance
     )
     out = dict.fromkeys(symbols, default)
     for name in t.subtables():
-        s = t.symbol_table(name, symbols)
+        s = t.symbol_table(name)
         out[Symbol(name)] = Tolerance(
             price_ticks=s.integer("price_ticks", default.price_ticks, low=0),
             qty_pct=s.decimal("qty_pct", default.qty_pct, minimum=0),
@@ -307,10 +391,21 @@ def _tolerance(t: _Table, symbols: tuple[Symbol, ...]) -> dict[Symbol, Tolerance
     return out
 
 
+DEAD_MAN_SWITCH_REAL_MS = 30_000  # the default for real venues: Binance cancels if we die
+
+
 def _oms(
-    t: _Table, risk: RiskConfig, symbols: tuple[Symbol, ...], tolerance: dict[Symbol, Tolerance]
+    t: _Table,
+    risk: RiskConfig,
+    symbols: tuple[Symbol, ...],
+    tolerance: dict[Symbol, Tolerance],
+    kind: VenueKind,
 ) -> OmsConfig:
-    base = OmsConfig(risk=risk, symbols=symbols)
+    base = OmsConfig(
+        risk=risk,
+        symbols=symbols,
+        dead_man_switch_ms=DEAD_MAN_SWITCH_REAL_MS if kind.is_real else 0,
+    )
     prefix = t.string("client_id_prefix", base.client_id_prefix)
     if not _PREFIX.match(prefix):
         raise t.error("client_id_prefix", f"expected 1-8 letters or digits, got {prefix!r}")
@@ -338,26 +433,6 @@ def _metrics(t: _Table) -> MetricsSettings:
     )
     t.finish()
     return settings
-
-
-def _cross_check(strategy: StrategySettings, risk: RiskConfig) -> None:
-    for symbol, q in strategy.quoters.items():
-        limits = risk.limits[symbol]
-        if q.size > limits.max_order_qty:
-            raise ConfigError(
-                f"[strategy.{symbol}] size: {q.size} is above [risk.{symbol}] max_order_qty "
-                f"{limits.max_order_qty}; every quote would be rejected"
-            )
-        if 2 * q.levels > limits.max_open_orders:
-            raise ConfigError(
-                f"[strategy.{symbol}] levels: {q.levels} a side needs max_open_orders >= "
-                f"{2 * q.levels}, but [risk.{symbol}] max_open_orders is {limits.max_open_orders}"
-            )
-        if q.max_inventory > limits.max_position:
-            raise ConfigError(
-                f"[strategy.{symbol}] max_inventory: {q.max_inventory} is above [risk.{symbol}] "
-                f"max_position {limits.max_position}"
-            )
 
 
 # -- the validation toolkit ---------------------------------------------------------------------
@@ -403,7 +478,7 @@ class _Table:
             raise self.error(key, f"expected a table [{label}], got {_type_name(value)}")
         return _Table(value, label)
 
-    def symbol_table(self, key: str, traded: tuple[Symbol, ...] | None = None) -> _Table:
+    def symbol_table(self, key: str) -> _Table:
         """A per-symbol sub-table; a name that is no symbol is an unknown section."""
         label = f"{self.label}.{key}"
         if not _SYMBOL.match(key):
@@ -412,10 +487,6 @@ class _Table:
             raise ConfigError(
                 f"[{label}]: unknown section; {hint}(per-symbol tables are named like "
                 f"[{self.label}.BTCUSDC])"
-            )
-        if traded is not None and key not in traded:
-            raise ConfigError(
-                f"[{label}]: {key} is not traded (no [strategy.{key}]); traded: {', '.join(traded)}"
             )
         return self.table(key)
 

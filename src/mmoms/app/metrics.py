@@ -29,14 +29,15 @@ Series (all prefixed ``mmoms_``): ``info{venue,dry_run}``, ``uptime_seconds``,
 ``unknown_outcomes_total``, ``reconciliations_total``, ``reconciliation_differences_total``,
 ``stream_gaps_total`` (user-data stream connects, the first included),
 ``rate_limit_used{pool}``, ``rate_limit_limit{pool}``, ``latency_*{stage}``,
-``position{symbol}``, ``kill_switch``, ``book_anomalies``, ``market_data_updates_total``.
+``position{symbol}``, ``kill_switch``, ``book_anomalies``, ``market_data_updates_total``, and
+per strategy (:mod:`.strategy_metrics`) callback errors, state, position, PnL and fees.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -50,11 +51,13 @@ from prometheus_client.core import (
     Metric,
 )
 
+from mmoms.app.strategy_metrics import strategy_metrics, strategy_status
 from mmoms.core.enums import OrderStatus
 from mmoms.core.ids import Symbol
 from mmoms.core.reports import BalanceReport
 from mmoms.engine.metrics import STAGES
 from mmoms.engine.oms import OrderManager
+from mmoms.strategy.host import StrategyHost
 
 __all__ = ["MetricsServer", "OmsCollector", "RunInfo", "start_metrics_server", "status_document"]
 
@@ -74,6 +77,7 @@ class RunInfo:
     market_updates: Callable[[], int] | None = None
     balances: Mapping[str, BalanceReport] = field(default_factory=dict)  # fetched at startup
     symbols: tuple[Symbol, ...] = ()  # empty: every symbol the book holds orders on
+    strategies: Sequence[StrategyHost] = ()  # the node's strategies (per-strategy figures)
 
 
 class OmsCollector:
@@ -143,6 +147,7 @@ class OmsCollector:
             "reports the book found inconsistent",
             value=oms.book.anomaly_count,
         )
+        yield from strategy_metrics(info.strategies)
         if info.market_updates is not None:
             yield CounterMetricFamily(
                 "mmoms_market_data_updates",
@@ -193,6 +198,7 @@ def status_document(oms: OrderManager, info: RunInfo) -> dict[str, Any]:
         "uptime_s": round(_uptime_s(info), 1),
         "symbols": list(_symbols(oms, info)),
         "health": _health(oms, info),
+        "strategies": strategy_status(info.strategies),
         "market": {s: {"bid": str(b), "ask": str(a)} for s, (b, a) in sorted(info.tops.items())},
         "open_orders": [
             {

@@ -60,6 +60,7 @@ def demo_sim_config(seed: int) -> SimConfig:
     lively = {
         "BTCUSDC": MarketParams(level_qty="0.040", trade_qty_mean="0.060", trade_probability=0.5),
         "ETHUSDC": MarketParams(level_qty="0.800", trade_qty_mean="1.200", trade_probability=0.5),
+        "BTCUSDT": MarketParams(level_qty="0.040", trade_qty_mean="0.060", trade_probability=0.5),
     }
     symbols = tuple(
         replace(s, market=lively[s.symbol]) if s.symbol in lively else s for s in default_symbols()

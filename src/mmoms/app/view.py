@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -19,6 +20,10 @@ from mmoms.core.ids import Symbol
 from mmoms.core.order import Order
 from mmoms.engine.metrics import STAGES
 from mmoms.engine.oms import OrderManager
+from mmoms.strategy.host import StrategyHost
+
+if TYPE_CHECKING:
+    from mmoms.app.node import Node
 
 _ZERO = Decimal(0)
 
@@ -44,13 +49,12 @@ def symbol_stats(oms: OrderManager, symbol: Symbol, mid: Decimal | None) -> Symb
     return SymbolStats(fills, volume, fees, cash + mark - fees)
 
 
-def render(
-    oms: OrderManager,
-    tops: Mapping[Symbol, tuple[Decimal, Decimal]],
-    symbols: Sequence[Symbol],
-    elapsed_s: float,
-) -> Group:
-    return Group(_quotes_table(oms, tops, symbols, elapsed_s), _engine_table(oms))
+def render(node: Node, elapsed_s: float) -> Group:
+    assert node.oms is not None
+    oms = node.oms
+    return Group(
+        _quotes_table(oms, node.market.pairs(), node.symbols, elapsed_s), _engine_table(oms)
+    )
 
 
 def _quotes_table(
@@ -129,6 +133,7 @@ def summary_lines(
     oms: OrderManager,
     tops: Mapping[Symbol, tuple[Decimal, Decimal]],
     symbols: Sequence[Symbol],
+    hosts: Sequence[StrategyHost] = (),
 ) -> list[str]:
     m = oms.metrics
     orders = list(oms.book.orders())
@@ -143,6 +148,16 @@ def summary_lines(
             f"{symbol}: fills {stats.fills}  volume {stats.volume:.2f}  fees {stats.fees:.6f}  "
             f"position {oms.position(symbol)}  PnL {stats.pnl:.4f}"
         )
+    for host in hosts:
+        for symbol in host.symbols:
+            p = host.pnl(symbol)
+            lines.append(
+                f"strategy {host.strategy_id} {symbol}: position {p.position}  fills {p.fills}  "
+                f"realized {p.realized:.4f}  unrealized {p.unrealized:.4f}  fees {p.fees:.6f}  "
+                f"net {p.net:.4f}"
+            )
+        if host.errors:
+            lines.append(f"strategy {host.strategy_id}: callback errors {dict(host.errors)}")
     for stage in STAGES:
         h = m.latency[stage]
         lines.append(

@@ -4,6 +4,9 @@ Every constructor returns a validated, frozen :class:`~mmoms.contingent.spec.Gro
 ones only choose legs and edges; the planner knows nothing of "OCO" or "bracket". The edges each
 one adds are listed in its docstring and in ``docs/contingent-orders.md``.
 
+Money is checked at the call (:func:`mmoms.core.validation.check_money`): a float price raises
+:class:`~mmoms.core.errors.InvalidOrderError` here, not in the engine minutes later.
+
 Leg names (and so client order ids ``<group>-<name>``): OCO / OUO legs ``a``, ``b``, ``c``...;
 OTO ``parent`` and ``c1``, ``c2``...; OTOCO / bracket ``entry``, ``sl``, ``tp``. The bracket lists
 the stop before the take-profit so a plan that activates both sends the stop first.
@@ -29,6 +32,7 @@ from mmoms.contingent.spec import (
 )
 from mmoms.core.enums import OrderType, PositionSide, Side, TimeInForce, WorkingType
 from mmoms.core.ids import GroupId, Symbol
+from mmoms.core.validation import check_enum, check_money
 
 K, On = EdgeKind, EdgeOn
 
@@ -46,10 +50,10 @@ def limit(
     good_till_ms: int | None = None,
 ) -> OrderSpec:
     return OrderSpec(
-        side=side,
+        side=check_enum("side", side, Side),
         order_type=OrderType.LIMIT,
-        quantity=quantity,
-        price=price,
+        quantity=check_money("quantity", quantity),
+        price=check_money("price", price),
         time_in_force=time_in_force,
         reduce_only=reduce_only,
         position_side=position_side,
@@ -65,9 +69,9 @@ def market(
     position_side: PositionSide = PositionSide.BOTH,
 ) -> OrderSpec:
     return OrderSpec(
-        side=side,
+        side=check_enum("side", side, Side),
         order_type=OrderType.MARKET,
-        quantity=quantity,
+        quantity=check_money("quantity", quantity),
         reduce_only=reduce_only,
         position_side=position_side,
     )
@@ -84,10 +88,10 @@ def stop_market(
 ) -> OrderSpec:
     """A STOP_MARKET order: Binance holds it in its algo service until the trigger price."""
     return OrderSpec(
-        side=side,
+        side=check_enum("side", side, Side),
         order_type=OrderType.STOP_MARKET,
-        quantity=quantity,
-        trigger_price=trigger_price,
+        quantity=check_money("quantity", quantity),
+        trigger_price=check_money("trigger_price", trigger_price),
         reduce_only=reduce_only,
         working_type=working_type,
         position_side=position_side,
@@ -259,6 +263,11 @@ def bracket(
         GroupSpecError: prices on the wrong side (a long needs stop < entry < take-profit), or
             an invalid spec.
     """
+    side = check_enum("side", side, Side)
+    take_profit_price = check_money("take_profit_price", take_profit_price)
+    stop_price = check_money("stop_price", stop_price)
+    if entry_price is not None:
+        entry_price = check_money("entry_price", entry_price)
     sign = side.sign
     if (take_profit_price - stop_price) * sign <= 0:
         raise GroupSpecError("the take-profit must be beyond the stop on the profit side")

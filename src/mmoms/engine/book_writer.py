@@ -19,9 +19,10 @@ from mmoms.contingent import AnyGroupEvent
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import ManualClock
 from mmoms.core.commands import SubmitOrder
-from mmoms.core.events import Event, OrderEvent
+from mmoms.core.events import Event, OrderEvent, OrderFilled
 from mmoms.core.fsm import Trigger, is_allowed
 from mmoms.core.ids import GroupId, StrategyId
+from mmoms.core.ledger import Fill, Ledger
 from mmoms.core.order import Order
 from mmoms.core.reports import Report
 from mmoms.engine.groups import algo_status_report
@@ -33,7 +34,7 @@ from mmoms.engine.risk import RiskEngine
 from mmoms.journal.records import BookCreate, BookMark, BookReport, EventRecorded, RiskRejected
 from mmoms.venues.reports import AlgoOrderReport
 
-Notification = Event | RiskRejected | AnyGroupEvent | ProtectionFailed
+Notification = Event | RiskRejected | AnyGroupEvent | ProtectionFailed | Fill
 
 __all__ = ["BookWriter", "Notification"]
 
@@ -53,6 +54,7 @@ class BookWriter:
         self.metrics = metrics
         self.notifications: list[Notification] = []  # told once the batch is durable
         self.version = 0  # counts book inputs: whatever was derived from the book is stale
+        self.ledger = Ledger()  # positions and PnL per strategy, from the fills booked here
         self.on_settled: Callable[[Order], None] = _nothing
         self.on_group_event: Callable[[OrderEvent], None] = _nothing
 
@@ -119,12 +121,29 @@ class BookWriter:
             if order is None:
                 continue
             journal.touched[(order.symbol, order.client_order_id)] = order
-            if order.filled_qty and type(event).__name__ == "OrderFilled":
-                self.risk.after_fill(book, order.symbol)
+            if type(event) is OrderFilled:
+                self._fill(order, event)
             if not order.status.is_in_flight:
                 self.on_settled(order)
             if order.group_id is not None:
                 self.on_group_event(event)
+
+    def _fill(self, order: Order, event: OrderFilled) -> None:
+        """Book the fill per strategy; its strategy hears of it with the position after it
+        (computed now, not when the batch is released: the book may be ahead by then)."""
+        self.notifications.append(
+            self.ledger.fill(
+                order,
+                trade_id=event.trade_id,
+                qty=event.last_qty,
+                price=event.last_price,
+                fee=event.commission,
+                fee_asset=event.commission_asset,
+                liquidity=event.liquidity,
+                ts_ns=event.ts_ns,
+            )
+        )
+        self.risk.after_fill(self.book, order.symbol)
 
     def reject(self, rejection: Rejection) -> None:
         """A risk check said no: journaled and told to the strategies."""

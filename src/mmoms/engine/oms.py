@@ -47,24 +47,27 @@ import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
+import msgspec
+
 from mmoms.contingent import CancelGroup, Group, GroupState, PlaceGroup
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import NANOS_PER_MILLI, Clock, LiveClock, ManualClock
 from mmoms.core.commands import CancelAllOrders
 from mmoms.core.enums import OrderType, Side, TimeInForce
-from mmoms.core.errors import MmomsError
+from mmoms.core.errors import InvalidOrderError, MmomsError
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol
 from mmoms.core.instrument import Instrument
 from mmoms.core.intents import (
-    AmendOrderIntent,
     AnyIntent,
     CancelAllIntent,
     CancelOrderIntent,
-    PlaceOrder,
     QuoteLevel,
     SetQuotes,
 )
+from mmoms.core.ledger import Ledger
 from mmoms.core.order import Order
+from mmoms.core.validation import check_client_order_id, check_symbol
+from mmoms.engine import intake
 from mmoms.engine.background import Background
 from mmoms.engine.book_writer import BookWriter, Notification
 from mmoms.engine.client_ids import ClientOrderIdFactory
@@ -94,7 +97,7 @@ from mmoms.engine.risk import ErrorRate, RiskEngine
 from mmoms.engine.stream_handler import StreamHandler
 from mmoms.engine.timers import TimerHandler
 from mmoms.journal.records import IntentReceived
-from mmoms.journal.store import JournalStore
+from mmoms.journal.store import JournalIdentity, JournalStore
 from mmoms.venues.gateway import ExchangeGateway
 
 log = logging.getLogger(__name__)
@@ -167,6 +170,7 @@ class OrderManager:
         self._commits.wake = lambda: background.post_timer("journal")
         self._error_rate: ErrorRate | None = None  # the gateway's, as of this drained batch
         self._running = False
+        self.failure: BaseException | None = None  # why run() ended, if it did not end by stop()
 
     @property
     def book(self) -> LocalOrderBook:
@@ -190,9 +194,15 @@ class OrderManager:
         """The full set of quotes wanted on ``symbol`` (empty: pull them all).
 
         Raises:
+            InvalidOrderError: a bad argument (nothing is queued).
             OmsOverloadedError, OmsNotRunningError.
         """
-        self._post_intent(SetQuotes(strategy_id=strategy_id, symbol=symbol, levels=tuple(levels)))
+        intent = SetQuotes(
+            strategy_id=intake.strategy_id(strategy_id),
+            symbol=check_symbol(symbol, self._cfg.symbols),
+            levels=intake.quote_levels(levels),
+        )
+        self._post_intent(intent)
 
     def place(
         self,
@@ -210,25 +220,30 @@ class OrderManager:
         """Place one order; returns its client order id at once (the order follows the window).
 
         Raises:
+            InvalidOrderError: a bad argument (nothing is queued, no id is used up).
             OmsOverloadedError, OmsNotRunningError.
         """
-        cid = self._ids.next()
-        intent = PlaceOrder(
-            strategy_id=strategy_id, symbol=symbol, side=side, order_type=order_type,
-            quantity=quantity, price=price, time_in_force=time_in_force,
-            reduce_only=reduce_only, client_order_id=cid, tag=tag,
+        self._check_running()
+        intent = intake.place_intent(
+            self._cfg.symbols, strategy=intake.strategy_id(strategy_id), symbol=symbol,
+            side=side, quantity=quantity, price=price, order_type=order_type,
+            time_in_force=time_in_force, reduce_only=reduce_only, tag=tag,
+            client_order_id=ClientOrderId(""),
         )  # fmt: skip
-        self._post_intent(intent)
+        cid = self._ids.next()
+        self._post_intent(msgspec.structs.replace(intent, client_order_id=cid))
         return cid
 
     def cancel(
         self, strategy_id: StrategyId, symbol: Symbol, client_order_id: ClientOrderId
     ) -> None:
-        self._post_intent(
-            CancelOrderIntent(
-                strategy_id=strategy_id, symbol=symbol, client_order_id=client_order_id
-            )
+        """Raises: InvalidOrderError, OmsOverloadedError, OmsNotRunningError."""
+        intent = CancelOrderIntent(
+            strategy_id=intake.strategy_id(strategy_id),
+            symbol=check_symbol(symbol, self._cfg.symbols),
+            client_order_id=check_client_order_id(client_order_id),
         )
+        self._post_intent(intent)
 
     def amend(
         self,
@@ -238,25 +253,45 @@ class OrderManager:
         price: Decimal,
         quantity: Decimal,
     ) -> None:
-        intent = AmendOrderIntent(
-            strategy_id=strategy_id, symbol=symbol, client_order_id=client_order_id,
-            price=price, quantity=quantity,
+        """``quantity`` is the new total (filled included).
+
+        Raises: InvalidOrderError, OmsOverloadedError, OmsNotRunningError."""
+        intent = intake.amend_intent(
+            self._cfg.symbols, strategy=intake.strategy_id(strategy_id), symbol=symbol,
+            client_order_id=check_client_order_id(client_order_id), price=price,
+            quantity=quantity,
         )  # fmt: skip
         self._post_intent(intent)
 
-    def place_group(self, strategy_id: StrategyId, group: Group) -> None:
+    def place_group(self, strategy_id: StrategyId, group: Group) -> GroupId:
         """Submit a contingent group (OCO, OTO, bracket...; see :mod:`mmoms.contingent`).
 
         Raises:
+            InvalidOrderError: not a Group, a symbol not traded, a leg with bad money.
             OmsOverloadedError, OmsNotRunningError.
         """
-        self._post_intent(PlaceGroup(strategy_id=strategy_id, group=group))
+        checked = intake.group(self._cfg.symbols, group)
+        self._post_intent(PlaceGroup(strategy_id=intake.strategy_id(strategy_id), group=checked))
+        return checked.group_id
 
     def cancel_group(self, strategy_id: StrategyId, group_id: GroupId) -> None:
-        self._post_intent(CancelGroup(strategy_id=strategy_id, group_id=group_id))
+        """Raises: InvalidOrderError, OmsOverloadedError, OmsNotRunningError."""
+        if not isinstance(group_id, str):
+            raise InvalidOrderError(f"group id must be a string: {group_id!r:.40}")
+        self._post_intent(
+            CancelGroup(strategy_id=intake.strategy_id(strategy_id), group_id=group_id)
+        )
 
     def group(self, group_id: GroupId) -> GroupState | None:
         return self._groups.groups.get(group_id)
+
+    def now_ns(self) -> int:
+        """The engine clock's wall time."""
+        return self._clock.time_ns()
+
+    def group_strategy(self, group_id: GroupId) -> StrategyId | None:
+        """Whose group it is."""
+        return self._groups.groups.strategy(group_id)
 
     def groups(self) -> list[GroupState]:
         return self._groups.groups.states()
@@ -268,10 +303,23 @@ class OrderManager:
         return self._groups.watch.stats(self._clock.monotonic_ns())
 
     def cancel_all(self, strategy_id: StrategyId, symbol: Symbol | None = None) -> None:
-        self._post_intent(CancelAllIntent(strategy_id=strategy_id, symbol=symbol))
+        """Raises: InvalidOrderError, OmsOverloadedError, OmsNotRunningError."""
+        checked = None if symbol is None else check_symbol(symbol, self._cfg.symbols)
+        sid = strategy_id if strategy_id == EVERY_STRATEGY else intake.strategy_id(strategy_id)
+        self._post_intent(CancelAllIntent(strategy_id=sid, symbol=checked))
 
     def position(self, symbol: Symbol) -> Decimal:
+        """The account's net position on ``symbol`` (every strategy's, and external fills)."""
         return self.book.position(symbol)
+
+    @property
+    def ledger(self) -> Ledger:
+        """Positions, realized PnL and fees per strategy and symbol (read it; the loop writes)."""
+        return self._bw.ledger
+
+    @property
+    def symbols(self) -> tuple[Symbol, ...]:
+        return self._cfg.symbols
 
     def set_reference_price(self, symbol: Symbol, price: Decimal) -> None:
         """The mark or mid price the fat-finger band is checked against."""
@@ -284,21 +332,39 @@ class OrderManager:
     def instrument(self, symbol: Symbol) -> Instrument:
         return self._instruments[symbol]
 
+    @property
+    def running(self) -> bool:
+        """True while intents are accepted (started, not stopped, the loop alive)."""
+        return self._running
+
     def _post_intent(self, intent: AnyIntent | PlaceGroup | CancelGroup) -> None:
-        if not self._running:
-            raise OmsNotRunningError("the order manager is not running")
+        self._check_running()
         try:
             self._queue.put_nowait(IntentMsg(intent, self._clock.monotonic_ns()))
         except asyncio.QueueFull:
             raise OmsOverloadedError(f"inbound queue full ({self._queue.maxsize})") from None
 
+    def _check_running(self) -> None:
+        if not self._running:
+            if self.failure is not None:
+                raise OmsNotRunningError(
+                    f"the order manager stopped on an error: {self.failure!r}"
+                ) from self.failure
+            raise OmsNotRunningError("the order manager is not running")
+
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, identity: tuple[str, str] | None = None) -> None:
         """Recover from the journal, connect, resolve what was in flight, reconcile. Trading
         (intents) is accepted only after this returns.
 
+        ``identity`` — (venue kind, endpoint): the journal must belong to that venue and to the
+        account the gateway is logged into (its fingerprint); checked before anything from the
+        journal reaches the venue (a resumed cancel would hit the wrong account).
+
         Raises:
+            JournalLockedError: another process holds the journal (refused at once).
+            JournalIdentityError: the journal belongs to another venue or account.
             JournalError: the journal cannot be opened or read.
             VenueError / MmomsError: the venue cannot be reached.
         """
@@ -309,9 +375,13 @@ class OrderManager:
         self._bw.book = self._planner.book = LocalOrderBook.restore(
             state.book.snapshot(), self._bw.clock
         )
+        self._bw.ledger = Ledger.rebuild(self._bw.book.orders())
         self._journal.seq = state.last_seq
         await self._groups.restore(self._store, state.snapshot_seq)
         await self._gw.start()
+        if identity is not None:
+            account = await self._gw.account_fingerprint()
+            await self._store.claim_identity(JournalIdentity(*identity, account))
         self._instruments.update({i.symbol: i for i in await self._gw.instruments()})
         missing = [s for s in self._cfg.symbols if s not in self._instruments]
         if missing:
@@ -335,6 +405,16 @@ class OrderManager:
         Raises:
             whatever a handler raises: a bug stops the engine loudly instead of corrupting state.
         """
+        try:
+            await self._loop()
+        except BaseException as exc:
+            # Loud, never silent: every later call raises OmsNotRunningError naming the cause.
+            self._running = False
+            if self.failure is None:
+                self.failure = exc
+            raise
+
+    async def _loop(self) -> None:
         queue, handle, commits = self._queue, self._handle, self._commits
         while self._running or not queue.empty():
             msg = await queue.get()
@@ -356,7 +436,11 @@ class OrderManager:
         await commits.drain()  # every decided request released before run() returns
 
     async def stop(self, *, cancel_orders: bool = True) -> None:
-        """Pull every quote and order of ours (optionally), journal, snapshot, disconnect."""
+        """Pull every quote and order of ours (optionally), journal, snapshot, disconnect.
+
+        With a dead engine loop (:attr:`failure`) nothing can be journaled any more: the venue
+        is swept with cancel-all on every symbol at once, so our orders do not outlive us.
+        """
         if cancel_orders and self._running:
             self._planner.pull_all()
             self._queue.put_nowait(IntentMsg(CancelAllIntent(strategy_id=EVERY_STRATEGY), 0))
@@ -369,20 +453,27 @@ class OrderManager:
                     if not o.external
                 ]
                 log.warning("orders still open at stop (%s): sweeping with cancel-all", still)
-                for symbol in self._cfg.symbols:
-                    try:
-                        now = self._clock.time_ns()
-                        await self._gw.cancel_all(CancelAllOrders(ts_ns=now, symbol=symbol))
-                    except MmomsError as exc:
-                        log.error("cancel-all sweep on %s failed: %s", symbol, exc)
+                await self._sweep()
+        elif cancel_orders and self.failure is not None:
+            log.error("the engine loop is dead: sweeping the venue with cancel-all")
+            await self._sweep()
         self._running = False
         self._queue.put_nowait(TimerMsg("stop"))
         self._background.cancel_timers()
         self._outgoing.cancel_window()
 
+    async def _sweep(self) -> None:
+        """Cancel-all on every traded symbol, straight through the gateway (no journal)."""
+        for symbol in self._cfg.symbols:
+            try:
+                now = self._clock.time_ns()
+                await self._gw.cancel_all(CancelAllOrders(ts_ns=now, symbol=symbol))
+            except MmomsError as exc:
+                log.error("cancel-all sweep on %s failed: %s", symbol, exc)
+
     async def close(self) -> None:
         """After :meth:`run` returned: final snapshot, stop tasks, close gateway and store."""
-        if self._commits.failed is None:
+        if self._commits.failed is None and self.failure is None:  # else: a suspect state
             await self._commits.drain()
             await self._save_snapshot()
         await self._background.cancel_tasks()
