@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 scripts/env.sh
 scripts/services.sh
 echo "== ruff"
-.venv/bin/ruff check src tests bench
-.venv/bin/ruff format --check src tests bench
+.venv/bin/ruff check src tests bench examples
+.venv/bin/ruff format --check src tests bench examples
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest (Python 3.11)"

@@ -89,6 +89,9 @@ def sim() -> Iterator[Sim]:
         proc.stdout.close()
 
 
+QUOTER = Path(__file__).resolve().parents[2] / "examples/strategies/skewed_quoter.py:SkewedQuoter"
+
+
 def write_config(path: Path, sim: Sim, journal: Path) -> None:
     path.write_text(f"""
 [venue]
@@ -125,15 +128,17 @@ qty_pct = "10"
 
 [strategy]
 id = "mm"
-refresh_ms = 100
+entry = "{QUOTER}"
+symbols = ["BTCUSDC"]
 
-[strategy.BTCUSDC]
+[strategy.params]
 levels = 2
 half_spread_bps = "0"
 level_step_bps = "0.2"
-size = "0.002"
-max_inventory = "0.02"
+refresh_ms = 100
 skew_bps = "4"
+size = {{ BTCUSDC = "0.002" }}
+max_inventory = {{ BTCUSDC = "0.02" }}
 """)
 
 

@@ -103,7 +103,7 @@ async def test_floats_anywhere_in_quotes_amend_and_groups_raise_at_the_call(node
                 mmoms.QuoteLevel(side=SELL, price=95010.0, quantity=D("0.01")),  # type: ignore[arg-type]
             ],
         )
-    with pytest.raises(mmoms.InvalidOrderError, match="must be a mmoms.QuoteLevel, not dict"):
+    with pytest.raises(mmoms.InvalidOrderError, match=r"must be a mmoms\.QuoteLevel, not dict"):
         s.set_quotes("BTCUSDC", [{"side": "BUY"}])  # type: ignore[list-item]
     with pytest.raises(mmoms.InvalidOrderError, match="levels must be a list"):
         s.set_quotes("BTCUSDC", "BUY 1 @ 2")  # type: ignore[arg-type]
@@ -148,7 +148,7 @@ async def test_a_float_through_the_engine_api_no_longer_kills_the_engine(node: N
     with pytest.raises(mmoms.InvalidOrderError, match="price must be a Decimal"):
         oms.place(mmoms.StrategyId("a"), mmoms.Symbol("BTCUSDC"), BUY, D("0.01"), 95000.5)  # type: ignore[arg-type]
     cid = oms.place(mmoms.StrategyId("a"), mmoms.Symbol("BTCUSDC"), BUY, D("0.01"), D(94500))
-    await node.until(lambda: (o := oms.book.get(mmoms.Symbol("BTCUSDC"), cid)) is not None)
+    await node.until(lambda: oms.book.get(mmoms.Symbol("BTCUSDC"), cid) is not None)
     assert not node.run_task.done()
 
 
@@ -173,7 +173,8 @@ async def test_cancel_and_amend_only_reach_the_strategy_s_own_orders() -> None:
         a.cancel_all()
         await n.until(lambda: (o := a.order(mine)) is not None and o.status.is_terminal)
         view = b.order(theirs)
-        assert view is not None and view.status is OrderStatus.NEW
+        assert view is not None
+        assert view.status is OrderStatus.NEW
         assert [o.client_order_id for o in b.open_orders()] == [theirs]
         assert a.open_orders() == []
     finally:
@@ -203,7 +204,8 @@ async def test_views_are_copies(node: Node) -> None:
     orders.clear()
     assert [o.client_order_id for o in s.open_orders()] == [cid]
     engine_order = node.oms.book.get(mmoms.Symbol("BTCUSDC"), cid)
-    assert engine_order is not None and view is not engine_order
+    assert engine_order is not None
+    assert view is not engine_order
     assert s.instrument("BTCUSDC").tick_size == D("0.1")
     with pytest.raises(AttributeError):
         s.instrument("BTCUSDC").tick_size = D(1)  # type: ignore[misc]

@@ -37,7 +37,7 @@ async def test_a_dead_engine_refuses_every_call_and_its_stop_sweeps_the_venue() 
         lambda: s.set_quotes("BTCUSDC", []),
         lambda: s.cancel_all(),
     ):
-        with pytest.raises(mmoms.OmsNotRunningError, match="stopped on an error.*disk I/O error"):
+        with pytest.raises(mmoms.OmsNotRunningError, match=r"stopped on an error.*disk I/O error"):
             call()
     assert isinstance(node.oms.failure, JournalError)
     node.router.stop()
