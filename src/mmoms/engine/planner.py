@@ -98,6 +98,9 @@ class ActionPlanner:
     ids: ClientOrderIdFactory
     metrics: OmsMetrics
     rejections: list[Rejection] = field(default_factory=list)
+    # New orders canceled in the window that collected them: never sent; booked as created and
+    # canceled, so the strategy that placed one hears how it ended.
+    withdrawn: list[tuple[SubmitOrder, NewOrderMeta]] = field(default_factory=list)
     needs_flush: bool = False
     budget_at_ns: int | None = None  # quotes wait for budget: re-plan then (monotonic ns)
     _now: int = 0
@@ -173,21 +176,22 @@ class ActionPlanner:
         """Diff every changed quote set and return this window's flights (cancels first)."""
         self._now, self._decided_ns, self.needs_flush = now, decided_ns, False
         quotes = self._quotes
-        room = self.risk.rate_room()
-        if quotes.waiting and room > 0:
-            self._dirty |= quotes.waiting  # budget is back: their turn (first, if served last)
-            quotes.waiting.clear()
-        keys = list(self._dirty)
-        self._dirty.clear()
-        wanted: list[QuoteAction] = []
-        for key in keys:
-            wanted += self._diff(key)
-        for action, refusal in quotes.spend(wanted, room, self._quote):
-            self.rejections.append(Rejection(refusal, None, None, *action.who[:2]))  # no intent
-        for key in keys:  # an intent's time stays until its quotes went: latency is honest
-            if key not in quotes.waiting:
-                self._intent_ns.pop(key, None)
-        self.budget_at_ns = self.risk.rate.free_at() if quotes.waiting else None
+        if self._dirty or quotes.waiting:  # else: imperative intents only, nothing to diff
+            room = self.risk.rate_room()
+            if quotes.waiting and room > 0:
+                self._dirty |= quotes.waiting  # budget is back: their turn (first if served last)
+                quotes.waiting.clear()
+            keys = list(self._dirty)
+            self._dirty.clear()
+            wanted: list[QuoteAction] = []
+            for key in keys:
+                wanted += self._diff(key)
+            for action, refusal in quotes.spend(wanted, room, self._quote):
+                self.rejections.append(Rejection(refusal, None, None, *action.who[:2]))
+            for key in keys:  # an intent's time stays until its quotes went: latency is honest
+                if key not in quotes.waiting:
+                    self._intent_ns.pop(key, None)
+            self.budget_at_ns = self.risk.rate.free_at() if quotes.waiting else None
         self.metrics.netted = self._batcher.netted
         return self._batcher.drain()
 
@@ -342,9 +346,11 @@ class ActionPlanner:
         self.needs_flush = True
 
     def _cancel(self, symbol: Symbol, cid: ClientOrderId) -> None:
-        if self._batcher.pending_new(cid):  # still in this window: it never leaves
+        placed = self._batcher.pending_new(cid)
+        if placed is not None:  # still in this window: it never leaves, but it is told
             self._batcher.add(CancelOrder(ts_ns=self._now, client_order_id=cid, symbol=symbol))
-            self._meta.pop(cid, None)
+            meta = self._meta.pop(cid, None) or NewOrderMeta(StrategyId(""), None, self._now)
+            self.withdrawn.append((placed, meta))
             return
         self._deferred_cancels.add((symbol, cid))
         self._try_deferred(symbol, cid)
