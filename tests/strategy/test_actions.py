@@ -12,6 +12,7 @@ import pytest_asyncio
 
 import mmoms
 from mmoms.core.enums import OrderStatus
+from mmoms.journal.recovery import recover
 
 from .harness import Node, start
 
@@ -183,12 +184,25 @@ async def test_cancel_and_amend_only_reach_the_strategy_s_own_orders() -> None:
 
 @pytest.mark.asyncio
 async def test_a_cancel_right_after_place_needs_no_round_trip(node: Node) -> None:
-    """The order is not in the book yet when cancel() is called: the host remembers it."""
+    """The order is not in the book yet when cancel() is called: the host knows where it is,
+    the engine never sends it, and the strategy still hears how it ended."""
     s = strategy(node)
     cid = s.place(symbol="BTCUSDC", side=BUY, quantity=D("0.01"), price=D(94000))
     s.cancel(cid)
     await node.until(lambda: (o := s.order(cid)) is not None and o.status.is_terminal)
-    assert cid not in {o.cid for o in node.venue.live()}
+    assert node.venue.submitted == []  # never left
+    view = s.order(cid)
+    assert view is not None
+    assert view.status is OrderStatus.CANCELED
+    assert [type(e).__name__ for e in s.events if e.client_order_id == cid] == [
+        "OrderCreated",
+        "OrderCanceled",
+    ]
+    # a replay of the journal tells the same story
+    state = await recover(node.oms._store)
+    replayed = state.book.get(mmoms.Symbol("BTCUSDC"), cid)
+    assert replayed is not None
+    assert replayed.status is OrderStatus.CANCELED
 
 
 @pytest.mark.asyncio

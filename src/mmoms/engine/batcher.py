@@ -86,8 +86,9 @@ class ActionBatcher:
                 return
             self._cancels[cid] = action
 
-    def pending_new(self, client_order_id: ClientOrderId) -> bool:
-        return client_order_id in self._news
+    def pending_new(self, client_order_id: ClientOrderId) -> SubmitOrder | None:
+        """The new order collected under this id in this window, if any."""
+        return self._news.get(client_order_id)
 
     def queued(self, symbol: Symbol) -> Queued:
         """The new orders on ``symbol`` collected and not sent yet, for the risk checks."""

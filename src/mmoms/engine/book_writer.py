@@ -83,6 +83,19 @@ class BookWriter:
         self.version += 1
         self.take(self.book.create(cmd, strategy_id=strategy_id, tag=tag, group_id=group_id))
 
+    def withdraw(self, cmd: SubmitOrder, *, strategy_id: StrategyId, tag: str | None) -> None:
+        """A new order canceled before it was sent: booked as created (never live) and
+        canceled, so it has a story in the journal and its strategy hears the end of it."""
+        self.journal.record(
+            BookCreate(command=cmd, inactive=True, strategy_id=strategy_id, tag=tag),
+            cmd.client_order_id,
+        )
+        self.version += 1
+        self.take(self.book.create(cmd, strategy_id=strategy_id, tag=tag, inactive=True))
+        order = self.book.get(cmd.symbol, cmd.client_order_id)
+        if order is not None:
+            self.mark(order, Trigger.CANCELED, "canceled before it was sent")
+
     def mark(self, order: Order, trigger: Trigger, reason: str = "") -> bool:
         """Apply a local trigger if the table allows it; False (nothing recorded) if not."""
         if not is_allowed(order.status, trigger):

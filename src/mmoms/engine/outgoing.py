@@ -65,11 +65,15 @@ class Outgoing:
     # -- deciding ---------------------------------------------------------------------------------
 
     def after_planning(self) -> None:
-        """Journal the planner's risk rejections; arm the window if it has actions waiting."""
+        """Journal the planner's risk rejections and withdrawn orders; arm the window if it has
+        actions waiting."""
         planner = self._planner
         for rejection in planner.rejections:
             self._bw.reject(rejection)
         planner.rejections.clear()
+        withdrawn, planner.withdrawn = planner.withdrawn, []  # booking them re-enters here
+        for cmd, meta in withdrawn:
+            self._bw.withdraw(cmd, strategy_id=meta.strategy_id, tag=meta.tag)
         if planner.budget_at_ns is not None:
             self._arm_budget_timer(planner.budget_at_ns)
             planner.budget_at_ns = None
