@@ -17,28 +17,27 @@ Rules it enforces:
 Quotes and our order-rate budget (the mechanics are in :mod:`.quote_budget`):
 
 * **Deferred, not refused.** A new quote or amend from the diff that the ``order_rate`` budget
-  cannot pay for is no rejection — nothing is journaled or told. It stays wanted, counts in
-  ``OmsMetrics.quotes_deferred`` (once per action and window), and its (strategy, symbol) waits
-  for budget: it is diffed again in the first window that finds budget left, and the engine
-  arms a timer for the moment the oldest send leaves the one-second window
-  (:attr:`ActionPlanner.budget_at_ns`). Once a window's budget is spent no further quote is
-  risk-checked. A deferred amend leaves its order where it is (it passed risk when placed).
-  Cancels are never held back. An explicit ``PlaceOrder`` or amend intent the budget refuses
-  is a rejection: its strategy asked for it now.
+  cannot pay for is no rejection (nothing journaled or told). It stays wanted, counts in
+  ``OmsMetrics.quotes_deferred`` (once per action and window), and its (strategy, symbol) is
+  diffed again in the first window with budget left and when the oldest send leaves the
+  one-second window (:attr:`ActionPlanner.budget_at_ns`: the engine arms a timer). Once a
+  window's budget is spent no further quote is risk-checked. A deferred amend leaves its order
+  where it is (it passed risk when placed). Cancels are never held back. An explicit
+  ``PlaceOrder`` or amend intent the budget refuses is a rejection: it was asked for now.
 * **Fair.** A window's wanted quotes are spent best rank first across every dirty (strategy,
   symbol, side): every side's best level (closest to the touch) before anyone's second; within
-  a rank, the side that had a quote sent longest ago goes first (round robin), so a side that
-  lost out goes first next time and none starves. The diff's rules are unchanged (keep within
-  tolerance, amend where allowed, else cancel + new; orders in flight untouched).
+  a rank, the side whose quote of that rank went longest ago first (round robin), so none
+  starves. The diff's rules are unchanged (keep within tolerance, amend where allowed, else
+  cancel + new; orders in flight untouched).
 * **Other refusals of quotes, told once per streak.** A quote refused by another check
   (max_position, price_band, kill_switch...) is a rejection, tracked per (strategy, symbol,
-  side, check). It is journaled and told when its streak starts: the first time, or when its
-  reason reads differently once its numbers are left out (a new price or size is the same
-  reason; "no reference price" vs "too far from it" is not). Repeats — other levels of that
-  side in the same window, later windows — count in ``OmsMetrics.rejections_repeated`` (by
-  check). The streak ends after a window that tried that side (a quote risk-checked, or none
-  wanted) with no refusal by that check; a window whose quotes there were all deferred for
-  budget tried nothing. An amend refused that way still pulls the old quote.
+  side, check), journaled and told when its streak starts: the first time, or when its reason
+  reads differently once its numbers are left out (a new price or size is the same reason; "no
+  reference price" vs "too far from it" is not). Repeats (other levels of that side in the
+  window, later windows) count in ``OmsMetrics.rejections_repeated`` by check. The streak ends
+  after a window that tried that side (a quote risk-checked, or none wanted) with no refusal by
+  that check; a window whose quotes there all waited for budget tried nothing. An amend refused
+  that way still pulls the old quote.
 * Every :class:`Rejection` names its strategy and symbol (a quote's has no intent behind it).
 """
 
@@ -188,7 +187,7 @@ class ActionPlanner:
                 wanted += self._diff(key)
             for action, refusal in quotes.spend(wanted, room, self._quote):
                 self.rejections.append(Rejection(refusal, None, None, *action.who[:2]))
-            for key in keys:  # an intent's time stays until its quotes went: latency is honest
+            for key in keys:  # a waiting key's intent time stays: latency counts the wait
                 if key not in quotes.waiting:
                     self._intent_ns.pop(key, None)
             self.budget_at_ns = self.risk.rate.free_at() if quotes.waiting else None
@@ -240,7 +239,8 @@ class ActionPlanner:
             return
         key = (intent.strategy_id, intent.symbol)
         self._desired[key] = levels
-        self._intent_ns.setdefault(key, received_ns)
+        waiting = key in self._quotes.waiting  # then it sends what this asks: time it from here
+        self._intent_ns[key] = received_ns if waiting else self._intent_ns.get(key, received_ns)
         self._dirty.add(key)
         self.needs_flush = True
 
