@@ -14,7 +14,8 @@ import pytest
 from mmoms.app import run as run_cli
 from mmoms.app.config import ConfigError, VenueKind, load_config, parse_config
 from mmoms.app.run import credentials_for
-from mmoms.core.ids import Symbol
+from mmoms.core.ids import StrategyId, Symbol
+from mmoms.engine.strategy_limits import StrategyLimits
 from mmoms.venues.binance.config import OrderTransport
 from mmoms.venues.errors import MissingCredentialsError
 
@@ -132,6 +133,10 @@ BAD = [
     ("strategy.on_callback_error", "ignore", "[strategy] on_callback_error: expected one of"),
     ("strategy.id", "has space", "[strategy] id: expected 1-32 letters"),
     ("strategy.levels", 3, "[strategy] levels: unknown key"),
+    ("strategy.limits.BTCUSDT", {"max_position": "1"}, "the strategy does not trade BTCUSDT"),
+    ("strategy.limits.BTCUSDC", {"max_position": 0.1}, "max_position: expected a decimal"),
+    ("strategy.limits.BTCUSDC", {"max_open_orders": 0}, "max_open_orders: must be at least 1"),
+    ("strategy.limits.BTCUSDC", {"max_positon": "1"}, "max_positon: unknown key"),
     # typos and misplaced keys
     ("oms.batch_windw_ms", 10, "[oms] batch_windw_ms: unknown key; did you mean 'batch_window_ms'"),
     ("risk.ETHUSDC.max_positon", "1", "[risk.ETHUSDC] max_positon: unknown key; did you mean"),
@@ -177,6 +182,15 @@ def test_untraded_symbol_tables_are_allowed_and_a_traded_one_without_limits_is_n
     doc["strategy"]["symbols"] = ["BTCUSDC", "XRPUSDC"]
     with pytest.raises(ConfigError, match=r"\[risk.XRPUSDC\]: missing; every traded symbol"):
         parse_config(doc)
+
+
+def test_a_strategy_s_own_limits() -> None:
+    doc = sim_doc()
+    doc["strategy"]["limits"] = {"BTCUSDC": {"max_position": "0.01", "max_open_orders": 4}}
+    cfg = parse_config(doc)
+    assert cfg.oms.strategy_limits == {
+        (StrategyId("mm"), BTC): StrategyLimits(max_position=D("0.01"), max_open_orders=4)
+    }
 
 
 def test_several_strategies_each_with_its_own_section(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from mmoms.engine.config import OmsConfig
 from mmoms.engine.diff import Tolerance
 from mmoms.engine.oms import OrderManager
 from mmoms.engine.risk import RiskConfig, SymbolLimits
+from mmoms.engine.strategy_limits import StrategyLimits
 from mmoms.journal.memory import InMemoryJournalStore, MemoryJournal
 from mmoms.strategy.base import Strategy
 from mmoms.strategy.host import ErrorPolicy, StrategyHost
@@ -77,6 +78,7 @@ class Node:
 async def start(
     *strategies: tuple[str, Strategy] | tuple[str, Strategy, ErrorPolicy],
     max_orders_per_second: int = 1000,
+    strategy_limits: dict[tuple[StrategyId, Symbol], StrategyLimits] | None = None,
 ) -> Node:
     """An engine with ``strategies`` (id, instance[, policy]) on BTCUSDC, started and trading."""
     venue = FakeGateway(LiveClock())
@@ -86,6 +88,7 @@ async def start(
         tolerance={SYM: Tolerance(price_ticks=3, qty_pct=D(10))},
         batch_window_s=0.002,
         reconcile_interval_s=3600,
+        strategy_limits=strategy_limits or {},
     )
     oms = OrderManager(venue, InMemoryJournalStore(MemoryJournal()), config, clock=venue.clock)
     changed = asyncio.Event()

@@ -20,6 +20,7 @@ Layout (``examples/*.toml`` show every key with its default)::
                      "package.module:Class"; id; symbols;
                      on_callback_error = "continue" | "stop"
     [strategy.params]   the strategy's own parameters: keyword arguments of its constructor
+    [strategy.limits.SYMBOL]  max_position, max_open_orders: the strategy's own, inside [risk]
     [strategies.ID]  the same as [strategy], once per strategy, for a node with several
     [metrics]        port (absent or 0: off), host
 
@@ -63,6 +64,7 @@ from mmoms.core.ids import StrategyId, Symbol
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.diff import Tolerance
 from mmoms.engine.risk import RiskConfig, SymbolLimits
+from mmoms.engine.strategy_limits import StrategyLimits
 from mmoms.strategy.base import Strategy
 from mmoms.strategy.host import ErrorPolicy
 from mmoms.strategy.loader import (
@@ -137,6 +139,7 @@ class StrategySpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     on_callback_error: ErrorPolicy = "continue"
     where: str = "[strategy]"  # the config section, for errors
+    limits: Mapping[Symbol, StrategyLimits] = field(default_factory=dict)  # its own, per symbol
 
     def build(self) -> Strategy:
         """A new instance with the config's parameters.
@@ -210,6 +213,14 @@ def parse_config(
     risk = _risk(top.table("risk", required=True), symbols)
     tolerance = _tolerance(top.table("tolerance"), symbols)
     oms = _oms(top.table("oms"), risk, symbols, tolerance, venue.kind)
+    oms = replace(
+        oms,
+        strategy_limits={
+            (spec.strategy_id, symbol): limit
+            for spec in strategies
+            for symbol, limit in spec.limits.items()
+        },
+    )
     metrics = _metrics(top.table("metrics"))
     top.finish()
     return RunConfig(venue, journal, oms, strategies, metrics)
@@ -303,13 +314,31 @@ def _strategy(t: _Table, key: str | None, override: str | None, base: Path) -> S
     symbols = _symbol_list(t, cls)
     policy = t.choice("on_callback_error", ["continue", "stop"], default=cls.on_callback_error)
     params = dict(t.table("params").data)
+    limits = _strategy_limits(t.table("limits"), symbols)
     t.finish()
     spec = StrategySpec(
         StrategyId(strategy_id), entry, cls, symbols, params,
-        "stop" if policy == "stop" else "continue", f"[{t.label}]",
+        "stop" if policy == "stop" else "continue", f"[{t.label}]", limits,
     )  # fmt: skip
     spec.build()  # a parameter the constructor cannot take is a config error now, not at start
     return spec
+
+
+def _strategy_limits(t: _Table, symbols: tuple[Symbol, ...]) -> dict[Symbol, StrategyLimits]:
+    """``[strategy.limits.SYMBOL]``: the strategy's own limits, inside the account's."""
+    out: dict[Symbol, StrategyLimits] = {}
+    for name in t.subtables():
+        s = t.symbol_table(name)
+        if name not in symbols:  # scoped to one strategy: a name it does not trade is a typo
+            raise ConfigError(f"[{s.label}]: the strategy does not trade {name}")
+        position = (
+            s.decimal("max_position", None, positive=True) if "max_position" in s.data else None
+        )
+        orders = s.integer("max_open_orders", None, low=1) if "max_open_orders" in s.data else None
+        s.finish()
+        out[Symbol(name)] = StrategyLimits(max_position=position, max_open_orders=orders)
+    t.finish()
+    return out
 
 
 def _from(base: Path, entry: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mmoms.core.ids import Symbol
+from mmoms.core.ids import StrategyId, Symbol
 from mmoms.engine.diff import Tolerance
 from mmoms.engine.risk import RiskConfig
+from mmoms.engine.strategy_limits import StrategyLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,10 @@ class OmsConfig:
     # saw is re-sent under the same client id, at most this many times; then it counts as
     # rejected (and the rule above applies to a protective stop).
     followup_resends: int = 3
+    # A strategy's own limits on a symbol, inside the account's (see engine.strategy_limits).
+    strategy_limits: Mapping[tuple[StrategyId, Symbol], StrategyLimits] = field(
+        default_factory=dict
+    )
 
     def tolerance_for(self, symbol: Symbol) -> Tolerance:
         return self.tolerance.get(symbol, Tolerance())

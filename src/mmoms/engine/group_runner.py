@@ -27,8 +27,10 @@ from mmoms.contingent import (
 )
 from mmoms.contingent import plan as plan_group
 from mmoms.contingent import start as start_group
+from mmoms.contingent.exposure import GroupExposure
 from mmoms.core.clock import Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.enums import Side
 from mmoms.core.events import OrderEvent, OrderRejected
 from mmoms.core.fsm import Trigger
 from mmoms.core.ids import StrategyId
@@ -46,6 +48,7 @@ from mmoms.engine.protection import (
     on_rejected,
 )
 from mmoms.engine.risk import RiskEngine, RiskRejection
+from mmoms.engine.strategy_limits import StrategyRisk
 from mmoms.journal.records import GroupRecorded, decode_entry
 from mmoms.journal.store import JournalStore
 
@@ -61,6 +64,7 @@ class GroupRunner:
         watch: GroupWatch,
         config: OmsConfig,
         clock: Clock,
+        limits: StrategyRisk,
     ) -> None:
         self._bw = bw
         self._outgoing = outgoing
@@ -69,6 +73,7 @@ class GroupRunner:
         self._clock = clock
         self.groups = GroupBook()
         self.watch = watch
+        self.limits = limits  # the planner's per-strategy limits (shares its window)
         risk.group_resting = self.groups.resting  # a group counts once, not leg by leg
 
     # -- intents ----------------------------------------------------------------------------------
@@ -101,16 +106,32 @@ class GroupRunner:
         plan = start_group(intent.group, self._bw.now)
         # The group passes risk as one position: its worst case, not the sum of its legs.
         reference = self._risk.reference_prices.get(intent.group.symbol)
-        rejection = self._risk.check_group(
-            self._bw.book,
-            intent.group,
-            group_exposure(plan.state, reference),
-            [c for c in plan.commands if isinstance(c, SubmitOrder)],
+        exposure = group_exposure(plan.state, reference)
+        sent_now = [c for c in plan.commands if isinstance(c, SubmitOrder)]
+        rejection = self._strategy_check(intent, exposure, len(sent_now)) or self._risk.check_group(
+            self._bw.book, intent.group, exposure, sent_now
         )
         if rejection is not None:
             self._bw.reject(Rejection(rejection, None, None, *whose))
             return
         self.apply_plan(plan, intent.strategy_id)
+
+    def _strategy_check(
+        self, intent: PlaceGroup, exposure: GroupExposure, sent_now: int
+    ) -> RiskRejection | None:
+        """The strategy's own limits (see :mod:`.strategy_limits`): the group's worst case."""
+        limits, symbol = self.limits, intent.group.symbol
+        if not limits.applies(intent.strategy_id, symbol):
+            return None
+        sides = [(Side.BUY, exposure.buy_qty), (Side.SELL, exposure.sell_qty)]
+        for i, (side, qty) in enumerate(sides):
+            count = sent_now if i == 0 else 0  # the orders are counted once, with the first side
+            refusal = limits.check(
+                self._bw.book, intent.strategy_id, symbol, side, qty, new_orders=count
+            )
+            if refusal is not None:
+                return refusal
+        return None
 
     # -- plans ------------------------------------------------------------------------------------
 

@@ -140,13 +140,14 @@ class OrderManager:
         self.risk.book_version = lambda: bw.version
         self._background = background = Background(self._queue)
         self._planner = planner = ActionPlanner(
-            bw.book, self.risk, self._instruments, config, self._ids, metrics
-        )
+            bw.book, self.risk, self._instruments, config, self._ids, metrics,
+            strategy_position=self._strategy_position,
+        )  # fmt: skip
         self._outgoing = outgoing = Outgoing(
             bw, planner, gateway, background, config, metrics, clock
         )
         watch = GroupWatch(metrics.latency["protect"])
-        self._groups = GroupRunner(bw, outgoing, self.risk, watch, config, clock)
+        self._groups = GroupRunner(bw, outgoing, self.risk, watch, config, clock, planner.limits)
         self._followups = followups = Followups(bw, outgoing, config, metrics)
         self._reconciler = reconciler = Reconciler(
             bw, gateway, followups, background, config, metrics, clock
@@ -528,6 +529,10 @@ class OrderManager:
         """An order has no request in flight any more: what waited for it may go now."""
         self._planner.settled(order)
         self._outgoing.after_planning()
+
+    def _strategy_position(self, strategy_id: StrategyId, symbol: Symbol) -> Decimal:
+        found = self._bw.ledger.get(strategy_id, symbol)  # the ledger is rebuilt at start
+        return found.position if found is not None else Decimal(0)
 
     def _gateway_error_rate(self) -> ErrorRate:
         """The gateway's failure share, as counts for the circuit breaker. The gateway reports a

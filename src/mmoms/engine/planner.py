@@ -43,6 +43,7 @@ Quotes and our order-rate budget (the mechanics are in :mod:`.quote_budget`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -68,6 +69,7 @@ from mmoms.engine.config import OmsConfig
 from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.quote_budget import ORDER_RATE, QuoteAction, QuoteWindow, snap_levels
 from mmoms.engine.risk import RiskEngine, RiskRejection
+from mmoms.engine.strategy_limits import StrategyRisk, no_position
 
 EVERY_STRATEGY = StrategyId("*")
 
@@ -115,9 +117,15 @@ class ActionPlanner:
         default_factory=dict
     )
     _quotes: QuoteWindow = field(init=False)
+    limits: StrategyRisk = field(init=False)  # per-strategy limits, inside the account's
+    strategy_position: Callable[[StrategyId, Symbol], Decimal] = no_position
 
     def __post_init__(self) -> None:
         self._quotes = QuoteWindow(self.metrics)
+        self.limits = StrategyRisk(self.config.strategy_limits, self._position)
+
+    def _position(self, strategy_id: StrategyId, symbol: Symbol) -> Decimal:
+        return self.strategy_position(strategy_id, symbol)  # late-bound: the engine sets it
 
     # -- inputs ---------------------------------------------------------------------------------
 
@@ -192,6 +200,7 @@ class ActionPlanner:
                     self._intent_ns.pop(key, None)
             self.budget_at_ns = self.risk.rate.free_at() if quotes.waiting else None
         self.metrics.netted = self._batcher.netted
+        self.limits.window_closed()
         return self._batcher.drain()
 
     def _diff(self, key: tuple[StrategyId, Symbol]) -> list[QuoteAction]:
@@ -217,7 +226,7 @@ class ActionPlanner:
         if order is None:
             rejection = self._add_quote(strategy_id, symbol, level, intent_ns)
         else:
-            rejection = self.risk.check_amend(self.book, order, level.price, action.new_quantity)
+            rejection = self._check_amend(order, level.price, action.new_quantity)
             if rejection is None:
                 self._amend_intent_ns[order.client_order_id] = intent_ns
                 self._add_amend(order, level.price, action.new_quantity)
@@ -272,7 +281,9 @@ class ActionPlanner:
             reduce_only=intent.reduce_only,
             position_side=intent.position_side,
         )
-        rejection = self.risk.check_new(
+        rejection = self.limits.check(
+            self.book, intent.strategy_id, cmd.symbol, cmd.side, qty, reduce_only=cmd.reduce_only
+        ) or self.risk.check_new(
             self.book,
             symbol=cmd.symbol,
             side=cmd.side,
@@ -285,6 +296,9 @@ class ActionPlanner:
         if rejection is not None:
             self.rejections.append(Rejection(rejection, intent, cmd, *_whose(intent)))
             return
+        self.limits.queued(
+            intent.strategy_id, cmd.symbol, cmd.side, qty, reduce_only=cmd.reduce_only
+        )
         self._meta[cmd.client_order_id] = NewOrderMeta(intent.strategy_id, intent.tag, received_ns)
         self._batcher.add(cmd)
         self.needs_flush = True
@@ -292,7 +306,9 @@ class ActionPlanner:
     def _add_quote(
         self, strategy_id: StrategyId, symbol: Symbol, level: QuoteLevel, intent_ns: int
     ) -> RiskRejection | None:
-        rejection = self.risk.check_new(
+        rejection = self.limits.check(
+            self.book, strategy_id, symbol, level.side, level.quantity
+        ) or self.risk.check_new(
             self.book,
             symbol=symbol,
             side=level.side,
@@ -303,6 +319,7 @@ class ActionPlanner:
         )
         if rejection is not None:
             return rejection
+        self.limits.queued(strategy_id, symbol, level.side, level.quantity)
         cid = self.ids.next()
         self._meta[cid] = NewOrderMeta(strategy_id, level.tag, intent_ns)
         self._batcher.add(
@@ -390,11 +407,21 @@ class ActionPlanner:
         except UnrepresentableValueError as exc:
             self._refuse("instrument", str(exc), amend)
             return
-        rejection = self.risk.check_amend(self.book, order, price, total_qty)
+        rejection = self._check_amend(order, price, total_qty)
         if rejection is not None:
             self.rejections.append(Rejection(rejection, amend, None, *_whose(amend)))
             return
         self._add_amend(order, price, total_qty)
+
+    def _check_amend(
+        self, order: Order, price: Decimal, total_qty: Decimal
+    ) -> RiskRejection | None:
+        strategy = order.strategy_id or StrategyId("")
+        remaining = total_qty - order.filled_qty
+        return self.limits.check(
+            self.book, strategy, order.symbol, order.side, remaining,
+            reduce_only=order.reduce_only, new_orders=0, exclude=order,
+        ) or self.risk.check_amend(self.book, order, price, total_qty)  # fmt: skip
 
     def _refuse(self, check: str, reason: str, intent: AnyIntent) -> None:
         refusal = RiskRejection(check, reason)
