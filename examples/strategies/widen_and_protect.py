@@ -36,13 +36,13 @@ class WidenAndProtect(mmoms.Strategy):
         self,
         *,
         quantity: Decimal = Decimal("0.002"),
-        spread_bps: Decimal = Decimal(1),
-        widen_bps: Decimal = Decimal(2),
-        max_extra_bps: Decimal = Decimal(20),
-        decay_s: float = 10.0,
-        take_profit_bps: Decimal = Decimal(4),
-        stop_bps: Decimal = Decimal(8),
-        chase_bps: Decimal = Decimal(6),
+        spread_bps: Decimal = Decimal(0),  # the first entry joins the best bid
+        widen_bps: Decimal = Decimal("0.5"),  # each entry fill moves the next one this far back
+        max_extra_bps: Decimal = Decimal(5),
+        decay_s: float = 10.0,  # ... and the widening fades over this long
+        take_profit_bps: Decimal = Decimal(2),
+        stop_bps: Decimal = Decimal(4),
+        chase_bps: Decimal = Decimal(2),  # re-enter when the bid ran this far above the entry
     ) -> None:
         self.quantity = quantity
         self.spread_bps = spread_bps

@@ -37,7 +37,7 @@ def test_the_sim_example_maps_onto_the_engine_dataclasses() -> None:
     assert limits.max_position == D("0.1")
     assert limits.max_open_orders == 40
     assert limits.price_band_pct == D(2)
-    assert cfg.oms.risk.max_orders_per_second == 20
+    assert cfg.oms.risk.max_orders_per_second == 15
     assert cfg.oms.risk.circuit_error_rate == 0.5
     assert cfg.oms.tolerance_for(BTC).price_ticks == 10
     assert cfg.oms.tolerance_for(BTC).qty_pct == D(50)

@@ -148,3 +148,33 @@ def test_a_refusal_is_told_when_its_streak_starts() -> None:
 def test_a_reason_without_its_numbers() -> None:
     assert reason_shape("worst case -0.030 beyond ±0.025") == "worst case -# beyond ±#"
     assert reason_shape("1E+1 orders") == "# orders"
+
+
+def test_a_side_left_with_no_quote_is_served_before_any_amend() -> None:
+    """Fills took every bid of ETHUSDC; BTCUSDC's quotes only need amending. With room for
+    one action, the empty side gets its best level back first, whatever the rotation says."""
+    from mmoms.core.book import LocalOrderBook
+    from mmoms.core.clock import TestClock
+    from mmoms.core.enums import VenueOrderStatus
+    from mmoms.engine.diff import Tolerance
+    from tests.core.factories import status, submit
+
+    book = LocalOrderBook(TestClock())
+    book.create(submit("btc-bid", price="100"), strategy_id=A, tag=None)  # BTCUSDC, resting
+    book.apply(status("btc-bid", 1, VenueOrderStatus.NEW))
+    window = QuoteWindow(OmsMetrics())
+    wanted: list[QuoteAction] = []
+    moved = (QuoteLevel(side=Side.BUY, price=D(90), quantity=D(1), post_only=False),)  # amend
+    wanted += window.diff((A, BTC), moved, book.orders(BTC), set(), D(1), Tolerance(), True)[1]
+    refill = (QuoteLevel(side=Side.BUY, price=D(3000), quantity=D(1)),)
+    wanted += window.diff((A, ETH), refill, book.orders(ETH), set(), D(1), Tolerance(), True)[1]
+    assert [(a.symbol, a.order is None) for a in wanted] == [(BTC, False), (ETH, True)]
+    sent: list[QuoteAction] = []
+
+    def quote(a: QuoteAction) -> RiskRejection | None:
+        sent.append(a)
+        return None
+
+    window.spend(wanted, 1, quote)
+    assert [a.symbol for a in sent] == [ETH]  # the empty side first
+    assert window.waiting == {(A, BTC)}

@@ -27,7 +27,9 @@ Quotes and our order-rate budget (the mechanics are in :mod:`.quote_budget`):
 * **Fair.** A window's wanted quotes are spent best rank first across every dirty (strategy,
   symbol, side): every side's best level (closest to the touch) before anyone's second; within
   a rank, the side whose quote of that rank went longest ago first (round robin), so none
-  starves. The diff's rules are unchanged (keep within tolerance, amend where allowed, else
+  starves. Before all of them: the best new quote of a side left with no quote at all (fills or
+  cancels took them), so a symbol is never left unquoted while others are merely amended. The
+  diff's rules are unchanged (keep within tolerance, amend where allowed, else
   cancel + new; orders in flight untouched).
 * **Other refusals of quotes, told once per streak.** A quote refused by another check
   (max_position, price_band, kill_switch...) is a rejection, tracked per (strategy, symbol,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # risk charges the budget defined here: no import back at run
     from mmoms.engine.risk import RiskRejection
 
 ORDER_RATE = "order_rate"  # the risk check that charges the budget
+EMPTY = -1  # the rank of the best new quote on a side that has no quote left
 
 SIDES = tuple(Side)  # iterating the enum itself is slow, and this is per window
 
@@ -78,7 +79,7 @@ class QuoteAction(NamedTuple):  # a tuple: dozens are made per window, and it is
 
     who: Who  # (strategy, symbol, the level's side)
     level: QuoteLevel
-    rank: int  # 0 = the best level on its side
+    rank: int  # 0 = the best level on its side; EMPTY: the best, on a side with none live
     order: Order | None = None
     new_quantity: Decimal = Decimal(0)  # amends: the total quantity to send
 
@@ -265,7 +266,14 @@ class QuoteWindow:
                 QuoteAction(who, a.level, rank[id(a.level)], a.order, a.new_quantity)
                 for a in result.amends
             )
-            wanted += (QuoteAction(who, p.level, rank[id(p.level)]) for p in result.places)
+            places = sorted((rank[id(p.level)], i) for i, p in enumerate(result.places))
+            live = sum(1 for o in orders if o.side is side) - len(result.cancels)
+            for n, (r, i) in enumerate(places):
+                # A side left with no quote at all is served before anything else: its best
+                # level outranks every other side's best (an amend keeps a quote standing).
+                wanted.append(
+                    QuoteAction(who, result.places[i].level, EMPTY if n == 0 and live <= 0 else r)
+                )
         return cancels, wanted
 
     def spend(
