@@ -9,14 +9,10 @@ from __future__ import annotations
 from decimal import Decimal as D
 from pathlib import Path
 
-import pytest
-
 import mmoms
 from mmoms.strategy.loader import load_strategy_class
 
 from .nodes import EXAMPLES, config, run
-
-pytestmark = pytest.mark.slow
 
 STRATEGIES = EXAMPLES / "strategies"
 

@@ -19,8 +19,6 @@ from mmoms.app.run import READY_PREFIX
 
 from .nodes import EXAMPLES
 
-pytestmark = pytest.mark.slow
-
 STRATEGY = '''
 from decimal import Decimal
 import mmoms

@@ -1,8 +1,8 @@
 """The soak's trading load: a quoter on one symbol and a stream of contingent groups on others.
 
-* The quoter is the demo's :class:`~mmoms.app.quoter.SkewedQuoter`, re-quoted on every
-  top-of-book change at most every ``refresh_s``, quotes at the touch with a tight tolerance, so
-  the OMS amends, cancels and replaces tens of times a second.
+* The quoter is the demo's (``ladder`` of ``examples/strategies/skewed_quoter.py``), re-quoted
+  on every top-of-book change at most every ``refresh_s``, quotes at the touch with a tight
+  tolerance, so the OMS amends, cancels and replaces tens of times a second.
 * A *lane* per group symbol runs one group at a time: brackets (MARKET or LIMIT entry), OTOs and
   OCOs, chosen by the worker's seeded RNG. One group per symbol keeps a group's exposure equal to
   the symbol's position (in one-way mode, two groups on one symbol would trade each other's
@@ -19,21 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from mmoms.app.quoter import QuoterConfig, SkewedQuoter
 from mmoms.contingent import Group, GroupSpecError, bracket, limit, oco, oto
 from mmoms.core.enums import OrderType, Side
 from mmoms.core.errors import MmomsError
 from mmoms.core.ids import GroupId, StrategyId, Symbol
+from mmoms.core.intents import QuoteLevel
 from mmoms.core.market import AnyMarketData, MarketUpdate
 from mmoms.engine.oms import OmsNotRunningError, OmsOverloadedError, OrderManager
+from mmoms.strategy.loader import default_strategy_entry, load_strategy_class
 
 __all__ = ["GROUP_KINDS", "LaneConfig", "SoakStrategy", "StrategyConfig"]
 
@@ -59,10 +62,35 @@ class LaneConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LadderParams:
+    """The demo quoter's parameters (see ``ladder`` in the example file)."""
+
+    levels: int = 3
+    half_spread_bps: Decimal = Decimal(2)
+    level_step_bps: Decimal = Decimal(2)
+    size: Decimal = Decimal("0.002")
+    max_inventory: Decimal = Decimal("0.02")
+    skew_bps: Decimal = Decimal(4)
+
+
+class _Ladder:
+    """The example quoter's pure ``ladder`` function, loaded from its file: the soak quotes
+    exactly as the demo does, without a copy of it here."""
+
+    def __init__(self, params: LadderParams) -> None:
+        module = sys.modules[load_strategy_class(default_strategy_entry()).__module__]
+        self._ladder: Callable[..., list[QuoteLevel]] = module.ladder
+        self._params = dataclasses.asdict(params)
+
+    def levels(self, bid: Decimal, ask: Decimal, position: Decimal) -> list[QuoteLevel]:
+        return self._ladder(bid, ask, position, **self._params)
+
+
+@dataclass(frozen=True, slots=True)
 class StrategyConfig:
     quote_symbol: Symbol = BTCUSDC
-    quoter: QuoterConfig = field(
-        default_factory=lambda: QuoterConfig(
+    quoter: LadderParams = field(
+        default_factory=lambda: LadderParams(
             levels=5,
             half_spread_bps=Decimal(0),
             level_step_bps=Decimal("0.2"),
@@ -137,7 +165,7 @@ class SoakStrategy:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _quote(self) -> None:
-        quoter = SkewedQuoter(self._cfg.quoter)
+        quoter = _Ladder(self._cfg.quoter)
         symbol = self._cfg.quote_symbol
         while not self._stopped:
             await self._running.wait()
@@ -152,7 +180,7 @@ class SoakStrategy:
                 return
             await asyncio.sleep(self._cfg.refresh_s)  # pacing: one refresh per interval at most
 
-    def _requote(self, quoter: SkewedQuoter, symbol: Symbol, bid: Decimal, ask: Decimal) -> None:
+    def _requote(self, quoter: _Ladder, symbol: Symbol, bid: Decimal, ask: Decimal) -> None:
         oms = self._oms
         oms.set_reference_price(symbol, (bid + ask) / 2)
         if oms.risk.kill_reason is None:
