@@ -184,6 +184,17 @@ def test_untraded_symbol_tables_are_allowed_and_a_traded_one_without_limits_is_n
         parse_config(doc)
 
 
+def test_the_dead_man_switch_is_on_by_default_for_real_venues_only() -> None:
+    doc = sim_doc()
+    del doc["oms"]["dead_man_switch_ms"]
+    assert parse_config(doc).oms.dead_man_switch_ms == 0  # the simulator
+    for kind in ("binance", "binance-testnet"):
+        doc["venue"] = {"kind": kind}
+        assert parse_config(doc).oms.dead_man_switch_ms == 30_000
+    doc["oms"]["dead_man_switch_ms"] = 0  # still possible to turn off, by saying so
+    assert parse_config(doc).oms.dead_man_switch_ms == 0
+
+
 def test_a_strategy_s_own_limits() -> None:
     doc = sim_doc()
     doc["strategy"]["limits"] = {"BTCUSDC": {"max_position": "0.01", "max_open_orders": 4}}

@@ -228,3 +228,20 @@ def test_status_with_a_config_without_metrics(
     path.write_text(text)
     assert status_cli.main(["--config", str(path)]) == 2
     assert "has no [metrics] port" in capsys.readouterr().err
+
+
+def test_a_journal_whose_parent_is_a_file_is_one_line_of_error(tmp_path: Path) -> None:
+    (tmp_path / "plain-file").write_text("not a directory")
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "mmoms.cli", "run", "--config", str(EXAMPLES / "sim.toml"),
+            "--journal", str(tmp_path / "plain-file" / "journal.sqlite"), "--metrics-port", "0",
+        ],
+        capture_output=True, text=True, cwd=tmp_path, timeout=EXIT_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr  # no traceback
+    assert "cannot make the journal's directory" in lines[0]
+    assert "plain-file" in lines[0]
+    assert READY_PREFIX not in done.stdout
