@@ -106,7 +106,13 @@ async def _demo(config: RunConfig, args: argparse.Namespace, journal: Path) -> i
     status = await node.run()
     if node.oms is not None and node.trading.is_set():
         console.print("stopped: every order of ours was cancelled" if status == 0 else "")
-        for line in summary_lines(node.oms, node.market.pairs(), config.symbols, node.hosts):
+        for line in summary_lines(
+            node.oms,
+            node.market.pairs(),
+            config.symbols,
+            node.hosts,
+            batch_window_s=node.batch_window_s,
+        ):
             console.print(line)
         console.print(f"state hash: {node.oms.book.state_hash()}")
     for failure in node.failures:
@@ -123,7 +129,7 @@ async def _live(node: Node, stop: asyncio.Event, console: Console) -> None:
         console.print(f"metrics: {url}/metrics  status: {url}/status")
     with Live(console=console, refresh_per_second=4) as live:
         while not stop.is_set():
-            live.update(render(node, time.monotonic() - started))
+            live.update(render(node, time.monotonic() - started, title="mmoms demo"))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.25)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Collection
+from decimal import Decimal as D
 from pathlib import Path
 
 import msgspec
@@ -14,16 +15,18 @@ from hypothesis import strategies as st
 
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import TestClock
-from mmoms.core.enums import OrderStatus
+from mmoms.core.commands import SubmitOrder
+from mmoms.core.enums import OrderStatus, OrderType, Side, WorkingType
 from mmoms.core.enums import VenueOrderStatus as V
 from mmoms.core.fsm import Trigger
-from mmoms.core.ids import ClientOrderId
+from mmoms.core.ids import ClientOrderId, StrategyId
 from mmoms.journal.memory import InMemoryJournalStore
 from mmoms.journal.records import BookCreate, BookMark, BookReport, encode_entry, kind_of
 from mmoms.journal.recovery import ReplayClock, recover, snapshot_now
 from mmoms.journal.sqlite import SqliteJournalStore
 from mmoms.journal.store import Batch, JournalError, JournalStore, Record, Snapshot
 from mmoms.journal.synthetic import SyntheticSession
+from mmoms.strategy.views import order_view
 from tests.core.factories import SYM, fill, status, submit
 
 from .contract import read_all
@@ -211,3 +214,39 @@ async def test_snapshot_now_saves_the_book_as_of_a_seq() -> None:
     assert (saved.seq, saved.ts_ns) == (session.seq, 77)
     with pytest.raises(JournalError, match="beyond"):
         await snapshot_now(store, session.book, session.seq + 1, 78)
+
+
+@pytest.mark.asyncio
+async def test_a_stops_trigger_price_survives_replay_and_the_snapshot() -> None:
+    j = Journal()
+    j.add(BookCreate(command=submit("a")), ts=5_000)
+    j.add(BookCreate(command=stop_loss("93000.0"), strategy_id=StrategyId("mm")), ts=5_500)
+    j.add(BookReport(report=status("a", 1, V.NEW)), ts=6_000)
+    store = await j.store()
+    from_zero = await recover(store, use_snapshot=False)
+    replayed = from_zero.book.get(SYM, ClientOrderId("sl"))
+    assert replayed is not None
+    assert replayed.trigger_price == D("93000.0")
+    assert replayed.price is None
+    await snapshot_now(store, from_zero.book, 3, 6_000)
+    with_snapshot = await recover(store)
+    assert with_snapshot.snapshot_seq == 3
+    restored = with_snapshot.book.get(SYM, ClientOrderId("sl"))
+    assert restored is not None
+    assert restored.trigger_price == D("93000.0")
+    assert order_view(restored).trigger_price == D("93000.0")  # what a strategy reads
+    assert with_snapshot.book.state_hash() == from_zero.book.state_hash()
+
+
+def stop_loss(trigger: str) -> SubmitOrder:
+    return SubmitOrder(
+        ts_ns=0,
+        client_order_id=ClientOrderId("sl"),
+        symbol=SYM,
+        side=Side.SELL,
+        order_type=OrderType.STOP_MARKET,
+        quantity=D(1),
+        reduce_only=True,
+        trigger_price=D(trigger),
+        working_type=WorkingType.MARK_PRICE,
+    )

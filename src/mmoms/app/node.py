@@ -42,6 +42,7 @@ from mmoms.app.node_parts import (
     start_sim,
     until_reconciled,
 )
+from mmoms.app.tape import FillTape
 from mmoms.core.clock import LiveClock
 from mmoms.core.errors import MmomsError
 from mmoms.core.ids import Symbol
@@ -111,11 +112,16 @@ class Node:
         self.stop_event = asyncio.Event()
         self.trading = asyncio.Event()  # set once the strategies have started
         self.failures: list[str] = []
+        self.tape = FillTape()  # the last fills, for the live view
         self._router: StrategyRouter | None = None
 
     @property
     def symbols(self) -> tuple[Symbol, ...]:
         return self.config.symbols
+
+    @property
+    def batch_window_s(self) -> float:
+        return self.config.oms.batch_window_s
 
     def stop(self) -> None:
         """Ask the node to stop (cancel everything, exit). Safe to call from a signal."""
@@ -172,6 +178,7 @@ class Node:
     async def _trade(self, engine: asyncio.Task[None], market_url: str) -> int:
         assert self.oms is not None
         oms, config, options = self.oms, self.config, self.options
+        oms.add_listener(self.tape.hear)  # the live view's tape: fills from here on
         self.feed = feed = BinanceMarketData(
             market_url,
             self._subscriptions(),

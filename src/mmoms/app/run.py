@@ -30,6 +30,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ from mmoms.app.config import ConfigError, RunConfig, VenueKind, load_config
 from mmoms.app.metrics import status_document
 from mmoms.app.node import EXIT_FAILED, EXIT_OK, READY_PREFIX, Node, NodeOptions
 from mmoms.app.status import render_status
-from mmoms.app.view import summary_lines
+from mmoms.app.view import render, summary_lines
 from mmoms.venues.binance.signing import (
     ENV_API_KEY,
     ENV_API_SECRET,
@@ -132,7 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--status-every", type=float, default=10.0, help="seconds between status lines (0: none)"
     )
-    p.add_argument("--view", action="store_true", help="a live terminal view of the state")
+    p.add_argument(
+        "--view",
+        action="store_true",
+        help="a live terminal view: our orders (age, distance from the touch), PnL per strategy, "
+        "the tape of fills, latency and alerts",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -175,7 +181,13 @@ async def run(config: RunConfig, options: RunOptions, credentials: Credentials |
             print("dry run: nothing was sent. Run without --dry-run to trade.", file=sys.stderr)
         return status
     if node.oms is not None and node.trading.is_set():
-        for line in summary_lines(node.oms, node.market.pairs(), config.symbols, node.hosts):
+        for line in summary_lines(
+            node.oms,
+            node.market.pairs(),
+            config.symbols,
+            node.hosts,
+            batch_window_s=node.batch_window_s,
+        ):
             print(line)
     for failure in node.failures:
         print(f"WARNING: {failure}", flush=True)
@@ -191,10 +203,12 @@ async def _report(node: Node, options: RunOptions, stop: asyncio.Event) -> None:
     if options.dry_run:
         Console().print(render_status(status_document(oms, info), title="mmoms run --dry-run"))
         return
-    if options.view:
+    if options.view:  # the demo's live view: orders, PnL, tape, engine
+        started = time.monotonic()
+        title = f"mmoms run ({info.venue})"
         with Live(console=Console(), refresh_per_second=2) as live:
             while not stop.is_set():
-                live.update(render_status(status_document(oms, info), title="mmoms run"))
+                live.update(render(node, time.monotonic() - started, title=title))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
         return

@@ -1,7 +1,15 @@
-"""What a person sees of a running OMS: a live terminal view and the end-of-run summary (rich).
+"""What a person sees of a running node: the live view (``mmoms demo``, ``mmoms run --view``)
+and the end-of-run summary.
 
-Everything shown is read from the engine's own state (book, metrics, risk, gateway rate state);
-the view never changes anything. ``summary_lines`` gives the same figures as plain text for
+The live view shows, per symbol, our open orders with their whole client ids (what ``mmoms
+replay --order`` takes), age and distance from the touch (a stop: its trigger against the
+mark); PnL per strategy and symbol; a tape of the last fills; and the engine: latency per stage
+(the "decide" stage is intent → decided, so it includes the batching window and any wait for
+order-rate budget, and says so), requests against actions saved, rate-limit pools,
+reconciliations, contingent groups leg by leg, and alerts.
+
+Everything is read from the node's own state (book, ledger, metrics, risk, gateway rate state,
+the tape); the view never changes anything. ``summary_lines`` gives figures as plain text for
 headless runs and tests.
 """
 
@@ -10,22 +18,45 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from rich.console import Group
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
-from mmoms.core.enums import Side
+from mmoms.app.tape import FillTape
+from mmoms.app.view_tables import PnLRow, orders_table, pnl_table, tape_table
 from mmoms.core.ids import Symbol
-from mmoms.core.order import Order
 from mmoms.engine.metrics import STAGES
 from mmoms.engine.oms import OrderManager
 from mmoms.strategy.host import StrategyHost
+from mmoms.strategy.market import MarketState
 
-if TYPE_CHECKING:
-    from mmoms.app.node import Node
+__all__ = ["SymbolStats", "Watched", "render", "stage_label", "summary_lines", "symbol_stats"]
 
 _ZERO = Decimal(0)
+_GROUPS_SHOWN = 8  # active groups first; the finished ones beyond this are counted
+
+
+class Watched(Protocol):
+    """What the live view reads of a node (:class:`~mmoms.app.node.Node` has all of it)."""
+
+    @property
+    def oms(self) -> OrderManager | None: ...
+    @property
+    def market(self) -> MarketState: ...
+    @property
+    def hosts(self) -> Sequence[StrategyHost]: ...
+    @property
+    def tape(self) -> FillTape: ...
+    @property
+    def symbols(self) -> tuple[Symbol, ...]: ...
+    @property
+    def batch_window_s(self) -> float: ...
+    @property
+    def failures(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,68 +80,158 @@ def symbol_stats(oms: OrderManager, symbol: Symbol, mid: Decimal | None) -> Symb
     return SymbolStats(fills, volume, fees, cash + mark - fees)
 
 
-def render(node: Node, elapsed_s: float) -> Group:
-    assert node.oms is not None
+def stage_label(stage: str, batch_window_s: float) -> str:
+    """A latency stage as people should read it."""
+    if stage == "decide":  # measured from the intent's arrival: the window wait is in it
+        return f"decide (incl. {batch_window_s * 1000:g} ms batching window)"
+    return _STAGE_LABELS.get(stage, stage)
+
+
+_STAGE_LABELS = {
+    "journal": "journal (→ committed)",
+    "wire": "wire (→ sent)",
+    "ack": "ack (→ venue reply)",
+    "stream": "stream (reply → stream)",
+    "total": "total (intent → reply)",
+    "protect": "protect (fill → stop acked)",
+}
+
+
+def render(node: Watched, elapsed_s: float, *, title: str = "mmoms demo") -> RenderableType:
     oms = node.oms
-    return Group(
-        _quotes_table(oms, node.market.pairs(), node.symbols, elapsed_s), _engine_table(oms)
+    if oms is None:
+        return Text(f"{title}: starting")
+    now = oms.now_ns()
+    tables: list[RenderableType] = [_header(node, oms, elapsed_s, title)]
+    for symbol in node.symbols:
+        mine = [o for o in oms.book.open_orders(symbol) if not o.external]
+        tables.append(
+            orders_table(
+                symbol,
+                mine,
+                top=node.market.top.get(symbol),
+                mark=node.market.valuation_price(symbol),
+                tick=oms.instrument(symbol).tick_size,
+                now_ns=now,
+                position=oms.position(symbol),
+            )
+        )
+    tape = tape_table(node.tape.recent(), node.tape.total)
+    trading = Group(pnl_table(_pnl_rows(node, oms)), tape)
+    tables.append(_SideBySide(trading, _engine_table(node, oms)))
+    return Group(*tables)
+
+
+class _SideBySide:
+    """Two renderables next to each other when both fit whole, one above the other otherwise
+    (a squeezed table would cut client ids and figures short)."""
+
+    def __init__(self, left: RenderableType, right: RenderableType) -> None:
+        self.left, self.right = left, right
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        left = Measurement.get(console, options, self.left).maximum
+        right = Measurement.get(console, options, self.right).maximum
+        if left + right + 2 > options.max_width:
+            yield self.left
+            yield self.right
+            return
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column()
+        grid.add_column()
+        grid.add_row(self.left, self.right)
+        yield grid
+
+
+def _header(node: Watched, oms: OrderManager, elapsed_s: float, title: str) -> Text:
+    states = "  ".join(f"{h.strategy_id} {h.state}" for h in node.hosts) or "none"
+    mine = sum(1 for o in oms.book.open_orders() if not o.external)
+    return Text.assemble(
+        (f"{title} — {elapsed_s:6.1f} s", "bold"),
+        f"   strategies: {states}   open orders {mine}   fills {node.tape.total}",
     )
 
 
-def _quotes_table(
-    oms: OrderManager,
-    tops: Mapping[Symbol, tuple[Decimal, Decimal]],
-    symbols: Sequence[Symbol],
-    elapsed_s: float,
-) -> Table:
-    table = Table(title=f"mmoms demo — {elapsed_s:5.1f} s", expand=True)
-    for col in ("symbol", "bid / ask", "our bids", "our asks", "position", "fills", "PnL"):
-        table.add_column(col)
-    for symbol in symbols:
-        bid, ask = tops.get(symbol, (_ZERO, _ZERO))
-        mid = (bid + ask) / 2 if bid and ask else None
-        stats = symbol_stats(oms, symbol, mid)
-        mine = oms.book.open_orders(symbol)
-        bids = sorted((o for o in mine if o.side is Side.BUY), key=lambda o: -(o.price or 0))
-        asks = sorted((o for o in mine if o.side is Side.SELL), key=lambda o: o.price or 0)
-        table.add_row(
-            symbol,
-            f"{bid} / {ask}",
-            "\n".join(_quote_line(o) for o in bids),
-            "\n".join(_quote_line(o) for o in asks),
-            str(oms.position(symbol)),
-            str(stats.fills),
-            f"{stats.pnl:.4f}",
-        )
+def _pnl_rows(node: Watched, oms: OrderManager) -> list[PnLRow]:
+    """Every hosted strategy on each of its symbols, then whatever else the ledger holds
+    (external fills, strategies of an earlier run recovered from the journal)."""
+    rows: list[PnLRow] = []
+    seen: set[tuple[str, Symbol]] = set()
+    for host in node.hosts:
+        for symbol in host.symbols:
+            seen.add((host.strategy_id, symbol))
+            rows.append(PnLRow(host.strategy_id, host.pnl(symbol)))
+    for (strategy_id, symbol), book in oms.ledger.items():
+        if (strategy_id, symbol) not in seen:
+            rows.append(PnLRow(strategy_id, book.view(symbol, node.market.valuation_price(symbol))))
+    return rows
+
+
+def _engine_table(node: Watched, oms: OrderManager) -> Table:
+    m = oms.metrics
+    table = Table(
+        title="engine", title_justify="left", show_header=False, box=box.SIMPLE, padding=(0, 1)
+    )
+    table.add_column("what", no_wrap=True)
+    table.add_column("value")
+    actions = sum(m.actions.values())
+    table.add_row("requests", f"{m.requests} carried {actions} actions {dict(m.actions)}")
+    table.add_row("saved", f"{m.actions_saved} actions by the diff (netted {m.netted})")
+    table.add_row("latency", _latency(oms, node.batch_window_s))
+    pools = oms.rate_pools()
+    table.add_row(
+        "rate limits", "\n".join(f"{name} {used}/{limit}" for name, used, limit in pools) or "-"
+    )
+    table.add_row(
+        "reconciled",
+        f"{m.reconciliations} times (differences {m.reconciliation_differences})\n"
+        f"stream gaps {m.stream_gaps}, unknown outcomes {m.unknown_outcomes}",
+    )
+    table.add_row("groups", _groups_lines(oms))
+    alerts = _alerts(node, oms)
+    table.add_row("alerts", Text("\n".join(alerts), style="bold red") if alerts else "none")
     return table
 
 
-def _quote_line(order: Order) -> str:
-    # A stop has no limit price here: it waits in the venue's algo service for its trigger.
-    price = order.order_type.value if order.price is None else str(order.price)
-    return f"{price} x {order.leaves_qty} {order.status.value[:7]}"
-
-
-def _engine_table(oms: OrderManager) -> Table:
+def _latency(oms: OrderManager, batch_window_s: float) -> RenderableType:
     m = oms.metrics
-    table = Table(title="engine", expand=True, show_header=False)
-    table.add_column("what")
-    table.add_column("value")
-    actions = sum(m.actions.values())
-    table.add_row("requests sent / actions", f"{m.requests} / {actions} {dict(m.actions)}")
-    table.add_row("actions saved by the diff", str(m.actions_saved))
-    table.add_row(
-        "latency p50 / p99 (µs)",
-        "  ".join(
-            f"{s} {m.latency[s].percentile(50) / 1000:.0f}/{m.latency[s].percentile(99) / 1000:.0f}"
-            for s in STAGES
-        ),
-    )
-    table.add_row(
-        "reconciliations (differences)", f"{m.reconciliations} ({m.reconciliation_differences})"
-    )
-    pools = oms.rate_pools()
-    table.add_row("rate limits", "  ".join(f"{name} {used}/{limit}" for name, used, limit in pools))
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    table.add_column("stage")
+    for col in ("p50 µs", "p99 µs", "n"):
+        table.add_column(col, justify="right")
+    for stage in STAGES:
+        h = m.latency[stage]
+        if h.total or stage != "protect":  # protect: only with contingent groups
+            table.add_row(
+                stage_label(stage, batch_window_s),
+                f"{h.percentile(50) / 1000:.0f}",
+                f"{h.percentile(99) / 1000:.0f}",
+                str(h.total),
+            )
+    if not m.quotes_deferred:
+        return table
+    # Deferred quotes wait in "decide" for the order-rate budget: say why it exceeds the window.
+    note = Text(f"decide also holds waits for order-rate budget ({m.quotes_deferred} deferred)")
+    return Group(table, note)
+
+
+def _groups_lines(oms: OrderManager) -> str:
+    groups = oms.groups()
+    active = [g for g in groups if not g.status.is_terminal]
+    done = [g for g in groups if g.status.is_terminal]
+    shown = (active + done[::-1])[:_GROUPS_SHOWN]  # the latest finished ones after the active
+    lines = []
+    for g in shown:
+        legs = ", ".join(f"{leg.name} {leg.phase.value}" for leg in g.legs)
+        owner = oms.group_strategy(g.spec.group_id) or "-"
+        lines.append(f"{g.spec.group_id} ({owner}) {g.status.value}: {legs}")
+    if len(groups) > len(shown):
+        lines.append(f"… and {len(groups) - len(shown)} more finished")
+    return "\n".join(lines) or "none"
+
+
+def _alerts(node: Watched, oms: OrderManager) -> list[str]:
+    m = oms.metrics
     alerts = []
     if oms.risk.kill_reason:
         alerts.append(f"KILL SWITCH: {oms.risk.kill_reason}")
@@ -120,13 +241,21 @@ def _engine_table(oms: OrderManager) -> Table:
         alerts.append(f"API errors {dict(m.api_errors)}")
     if oms.book.anomaly_count:
         alerts.append(f"book anomalies {oms.book.anomaly_count}")
-    groups = oms.groups()
-    table.add_row(
-        "contingent groups",
-        "  ".join(f"{g.spec.group_id} {g.status.value}" for g in groups) or "none",
-    )
-    table.add_row("alerts", "\n".join(alerts) or "none")
-    return table
+    stats = oms.group_stats()
+    if stats.unprotected_now:
+        alerts.append(f"unprotected groups {sorted(stats.unprotected_now)}")
+    if stats.overfills or stats.flatten_failures or stats.protection_failures:
+        alerts.append(
+            f"groups: overfills {stats.overfills}, flatten failures {stats.flatten_failures}, "
+            f"protective stops refused {stats.protection_failures}"
+        )
+    for host in node.hosts:
+        if host.errors:
+            alerts.append(f"strategy {host.strategy_id} callback errors {dict(host.errors)}")
+        if host.state == "halted":
+            alerts.append(f"strategy {host.strategy_id} HALTED")
+    alerts += node.failures
+    return alerts
 
 
 def summary_lines(
@@ -134,6 +263,8 @@ def summary_lines(
     tops: Mapping[Symbol, tuple[Decimal, Decimal]],
     symbols: Sequence[Symbol],
     hosts: Sequence[StrategyHost] = (),
+    *,
+    batch_window_s: float | None = None,
 ) -> list[str]:
     m = oms.metrics
     orders = list(oms.book.orders())
@@ -163,6 +294,11 @@ def summary_lines(
         lines.append(
             f"latency {stage:8s} p50 {h.percentile(50) / 1000:8.1f} µs  "
             f"p99 {h.percentile(99) / 1000:8.1f} µs  (n={h.total})"
+        )
+    if batch_window_s is not None:
+        lines.append(
+            f"  (decide = intent → decided: includes the {batch_window_s * 1000:g} ms batching "
+            "window and any wait for order-rate budget)"
         )
     for g in oms.groups():
         legs = ", ".join(f"{leg.name} {leg.phase.value}" for leg in g.legs)

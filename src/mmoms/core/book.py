@@ -214,6 +214,7 @@ class LocalOrderBook:
                 created_ns=o.created_ns,
                 updated_ns=o.updated_ns,
                 strategy_id=o.strategy_id,
+                trigger_price=o.trigger_price,
             )
             for o in self.orders()
         ]
@@ -253,6 +254,7 @@ class LocalOrderBook:
                 created_ns=s.created_ns,
                 updated_ns=s.updated_ns,
                 strategy_id=s.strategy_id,
+                trigger_price=s.trigger_price,
             )
             book._orders.setdefault(s.symbol, {})[s.client_order_id] = order
             book._index(order)
@@ -307,6 +309,7 @@ class LocalOrderBook:
             strategy_id=strategy_id,
             created_ns=now,
             updated_ns=now,
+            trigger_price=cmd.trigger_price,
         )
         self._index(by_id[cmd.client_order_id])
         return [

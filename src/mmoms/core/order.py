@@ -42,6 +42,9 @@ class Order:
     strategy_id: StrategyId | None = None
     created_ns: int = 0
     updated_ns: int = 0
+    # A conditional order's trigger (stop / take-profit): from the command that created it;
+    # None for LIMIT / MARKET and for adopted orders (venue reports do not carry it).
+    trigger_price: Decimal | None = None
 
     @property
     def leaves_qty(self) -> Decimal:

@@ -51,6 +51,7 @@ class OrderState(msgspec.Struct, frozen=True):
     created_ns: int
     updated_ns: int
     strategy_id: StrategyId | None = None
+    trigger_price: Decimal | None = None  # stops / take-profits; absent in older snapshots
 
 
 class PositionState(msgspec.Struct, frozen=True, array_like=True):
@@ -94,12 +95,24 @@ def decode_snapshot(data: bytes) -> BookSnapshot:
 
 def state_hash(snapshot: BookSnapshot) -> str:
     """A fingerprint of the book's state, independent of dict and insertion order."""
+    orders = sorted(snapshot.orders, key=lambda o: (o.symbol, o.client_order_id))
     canonical = msgspec.structs.replace(
         snapshot,
-        orders=sorted(snapshot.orders, key=lambda o: (o.symbol, o.client_order_id)),
+        orders=[_hashed_order(o) for o in orders],
         positions=sorted(snapshot.positions, key=lambda p: (p.symbol, p.position_side)),
         seen_trades={k: sorted(v) for k, v in snapshot.seen_trades.items()},
         orphan_fills=sorted(snapshot.orphan_fills, key=lambda f: (f.symbol, f.trade_id)),
         extensions={},
     )
     return hashlib.sha256(_encoder.encode(canonical)).hexdigest()
+
+
+def _hashed_order(order: OrderState) -> OrderState | dict[str, object]:
+    """The order as hashed: a field added later is left out while it holds its default, so a
+    book that does not use it hashes exactly as it did before the field existed (hashes that
+    replays printed stay comparable)."""
+    if order.trigger_price is None:
+        fields = msgspec.structs.asdict(order)  # sorted keys encode as the struct's fields do
+        del fields["trigger_price"]
+        return fields
+    return order

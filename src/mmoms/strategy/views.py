@@ -43,6 +43,7 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
     venue_order_id: VenueOrderId | None
     created_ns: int
     updated_ns: int
+    trigger_price: Decimal | None = None  # a stop's / take-profit's trigger; None otherwise
 
     @property
     def leaves_qty(self) -> Decimal:
@@ -73,6 +74,7 @@ def order_view(order: Order) -> OrderView:
         venue_order_id=order.venue_order_id,
         created_ns=order.created_ns,
         updated_ns=order.updated_ns,
+        trigger_price=order.trigger_price,
     )
 
 
