@@ -48,6 +48,7 @@ from mmoms.core.errors import MmomsError
 from mmoms.core.ids import Symbol
 from mmoms.core.market import AnyMarketData, MarketUpdate, MarkPriceUpdate
 from mmoms.engine.oms import OrderManager
+from mmoms.journal.store import JournalError, JournalStore
 from mmoms.strategy.base import Strategy
 from mmoms.strategy.host import StrategyHost
 from mmoms.strategy.market import MarketState
@@ -128,34 +129,38 @@ class Node:
         self.stop_event.set()
 
     async def run(self) -> int:
+        """Start, trade until stopped, stop cleanly; the exit status (see the module doc)."""
+        try:  # the journal first: a second process on it is refused before it starts anything
+            store, self.journal_where = open_store(self.config, self.options.journal_path)
+            await store.open()
+        except (StartError, JournalError) as exc:
+            print(f"mmoms: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         venue = self.config.venue
         if venue.kind is not VenueKind.SIM:
             if self._credentials is None:
                 raise ValueError("a real venue needs credentials (credentials_for())")
-            return await self._run(venue.binance, self._credentials, venue.market_data_url)
+            return await self._run(store, venue.binance, self._credentials, venue.market_data_url)
         try:
             sim, binance, credentials = await start_sim(self.config)
         except OSError as exc:
             print(f"mmoms: cannot start the simulator: {exc}", file=sys.stderr)
+            await store.close()
             return EXIT_FAILED
         try:
-            return await self._run(binance, credentials, sim.ws_url)
+            return await self._run(store, binance, credentials, sim.ws_url)
         finally:
             await sim.close()
 
-    async def _run(self, binance: BinanceConfig, credentials: Credentials, market_url: str) -> int:
+    async def _run(
+        self, store: JournalStore, binance: BinanceConfig, credentials: Credentials, market_url: str
+    ) -> int:
         config, options = self.config, self.options
-        try:
-            store, self.journal_where = open_store(config, options.journal_path)
-        except StartError as exc:
-            print(f"mmoms: {exc}", file=sys.stderr)
-            return EXIT_FAILED
         oms_config = replace(config.oms, dead_man_switch_ms=0) if options.dry_run else config.oms
         gateway = BinanceGateway(binance, credentials)
         self.oms = oms = OrderManager(gateway, store, oms_config, clock=LiveClock())
-        print(
-            f"starting: venue {venue_name(config)}, journal {self.journal_where}", file=sys.stderr
-        )
+        where = self.journal_where
+        print(f"starting: venue {venue_name(config)}, journal {where}", file=sys.stderr)
         try:
             await oms.start(identity=journal_identity(config, binance))
         except (MmomsError, OSError) as exc:

@@ -38,6 +38,7 @@ __all__ = [
 log = logging.getLogger("mmoms.node")
 
 RECONCILE_TIMEOUT_S = 30.0
+PROGRAM = "mmoms run"  # how a second process on the journal is told who holds it
 EMBEDDED = "embedded"
 
 
@@ -101,7 +102,7 @@ def open_store(config: RunConfig, override: str | None) -> tuple[JournalStore, s
 
         dsn = config.journal.postgres_dsn
         assert dsn is not None
-        store = PostgresJournalStore(dsn, schema=config.journal.postgres_schema)
+        store = PostgresJournalStore(dsn, schema=config.journal.postgres_schema, program=PROGRAM)
         return store, config.journal.describe()
     from mmoms.journal.sqlite import SqliteJournalStore
 
@@ -110,7 +111,7 @@ def open_store(config: RunConfig, override: str | None) -> tuple[JournalStore, s
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise StartError(f"cannot make the journal's directory {path.parent}: {reason}") from None
-    return SqliteJournalStore(path), str(path)
+    return SqliteJournalStore(path, program=PROGRAM), str(path)
 
 
 async def until_reconciled(
