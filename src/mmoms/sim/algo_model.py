@@ -1,8 +1,10 @@
 """A conditional (algo) order and its wire shapes: REST replies and ``ALGO_UPDATE`` events.
 
-Shapes follow binance-usdm.md §4 and §8.6 and the official SDK's response models:
-``actualOrderId`` is a string (``""`` until triggered), ``activatePrice``/``callbackRate`` are
-``""`` when not used, ``icebergQuantity`` is null. In ``ALGO_UPDATE`` ``ai`` is the matching
+Shapes follow binance-usdm.md §4 and §8.6 and the real payloads: ``actualOrderId`` is a string
+(``""`` until triggered) and ``actualPrice`` the matching-engine order's average price; the real
+exchange sends no ``actualQty`` nor ``actualType`` (the SDK's model lists them, captures do not):
+a client learns the fill from the triggered order itself. ``activatePrice``/``callbackRate``
+are ``""`` when not used, ``icebergQuantity`` is null. In ``ALGO_UPDATE`` ``ai`` is the matching
 engine's order id as a string, ``act`` the type placed there (``"0"`` before the trigger, as in
 Binance's example), ``ap``/``aq`` its average price and executed quantity.
 
@@ -191,8 +193,6 @@ class AlgoOrder:
             body.update(
                 actualOrderId=str(actual.order_id) if actual is not None else "",
                 actualPrice=spec.fmt_avg(actual.cum_tl, actual.executed) if actual else "",
-                actualType=self.actual_type() if actual is not None else "",
-                actualQty=spec.fmt_qty(actual.executed) if actual is not None else "",
                 tpOrderType="",
             )
         if open_list:
