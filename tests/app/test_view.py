@@ -23,11 +23,10 @@ from mmoms.core.enums import LiquiditySide, OrderStatus, OrderType, Side
 from mmoms.core.events import OrderAccepted
 from mmoms.core.ids import ClientOrderId, StrategyId, Symbol, TradeId, VenueOrderId
 from mmoms.core.ledger import Fill
-from mmoms.core.market import MarketUpdate
+from mmoms.core.market import MarketState, MarketUpdate
 from mmoms.core.order import Order
 from mmoms.engine.oms import OrderManager
 from mmoms.strategy.host import StrategyHost
-from mmoms.strategy.market import MarketState
 from tests.engine.fake_gateway import SYM
 from tests.strategy.harness import Node, start
 

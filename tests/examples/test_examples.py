@@ -31,6 +31,9 @@ def test_the_skewed_quoter_keeps_quotes_on_both_symbols_and_skews_with_inventory
             super().__init__()
             self.samples: list[dict[str, int]] = []
             self.fills_seen = 0
+            self.running_position: dict[str, D] = {}
+            self.gaps: list[str] = []  # a fill whose position does not follow from the ones before
+            self.delivered: set[tuple[str, int]] = set()
 
         def on_timer(self, name: str) -> None:
             super().on_timer(name)
@@ -38,6 +41,11 @@ def test_the_skewed_quoter_keeps_quotes_on_both_symbols_and_skews_with_inventory
 
         def on_fill(self, fill: mmoms.Fill) -> None:
             self.fills_seen += 1
+            self.delivered.add((fill.client_order_id, fill.trade_id))
+            before = self.running_position.get(fill.symbol, D(0))
+            after = self.running_position[fill.symbol] = before + fill.side.sign * fill.quantity
+            if fill.position != after:
+                self.gaps.append(f"{fill.symbol} {fill.trade_id}: {fill.position} != {after}")
             super().on_fill(fill)
 
     cfg = config("sim.toml")
@@ -53,8 +61,15 @@ def test_the_skewed_quoter_keeps_quotes_on_both_symbols_and_skews_with_inventory
         pnl = watched.pnl(symbol)
         assert pnl.position == watched.position(symbol)
         assert abs(pnl.position) <= watched.max_inventory[symbol]  # the skew held it
-    assert sum(watched.pnl(s).fills for s in ("BTCUSDC", "ETHUSDC")) == watched.fills_seen
+    assert watched.gaps == []  # every fill told once, in order, with the position after it
     assert node.oms is not None
+    booked = {
+        (o.client_order_id, f.trade_id)
+        for o in node.oms.book.orders()
+        if o.strategy_id == "mm"
+        for f in o.fills
+    }
+    assert watched.delivered <= booked  # nothing invented; fills racing the stop are not told
     assert node.oms.book.open_orders() == []  # the stop cancelled everything
 
 

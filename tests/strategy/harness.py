@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 from mmoms.core.clock import LiveClock
 from mmoms.core.ids import StrategyId, Symbol
-from mmoms.core.market import MarketUpdate, MarkPriceUpdate
+from mmoms.core.market import MarketState, MarketUpdate, MarkPriceUpdate
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.diff import Tolerance
 from mmoms.engine.oms import OrderManager
@@ -19,7 +19,6 @@ from mmoms.engine.strategy_limits import StrategyLimits
 from mmoms.journal.memory import InMemoryJournalStore, MemoryJournal
 from mmoms.strategy.base import Strategy
 from mmoms.strategy.host import ErrorPolicy, StrategyHost
-from mmoms.strategy.market import MarketState
 from mmoms.strategy.router import Binding, StrategyRouter, attach
 from tests.engine.fake_gateway import SYM, FakeGateway
 

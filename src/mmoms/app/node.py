@@ -46,12 +46,11 @@ from mmoms.app.tape import FillTape
 from mmoms.core.clock import LiveClock
 from mmoms.core.errors import MmomsError
 from mmoms.core.ids import Symbol
-from mmoms.core.market import AnyMarketData, MarketUpdate, MarkPriceUpdate
+from mmoms.core.market import AnyMarketData, MarketState, MarketUpdate, MarkPriceUpdate
 from mmoms.engine.oms import OrderManager
 from mmoms.journal.store import JournalError, JournalStore
 from mmoms.strategy.base import Strategy
 from mmoms.strategy.host import StrategyHost
-from mmoms.strategy.market import MarketState
 from mmoms.strategy.router import Binding, StrategyRouter, attach
 from mmoms.venues.binance.config import BinanceConfig
 from mmoms.venues.binance.gateway import BinanceGateway
@@ -189,6 +188,7 @@ class Node:
             self._subscriptions(),
             routes=route_mode_for(market_url),
             on_update=self._on_market,
+            market=self.market,  # the feed keeps it; views and risk read it
         )
         self.info.tops, self.info.market_updates = self.market.pairs(), lambda: feed.updates
         self.info.strategies = self.hosts
@@ -233,8 +233,7 @@ class Node:
         return subs
 
     def _on_market(self, update: AnyMarketData) -> None:
-        """Market state first (views read it), the risk reference price, then the strategies."""
-        self.market.apply(update)
+        """Stored by the feed already (views read it); the risk reference, then the strategies."""
         assert self.oms is not None
         if isinstance(update, MarkPriceUpdate):
             self.oms.set_reference_price(update.symbol, update.mark_price)

@@ -29,10 +29,10 @@ from rich.text import Text
 from mmoms.app.tape import FillTape
 from mmoms.app.view_tables import PnLRow, orders_table, pnl_table, tape_table
 from mmoms.core.ids import Symbol
+from mmoms.core.market import MarketState
 from mmoms.engine.metrics import STAGES
 from mmoms.engine.oms import OrderManager
 from mmoms.strategy.host import StrategyHost
-from mmoms.strategy.market import MarketState
 
 __all__ = ["SymbolStats", "Watched", "render", "stage_label", "summary_lines", "symbol_stats"]
 

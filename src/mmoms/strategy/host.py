@@ -29,11 +29,10 @@ from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol
 from mmoms.core.instrument import Instrument
 from mmoms.core.intents import QuoteLevel
 from mmoms.core.ledger import PnL
-from mmoms.core.market import DepthUpdate, MarketUpdate, MarkPriceUpdate
+from mmoms.core.market import DepthUpdate, MarketState, MarketUpdate, MarkPriceUpdate
 from mmoms.core.validation import check_client_order_id, check_money, check_symbol
 from mmoms.engine.client_ids import ClientOrderIdFactory
 from mmoms.engine.oms import OmsNotRunningError, OrderManager
-from mmoms.strategy.market import MarketState
 from mmoms.strategy.timers import StrategyTimers
 from mmoms.strategy.views import OrderView, order_view
 

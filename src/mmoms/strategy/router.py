@@ -24,6 +24,7 @@ from mmoms.core.ledger import Fill
 from mmoms.core.market import (
     AnyMarketData,
     DepthUpdate,
+    MarketState,
     MarketUpdate,
     MarkPriceUpdate,
     TradeUpdate,
@@ -33,7 +34,6 @@ from mmoms.engine.oms import OrderManager
 from mmoms.journal.records import RiskRejected
 from mmoms.strategy.base import Strategy
 from mmoms.strategy.host import ErrorPolicy, StrategyHost
-from mmoms.strategy.market import MarketState
 from mmoms.strategy.views import rejection_view
 
 __all__ = ["Binding", "StrategyRouter", "attach"]

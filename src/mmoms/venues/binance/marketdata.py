@@ -4,7 +4,8 @@
 One combined-stream WebSocket per route (:func:`~.marketcodec.stream_urls`: ``/public`` and
 ``/market`` in split mode, the root ``/stream`` in root mode), each read by its own task. Every
 decoded update is stored as the symbol's latest (:attr:`BinanceMarketData.top`, ``marks``,
-``depth``, ``trades``) and *then* handed to ``on_update``, so the callback sees the feed
+``depth``, ``trades``: the :class:`~mmoms.core.market.MarketState` it writes, which the caller
+may hand in) and *then* handed to ``on_update``, so the callback sees the feed
 already holding it.
 
 Decisions:
@@ -40,6 +41,7 @@ from mmoms.core.ids import Symbol
 from mmoms.core.market import (
     AnyMarketData,
     DepthUpdate,
+    MarketState,
     MarketUpdate,
     MarkPriceUpdate,
     TradeUpdate,
@@ -86,6 +88,7 @@ class BinanceMarketData:
         routes: RouteMode | str = RouteMode.SPLIT,
         on_update: OnUpdate | None = None,
         clock: Clock | None = None,
+        market: MarketState | None = None,
         connector: WsConnector | None = None,
         idle_timeout_s: float = 30.0,
         connect_timeout_s: float = 5.0,
@@ -100,11 +103,7 @@ class BinanceMarketData:
         self.urls = stream_urls(stream_url, self.routes, subs)
         self.symbols: tuple[Symbol, ...] = tuple(s.symbol for s in subs)
         self.on_update = on_update
-        self.top: dict[Symbol, MarketUpdate] = {}
-        self.marks: dict[Symbol, MarkPriceUpdate] = {}
-        self.depth: dict[Symbol, DepthUpdate] = {}
-        self.trades: dict[Symbol, TradeUpdate] = {}  # the latest trade
-        self.updates = 0
+        self.market = market if market is not None else MarketState()  # the latest per symbol
         self.reconnects = 0
         self.callback_errors = 0
         self.decoder = MarketDataDecoder(subs)
@@ -118,6 +117,28 @@ class BinanceMarketData:
         self._new_top = asyncio.Event()  # set when a symbol gets its first top of book
         self._tasks: list[asyncio.Task[None]] = []
         self._last_error_log_ns: int | None = None
+
+    @property
+    def updates(self) -> int:
+        """Updates decoded and stored."""
+        return self.market.updates
+
+    @property
+    def top(self) -> dict[Symbol, MarketUpdate]:
+        return self.market.top
+
+    @property
+    def marks(self) -> dict[Symbol, MarkPriceUpdate]:
+        return self.market.marks
+
+    @property
+    def depth(self) -> dict[Symbol, DepthUpdate]:
+        return self.market.depth
+
+    @property
+    def trades(self) -> dict[Symbol, TradeUpdate]:
+        """The latest public trade per symbol."""
+        return self.market.trades
 
     def start(self) -> None:
         """Open every connection (in the running loop); they live until :meth:`close`."""
@@ -159,18 +180,8 @@ class BinanceMarketData:
         update = self.decoder.decode(data, self._clock.time_ns())
         if update is None:
             return None
-        if isinstance(update, MarketUpdate):
-            first = update.symbol not in self.top
-            self.top[update.symbol] = update
-            if first:
-                self._new_top.set()
-        elif isinstance(update, MarkPriceUpdate):
-            self.marks[update.symbol] = update
-        elif isinstance(update, DepthUpdate):
-            self.depth[update.symbol] = update
-        else:
-            self.trades[update.symbol] = update
-        self.updates += 1
+        if self.market.apply(update):
+            self._new_top.set()  # a symbol's first top of book: wait_first() looks again
         if self.on_update is not None:
             try:
                 self.on_update(update)
