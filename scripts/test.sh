@@ -39,9 +39,10 @@ elif [ "$smoke" -eq 0 ]; then
   timeout --kill-after=10 90 .venv-3.13/bin/mmoms demo --headless --duration 8 \
     --journal "$tmp/journal.sqlite" || smoke=$?
   [ "$smoke" -eq 0 ] || echo "the demo on Python 3.13 failed (exit $smoke)" >&2
-  echo "-- pytest tests/core tests/contingent tests/engine tests/journal"
+  echo "-- pytest tests/core tests/contingent tests/engine tests/journal tests/strategy"
   rc=0
-  .venv-3.13/bin/python -m pytest -q tests/core tests/contingent tests/engine tests/journal || rc=$?
+  .venv-3.13/bin/python -m pytest -q tests/core tests/contingent tests/engine tests/journal \
+    tests/strategy || rc=$?
   [ "$smoke" -ne 0 ] || smoke=$rc
 fi
 [ "$status" -ne 0 ] || status=$smoke
