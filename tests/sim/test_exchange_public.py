@@ -22,7 +22,6 @@ CCXT_SYMBOL_FIELDS = {
     "baseAssetPrecision",
     "quotePrecision",
     "underlyingType",
-    "settlePlan",
     "triggerProtect",
     "liquidationFee",
     "marketTakeBound",

@@ -58,11 +58,10 @@ def test_fok_rejected_when_not_fully_fillable_and_nothing_trades() -> None:
 def test_ioc_partial_fill_expires_the_rest() -> None:
     kit = Kit()
     reply = kit.limit("BUY", "95000.10", "0.700", tif="IOC", newOrderRespType="RESULT")
-    assert (reply["status"], reply["executedQty"], reply["avgPrice"]) == (
-        "EXPIRED",
-        "0.500",
-        "95000.10",
-    )
+    assert (reply["status"], reply["executedQty"]) == ("EXPIRED", "0.500")
+    assert "avgPrice" not in reply  # acknowledgements have none since 2026; queries do
+    query = kit.call("GET /fapi/v1/order", symbol="BTCUSDC", orderId=reply["orderId"])
+    assert (query["avgPrice"], "cumQty" in query) == ("95000.10", False)
     assert kit.kinds() == [
         "OTU:NEW:NEW",
         "TRADE_LITE",
@@ -78,8 +77,9 @@ def test_market_order_walks_levels_and_expires_beyond_liquidity() -> None:
     kit = Kit()
     reply = kit.market("BUY", "0.700")
     assert (reply["status"], reply["executedQty"]) == ("FILLED", "0.700")
-    assert reply["cumQuote"] == "66500.09000"  # 0.5 x 95000.10 + 0.2 x 95000.20
-    assert reply["avgPrice"] == "95000.12857143"
+    query = kit.call("GET /fapi/v1/order", symbol="BTCUSDC", orderId=reply["orderId"])
+    assert query["cumQuote"] == "66500.09000"  # 0.5 x 95000.10 + 0.2 x 95000.20
+    assert query["avgPrice"] == "95000.12857143"
     rest = kit.market("BUY", "2.000")  # only 1.8 left on the ladder
     assert (rest["status"], rest["executedQty"]) == ("EXPIRED", "1.800")
     assert kit.order_updates()[-1]["er"] == "9"
@@ -283,7 +283,8 @@ def test_self_trade_prevention_expire_maker_and_taker() -> None:
     )
     assert (maker_event["X"], maker_event["er"]) == ("EXPIRED_IN_MATCH", "1")
     # the own maker was skipped; the taker went on to the synthetic 95000.10
-    assert (taker["status"], taker["avgPrice"]) == ("FILLED", "95000.10")
+    assert taker["status"] == "FILLED"
+    assert kit.order_updates()[-1]["ap"] == "95000.10"
 
     kit.limit("SELL", "95000.00", "0.010")
     blocked = kit.limit(
@@ -343,7 +344,8 @@ def test_all_orders_and_user_trades() -> None:
     b = kit.market("BUY", "0.600")
     orders = kit.call("GET /fapi/v1/allOrders", symbol="BTCUSDC")
     assert [o["orderId"] for o in orders] == [a["orderId"], b["orderId"]]
-    assert orders[1]["cumBase"] == "0.600"
+    assert (orders[1]["executedQty"], orders[1]["cumQuote"]) == ("0.600", "57000.07000")
+    assert not {"cumBase", "pair", "cumQty"} & set(orders[1])  # coin-margined / ack-only
     since = kit.call("GET /fapi/v1/allOrders", symbol="BTCUSDC", orderId=b["orderId"])
     assert [o["orderId"] for o in since] == [b["orderId"]]
     trades = kit.call("GET /fapi/v1/userTrades", symbol="BTCUSDC")

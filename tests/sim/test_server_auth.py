@@ -129,7 +129,7 @@ def test_missing_timestamp_signature_and_bad_recv_window() -> None:
 def test_api_key_checks() -> None:
     auth = _vector_auth()
     assert auth.check_api_key(VECTOR_KEY) == VECTOR_KEY
-    for header, code in ((None, -2015), ("", -2015), ("unknownkey", -2015), ("bad key!", -2014)):
+    for header, code in ((None, -2014), ("", -2014), ("unknownkey", -2015), ("bad key!", -2014)):
         with pytest.raises(SimApiError) as info:
             auth.check_api_key(header)
         assert (info.value.http_status, info.value.code) == (401, code)
@@ -185,7 +185,7 @@ async def test_http_errors_are_json(fake_sim: FakeSim) -> None:
     sq = fake_sim.signed_query
     ok = fake_sim.headers()
     cases = [
-        ({}, sq({"symbol": "X", "timestamp": now}), 401, -2015),
+        ({}, sq({"symbol": "X", "timestamp": now}), 401, -2014),  # no key: "format invalid"
         (fake_sim.headers("nobody"), sq({"symbol": "X", "timestamp": now}), 401, -2015),
         (fake_sim.headers("bad key"), sq({"symbol": "X", "timestamp": now}), 401, -2014),
         (ok, sq({"symbol": "X", "timestamp": now}, "wrong"), 400, -1022),

@@ -4,9 +4,12 @@ Shapes follow binance-usdm.md §4 and §8.6 and the real payloads: ``actualOrder
 (``""`` until triggered) and ``actualPrice`` the matching-engine order's average price; the real
 exchange sends no ``actualQty`` nor ``actualType`` (the SDK's model lists them, captures do not):
 a client learns the fill from the triggered order itself. ``activatePrice``/``callbackRate``
-are ``""`` when not used, ``icebergQuantity`` is null. In ``ALGO_UPDATE`` ``ai`` is the matching
-engine's order id as a string, ``act`` the type placed there (``"0"`` before the trigger, as in
-Binance's example), ``ap``/``aq`` its average price and executed quantity.
+appear on trailing stops only, ``icebergQuantity`` is null, and list replies carry no
+``tpTriggerPrice``/``slPrice``… (a live capture has none; only a portfolio-margin docs page does).
+In ``ALGO_UPDATE`` ``ai`` is the matching engine's order id as a string (``""`` before the
+trigger); ``ap``/``aq``/``act`` (its average price, executed quantity and type) appear once that
+order exists, ``rm`` only with a reason, ``ia`` on every order (trailing: activated yet; others:
+false), and a CANCELED event omits ``V``/``wt``/``pm``/``cp``/``pP`` — all as live captures show.
 
 Statuses (binance-usdm.md §4): NEW → TRIGGERING → TRIGGERED → FINISHED, or CANCELED, EXPIRED,
 REJECTED. Only NEW is "open" (cancellable); a TRIGGERED order lives in the matching engine.
@@ -158,7 +161,7 @@ class AlgoOrder:
 
     # -- wire shapes ------------------------------------------------------------------------
 
-    def rest_dict(self, query: bool = False, open_list: bool = False) -> dict[str, Any]:
+    def rest_dict(self, query: bool = False) -> dict[str, Any]:
         """``POST`` reply; ``query`` adds the actual-order fields of GET / list endpoints."""
         spec = self.spec
         body: dict[str, Any] = {
@@ -181,22 +184,23 @@ class AlgoOrder:
             "closePosition": self.close_position,
             "priceProtect": self.price_protect,
             "reduceOnly": self.reduce_only,
-            "activatePrice": spec.fmt_price(self.activate_ticks) if self.activate_ticks else "",
-            "callbackRate": self.callback_rate,
             "createTime": self.create_time,
             "updateTime": self.update_time,
             "triggerTime": self.trigger_time,
             "goodTillDate": self.gtd,
         }
+        if self.is_trailing:  # real replies of other types carry neither
+            body["activatePrice"] = (
+                spec.fmt_price(self.activate_ticks) if self.activate_ticks else ""
+            )
+            body["callbackRate"] = self.callback_rate
         if query:
             actual = self.actual
             body.update(
                 actualOrderId=str(actual.order_id) if actual is not None else "",
-                actualPrice=spec.fmt_avg(actual.cum_tl, actual.executed) if actual else "",
+                actualPrice=spec.fmt_avg(actual.cum_tl, actual.executed) if actual else "0",
                 tpOrderType="",
             )
-        if open_list:
-            body.update(tpTriggerPrice="", tpPrice="", slTriggerPrice="", slPrice="")
         return body
 
     def update_event(self, now_ms: int, just_placed: bool = False) -> dict[str, Any]:
@@ -204,8 +208,6 @@ class AlgoOrder:
         TRIGGERED event, which reports the engine order before any of its fills."""
         spec = self.spec
         actual = self.actual
-        executed = 0 if actual is None or just_placed else actual.executed
-        cum_tl = 0 if actual is None or just_placed else actual.cum_tl
         body: dict[str, Any] = {
             "caid": self.client_algo_id,
             "aid": self.algo_id,
@@ -218,21 +220,24 @@ class AlgoOrder:
             "q": spec.fmt_qty(self.lots),
             "X": self.status,
             "ai": str(actual.order_id) if actual is not None else "",
-            "ap": spec.fmt_avg(cum_tl, executed),
-            "aq": spec.fmt_qty(executed),
-            "act": self.actual_type() if actual is not None else "0",
-            "tp": spec.fmt_price(self.trigger_ticks),
-            "p": spec.fmt_price(self.ticks),
-            "V": self.stp,
-            "wt": self.working_type,
-            "pm": self.price_match,
-            "cp": self.close_position,
-            "pP": self.price_protect,
-            "R": self.reduce_only,
-            "tt": self.trigger_time,
-            "gtd": self.gtd,
-            "rm": self.reason,
         }
-        if self.is_trailing:
-            body["ia"] = self.activated
+        if actual is not None:  # the matching-engine order's figures, once there is one
+            executed = 0 if just_placed else actual.executed
+            cum_tl = 0 if just_placed else actual.cum_tl
+            body.update(
+                ap=spec.fmt_avg(cum_tl, executed), aq=spec.fmt_qty(executed), act=self.actual_type()
+            )
+        body.update(tp=spec.fmt_price(self.trigger_ticks), p=spec.fmt_price(self.ticks))
+        if self.status != CANCELED:  # a live capture of CANCELED carries none of these
+            body.update(
+                V=self.stp,
+                wt=self.working_type,
+                pm=self.price_match,
+                cp=self.close_position,
+                pP=self.price_protect,
+            )
+        ia = self.is_trailing and self.activated  # a live STOP_MARKET shows false
+        body.update(R=self.reduce_only, tt=self.trigger_time, gtd=self.gtd, ia=ia)
+        if self.reason:
+            body["rm"] = self.reason
         return {"e": "ALGO_UPDATE", "T": now_ms, "E": now_ms, "o": body}

@@ -171,10 +171,14 @@ class RequestAuthenticator:
         self._hmac_keys.pop(api_key, None)
         self._ed_keys.pop(api_key, None)
 
-    def check_api_key(self, header: str | None) -> str:
-        """Return the API key from the header value; raises ``-2015`` / ``-2014`` (HTTP 401)."""
+    def check_api_key(self, header: str | None, missing: int = -2014) -> str:
+        """Return the API key from the header value; raises ``-2014`` (malformed, or missing:
+        Binance's REST answer to a request without the header; the WebSocket API passes
+        ``missing=-2015``) / ``-2015`` (unknown), HTTP 401."""
         if not header:
-            raise SimApiError(401, -2015, _MSG_INVALID_KEY)
+            raise SimApiError(
+                401, missing, _MSG_KEY_FORMAT if missing == -2014 else _MSG_INVALID_KEY
+            )
         if _API_KEY_RE.fullmatch(header) is None:
             raise SimApiError(401, -2014, _MSG_KEY_FORMAT)
         if not self._key_exists(header):

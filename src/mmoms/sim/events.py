@@ -145,6 +145,7 @@ def position_wire(
         "mt": "isolated" if settings.isolated else "cross",
         "iw": fmt8(isolated_wallet),
         "ps": pos.side,
+        "ma": spec.margin_asset,
     }
 
 

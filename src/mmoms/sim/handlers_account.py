@@ -1,6 +1,9 @@
 """Account endpoints: balances, positions, settings, fees, listenKeys.
 
-Shapes follow ``binance-usdm.md`` §3.7. v2 account/positionRisk list every symbol; v3 only the
+Shapes follow the real payloads (tests/sim/test_real_payloads.py) and ``binance-usdm.md`` §3.7:
+v2 positionRisk carries ``isolated`` and ``adlQuantile`` (2026 captures); v2 account has no
+``feeBurn`` (neither the capture nor Binance's example shows it). v2 account/positionRisk list
+every symbol; v3 only the
 symbols with a position or open orders, and v3 positionRisk drops leverage/marginType (read them
 from ``symbolConfig``). Numbers derived from margin (initialMargin, availableBalance…) come from
 :meth:`mmoms.sim.account.Account.margin`, so the order path and the reports agree.
@@ -112,6 +115,8 @@ def account_endpoints(ex: SimExchange) -> list[Endpoint]:
                         "notional": full["notional"],
                         "isolatedWallet": full["isolatedWallet"],
                         "updateTime": pos.update_time,
+                        "isolated": settings.isolated,
+                        "adlQuantile": 0,  # no auto-deleveraging queue here
                     }
                 )
         return out
@@ -160,33 +165,20 @@ def account_endpoints(ex: SimExchange) -> list[Endpoint]:
             "assets": [asset_entry(account, a, v2) for a in assets],
         }
         pos_list = []
+        keys = _V2_POSITION_KEYS if v2 else _V3_POSITION_KEYS
         for spec in specs.values():
             if not v2 and not active(account, spec):
                 continue
             settings = account.settings_for(spec.symbol)
             for pos in positions(account, spec):
                 full = position_numbers(account, spec, pos)
-                item = {
-                    k: full[k]
-                    for k in (
-                        "symbol",
-                        "positionSide",
-                        "positionAmt",
-                        "isolatedMargin",
-                        "notional",
-                        "isolatedWallet",
-                        "initialMargin",
-                        "maintMargin",
-                        "updateTime",
-                    )
-                }
+                item = {k: full[k] for k in keys}
                 item["unrealizedProfit"] = full["unRealizedProfit"]
                 if v2:
                     item.update(
                         leverage=str(settings.leverage),
                         isolated=settings.isolated,
                         entryPrice=full["entryPrice"],
-                        breakEvenPrice=full["breakEvenPrice"],
                         maxNotional=spec.config.max_notional,
                         bidNotional=full["bidNotional"],
                         askNotional=full["askNotional"],
@@ -198,7 +190,6 @@ def account_endpoints(ex: SimExchange) -> list[Endpoint]:
         if v2:
             body.update(
                 feeTier=0,
-                feeBurn=False,
                 canTrade=True,
                 canDeposit=True,
                 canWithdraw=True,
@@ -378,6 +369,28 @@ def account_endpoints(ex: SimExchange) -> list[Endpoint]:
         Endpoint("PUT", "/fapi/v1/listenKey", stream, listen_key_keepalive),
         Endpoint("DELETE", "/fapi/v1/listenKey", stream, listen_key_close),
     ]
+
+
+# v3 positions as captured; v2 positions as Binance's example shows them (no isolated figures)
+_V3_POSITION_KEYS = (
+    "symbol",
+    "positionSide",
+    "positionAmt",
+    "isolatedMargin",
+    "notional",
+    "isolatedWallet",
+    "initialMargin",
+    "maintMargin",
+    "updateTime",
+)
+_V2_POSITION_KEYS = (
+    "symbol",
+    "positionSide",
+    "positionAmt",
+    "initialMargin",
+    "maintMargin",
+    "updateTime",
+)
 
 
 def _exp(account: Account, symbol: str) -> tuple[int, int]:

@@ -60,7 +60,7 @@ def algo_endpoints(ex: SimExchange) -> list[Endpoint]:
         symbol = symbol_spec(params, ex.specs).symbol if params.get("symbol") else None
         algo_id = optional_int(params, "algoId")
         return [
-            a.rest_dict(query=True, open_list=True)
+            a.rest_dict(query=True)
             for a in service.open_orders(account, symbol)
             if algo_id is None or a.algo_id == algo_id
         ]
@@ -81,7 +81,7 @@ def algo_endpoints(ex: SimExchange) -> list[Endpoint]:
             and (end is None or a.create_time <= end)
         ]
         chosen = selected[:limit] if from_id is not None else selected[-limit:]
-        return [a.rest_dict(query=True, open_list=True) for a in chosen]
+        return [a.rest_dict(query=True) for a in chosen]
 
     def cancel_all(account: Account, params: Params) -> Any:
         service.cancel_all(account, symbol_spec(params, ex.specs).symbol, ex.now())

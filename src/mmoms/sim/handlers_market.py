@@ -1,5 +1,6 @@
 """Public endpoints (Security.NONE): ping, time, exchangeInfo, depth, tickers, premiumIndex,
-klines, recent trades and aggTrades (the last 1000 trades; one aggregate per trade).
+klines, recent and historical trades and aggTrades (the last 1000 trades; one aggregate per
+trade; ``nq``, the quantity of non-RPI trades, is the whole quantity: there are no RPI orders).
 
 Response shapes follow ``binance-usdm.md`` §3 and §10. Klines come from
 :mod:`mmoms.sim.klines` (one day of history kept). The 24 h ticker is computed since the
@@ -219,6 +220,9 @@ def market_endpoints(ex: SimExchange) -> list[Endpoint]:
     def trades(_account: Any, params: Params) -> Any:
         state, limit = recent(params)
         spec = state.spec
+        from_id = optional_int(params, "fromId")  # historicalTrades only
+        chosen = [t for t in state.recent_trades if from_id is None or t.trade_id >= from_id]
+        chosen = chosen[:limit] if from_id is not None else chosen[-limit:]
         return [
             {
                 "id": t.trade_id,
@@ -228,7 +232,7 @@ def market_endpoints(ex: SimExchange) -> list[Endpoint]:
                 "time": t.time,
                 "isBuyerMaker": t.buyer_is_maker,
             }
-            for t in list(state.recent_trades)[-limit:]
+            for t in chosen
         ]
 
     def agg_trades(_account: Any, params: Params) -> Any:
@@ -249,6 +253,7 @@ def market_endpoints(ex: SimExchange) -> list[Endpoint]:
                 "a": t.trade_id,
                 "p": spec.fmt_price(t.ticks),
                 "q": spec.fmt_qty(t.lots),
+                "nq": spec.fmt_qty(t.lots),  # no RPI orders here: every trade is "normal"
                 "f": t.trade_id,
                 "l": t.trade_id,
                 "T": t.time,
@@ -270,5 +275,7 @@ def market_endpoints(ex: SimExchange) -> list[Endpoint]:
         Endpoint("GET", "/fapi/v1/ticker/24hr", none, ticker_24h, _by_symbol(1, 40)),
         Endpoint("GET", "/fapi/v1/klines", none, klines, _klines_weight),
         Endpoint("GET", "/fapi/v1/trades", none, trades, lambda _p: 5),
+        # the same trades, older ones by fromId; needs the API key header (-2014 without one)
+        Endpoint("GET", "/fapi/v1/historicalTrades", Security.MARKET_DATA, trades, lambda _p: 20),
         Endpoint("GET", "/fapi/v1/aggTrades", none, agg_trades, lambda _p: 20),
     ]

@@ -160,13 +160,7 @@ def order_endpoints(ex: SimExchange) -> list[Endpoint]:
             and (end is None or o.time <= end)
         ]
         chosen = selected[:limit] if from_id is not None else selected[-limit:]
-        out = []
-        for order in chosen:
-            body = order.rest_dict(with_time=True)
-            body["pair"] = symbol
-            body["cumBase"] = body["executedQty"]
-            out.append(body)
-        return out
+        return [order.rest_dict(with_time=True) for order in chosen]
 
     def user_trades(account: Account, params: Params) -> Any:
         symbol = symbol_spec(params, ex.specs).symbol

@@ -12,7 +12,9 @@ Feeds (stream names as the transport routes them, symbol lower-case):
 * ``<sym>@bookTicker`` — when the best bid or ask (price or size) changed; ``u`` = update id.
 * ``<sym>@markPrice@1s`` — every whole second of exchange time.
 
-``aggTrade`` is emitted by the matching engine as trades happen, not here.
+``aggTrade`` is emitted by the matching engine as trades happen, not here. Every payload carries
+``st`` (1 = USDⓈ-M, since the 2026 CM-UM integration) and, where live captures show it, ``ps``
+(the pair); the mark price also carries ``ap``, the moving-average mark.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class MarketPublisher:
         if not bids and not asks:
             return
         previous = self._last_depth_id.get(symbol, 0)
-        head = {"e": "depthUpdate", "E": now, "T": now, "s": symbol}
+        head = {"e": "depthUpdate", "E": now, "T": now, "s": symbol, "ps": symbol, "st": 1}
         ids = {"U": previous + 1, "u": book.update_id, "pu": previous}
         sink(
             f"{lower}@depth@100ms",
@@ -117,10 +119,12 @@ class MarketPublisher:
                 "E": now,
                 "T": now,
                 "s": symbol,
+                "ps": symbol,
                 "b": spec.fmt_price(bid[0]),
                 "B": spec.fmt_qty(bid[1]),
                 "a": spec.fmt_price(ask[0]),
                 "A": spec.fmt_qty(ask[1]),
+                "st": 1,
             },
         )
 
@@ -133,9 +137,11 @@ class MarketPublisher:
                 "E": now,
                 "s": symbol,
                 "p": fmt8(state.mark),
-                "i": fmt8(state.spec.price(market.mid)),
+                "ap": fmt8(state.mark),  # the moving-average mark: the mark is smoothed already
                 "P": fmt8(state.mark),
+                "i": fmt8(state.spec.price(market.mid)),
                 "r": market.params.funding_rate,
                 "T": (now // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS,
+                "st": 1,
             },
         )

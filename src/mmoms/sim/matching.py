@@ -306,6 +306,7 @@ class MatchingEngine:
                         "l": trade_id,
                         "T": now,
                         "m": not taker_is_buy,
+                        "st": 1,  # 1 = USDⓈ-M (2 would be coin-margined)
                     },
                 )
 
@@ -480,7 +481,6 @@ class MatchingEngine:
         self._otu(order, now, "AMENDMENT", modify_id=req.modify_id)
         self._execute(state, order, ticks, now)
         body = order.rest_dict()
-        body["pair"] = spec.symbol
         if req.modify_id is not None:
             body["modifyId"] = req.modify_id
         return body

@@ -4,10 +4,11 @@
 only when a reply or event is built. Statuses follow Binance (``binance-usdm.md`` §5); an order is
 *open* while NEW or PARTIALLY_FILLED and never leaves a terminal status.
 
-REST replies carry every field of §3.2/§3.6 including ``avgPrice`` and ``cumQuote`` (newer docs
-dropped them from acknowledgements, every client parses them optionally); query endpoints add
-``time``. Conditional-order fields (``stopPrice``, ``workingType``…) have their neutral values
-because conditional types are refused here (they belong to the algo service).
+Two REST shapes, as real replies show (tests/sim/test_real_payloads.py): acknowledgements
+(place, amend, cancel) carry ``cumQty`` but not ``avgPrice`` / ``cumQuote`` (gone since 2026, SDK
+14.0.0); query replies carry ``avgPrice``, ``cumQuote`` and ``time`` but no ``cumQty``.
+Conditional-order fields (``stopPrice``, ``workingType``…) have their neutral values because
+conditional types are refused here (they belong to the algo service).
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ class SimOrder:
         self.status = FILLED if self.executed >= self.orig_lots else PARTIALLY_FILLED
 
     def rest_dict(self, with_time: bool = False) -> dict[str, Any]:
-        """The order as REST endpoints return it (``with_time`` for query endpoints)."""
+        """The order as REST endpoints return it: an acknowledgement, or (``with_time``) the
+        query shape."""
         spec = self.spec
         executed = spec.fmt_qty(self.executed)
         body: dict[str, Any] = {
@@ -140,11 +142,8 @@ class SimOrder:
             "status": self.status,
             "clientOrderId": self.client_id,
             "price": spec.fmt_price(self.ticks),
-            "avgPrice": spec.fmt_avg(self.cum_tl, self.executed),
             "origQty": spec.fmt_qty(self.orig_lots),
             "executedQty": executed,
-            "cumQty": executed,
-            "cumQuote": spec.fmt_quote(self.cum_tl),
             "timeInForce": self.tif,
             "type": self.order_type,
             "reduceOnly": self.reduce_only,
@@ -161,5 +160,9 @@ class SimOrder:
             "updateTime": self.update_time,
         }
         if with_time:
+            body["avgPrice"] = spec.fmt_avg(self.cum_tl, self.executed)
+            body["cumQuote"] = spec.fmt_quote(self.cum_tl)
             body["time"] = self.time
+        else:
+            body["cumQty"] = executed
         return body

@@ -87,7 +87,6 @@ __all__ = ["ServerOptions", "SimExchangeLike", "SimServer", "start_server"]
 log = logging.getLogger(__name__)
 
 _JSON = "application/json"
-_NOT_FOUND = b'{"code":-1099,"msg":"Not found, unauthenticated, or unauthorized."}'
 _UNKNOWN = b'{"code":-1000,"msg":"An unknown error occured while processing the request."}'
 _SWEEP_EVERY_S = 1.0
 _WS_API_PATH = "/ws-fapi/v1"
@@ -261,7 +260,8 @@ class SimServer:
                 if shape is not None:
                     return await self.hub.serve(request, shape[0], shape[1], query)
             used = self.limiter.used_weight(request.remote or "unknown", self.clock.time_ms())
-            return self._reply(404, _NOT_FOUND, {"X-MBX-USED-WEIGHT-1M": str(used)}, started)
+            body = self._encode(_not_found(method, path))
+            return self._reply(404, body, {"X-MBX-USED-WEIGHT-1M": str(used)}, started)
         headers: dict[str, str] = {}
         ip = request.remote or "unknown"
         plan = self.faults.plan_request(endpoint.key, path, self.clock.time_ms(), "rest")
@@ -349,6 +349,12 @@ class SimServer:
         if self.options.timing_header:
             headers["X-Sim-Handling-Us"] = str((time.perf_counter_ns() - started) // 1000)
         return web.Response(body=payload, status=status, headers=headers, content_type=_JSON)
+
+
+def _not_found(method: str, path: str) -> dict[str, Any]:
+    """Binance's answer to an unknown path (a captured testnet reply; code -5000)."""
+    shown = path if len(path) <= 200 else path[:200]
+    return {"code": -5000, "msg": f"Path {shown}, Method {method} is invalid"}
 
 
 def _public_key_lookup(exchange: Any) -> Callable[[str], Any] | None:

@@ -208,7 +208,6 @@ class SymbolSpec:
             "quotePrecision": 8,
             "underlyingType": "COIN",
             "underlyingSubType": [],
-            "settlePlan": 0,
             "triggerProtect": cfg.trigger_protect,
             "liquidationFee": cfg.liquidation_fee,
             "marketTakeBound": cfg.market_take_bound,
@@ -240,6 +239,7 @@ class SymbolSpec:
                     "multiplierDown": cfg.multiplier_down,
                     "multiplierDecimal": "4",
                 },
+                {"filterType": "POSITION_RISK_CONTROL", "positionControlSide": "NONE"},
             ],
             "orderTypes": [
                 "LIMIT",
@@ -251,6 +251,7 @@ class SymbolSpec:
                 "TRAILING_STOP_MARKET",
             ],
             "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+            "permissionSets": ["GRID", "COPY", "DCA", "PSB"],
         }
 
 

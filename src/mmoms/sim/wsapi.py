@@ -181,7 +181,7 @@ class WsApi:
         gate.charge_weight(endpoint, text, ip, now)
         if endpoint.security is Security.NONE:
             return None, gate.call(endpoint, None, text, now, "wsapi")
-        api_key = self._auth.check_api_key(text.get("apiKey") or session.api_key)
+        api_key = self._auth.check_api_key(text.get("apiKey") or session.api_key, -2015)
         if endpoint.security is Security.SIGNED:
             if "signature" in params or session.api_key != api_key:
                 signature = params.get("signature")
@@ -221,7 +221,7 @@ class WsApi:
     ) -> dict[str, Any]:
         if call.method == "session.logon":
             text = {k: _text(v) for k, v in params.items() if k != "signature"}
-            api_key = self._auth.check_api_key(text.get("apiKey"))
+            api_key = self._auth.check_api_key(text.get("apiKey"), -2015)
             signature = params.get("signature")
             if not isinstance(signature, str) or not signature:
                 raise SimApiError(
