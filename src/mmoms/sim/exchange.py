@@ -17,11 +17,13 @@ Interface for the server (:mod:`mmoms.sim.server`)::
                                                #    ACCOUNT_UPDATE, ACCOUNT_CONFIG_UPDATE,
                                                #    ALGO_UPDATE, listenKeyExpired)
     ex.on_market_event = fn                    # optional (None = off): fn(stream, payload) for
-                                               #    "<sym>@aggTrade", "<sym>@depth@100ms",
-                                               #    "<sym>@depth5|10|20@100ms", "<sym>@bookTicker",
-                                               #    "<sym>@markPrice@1s"
+                                               #    "<sym>@aggTrade", "<sym>@trade",
+                                               #    "<sym>@depth@100ms", "<sym>@depth5|10|20@100ms",
+                                               #    "<sym>@bookTicker", "!bookTicker",
+                                               #    "<sym>@markPrice@1s", "!markPrice@arr@1s",
+                                               #    "<sym>@kline_<interval>"
     ex.set_market_feeds(feeds)                 # the feed names someone subscribes to (decides
-                                               #    which partial books are built)
+                                               #    which partial books and candles are built)
     ex.listen_key_owner(listen_key)            # -> api_key | None (route WS connections)
     ex.advance(now_ms)                         # call often (e.g. every 50-100 ms): steps the
                                                #    synthetic market, fires conditional orders,

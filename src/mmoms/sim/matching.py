@@ -34,6 +34,7 @@ from typing import Any
 from . import errors
 from . import events as ev
 from .account import Account
+from .market_feed import trade_payloads
 from .orderbook import STP_NONE, MatchResult, OrderBook, Resting
 from .orders import CANCELED, EXPIRED, EXPIRED_IN_MATCH, FILLED, SimOrder
 from .specs import SymbolSpec, fmt8
@@ -290,25 +291,10 @@ class MatchingEngine:
             if taker is not None:
                 self._fill(state, taker, lots, ticks, trade_id, False, now, touched)
             if emit_market is not None:
-                spec = state.spec
-                qty = spec.fmt_qty(lots)
-                emit_market(
-                    f"{spec.symbol.lower()}@aggTrade",
-                    {
-                        "e": "aggTrade",
-                        "E": now,
-                        "s": spec.symbol,
-                        "a": trade_id,
-                        "p": spec.fmt_price(ticks),
-                        "q": qty,
-                        "nq": qty,
-                        "f": trade_id,
-                        "l": trade_id,
-                        "T": now,
-                        "m": not taker_is_buy,
-                        "st": 1,  # 1 = USDⓈ-M (2 would be coin-margined)
-                    },
-                )
+                for stream, payload in trade_payloads(
+                    state.spec, trade_id, ticks, lots, taker_is_buy, now
+                ):
+                    emit_market(stream, payload)
 
     def _fill(
         self,

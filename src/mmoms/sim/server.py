@@ -77,6 +77,7 @@ from mmoms.sim.clock import LiveSimClock, SimClock, VirtualSimClock
 from mmoms.sim.faults import FaultInjector, RequestPlan
 from mmoms.sim.gate import Gate, SkewedClock
 from mmoms.sim.ratelimit import RateLimitConfig, RateLimiter, RateLimitError
+from mmoms.sim.stream_conn import redact_target
 from mmoms.sim.timers import sleeper_for
 from mmoms.sim.userstream import StreamHub, classify_ws_path
 from mmoms.sim.wsapi import WsApi, WsCall
@@ -154,6 +155,7 @@ class SimServer:
             faults=self.faults,
             clock=clock,
             sleeper=self.sleeper,
+            symbols=_listed_symbols(exchange),
         )
         exchange.on_user_event = self.hub.publish
         self._endpoints: dict[str, Endpoint] = dict(_extra_endpoints(exchange))
@@ -261,6 +263,8 @@ class SimServer:
                     return await self.hub.serve(request, shape[0], shape[1], query)
             used = self.limiter.used_weight(request.remote or "unknown", self.clock.time_ms())
             body = self._encode(_not_found(method, path))
+            if log.isEnabledFor(logging.DEBUG):
+                self._log_request(request, 404, body)
             return self._reply(404, body, {"X-MBX-USED-WEIGHT-1M": str(used)}, started)
         headers: dict[str, str] = {}
         ip = request.remote or "unknown"
@@ -284,6 +288,8 @@ class SimServer:
         if "X-MBX-USED-WEIGHT-1M" not in headers:
             used = self.limiter.used_weight(ip, self.clock.time_ms())
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+        if log.isEnabledFor(logging.DEBUG):
+            self._log_request(request, status, payload)
         return self._reply(status, payload, headers, started)
 
     def _dispatch(
@@ -343,6 +349,16 @@ class SimServer:
         if call.method == "userDataStream.stop":
             self.hub.sweep()
 
+    @staticmethod
+    def _log_request(request: web.BaseRequest, status: int, payload: bytes) -> None:
+        """At DEBUG, one line per request: method, target (signature and listenKey cut), status
+        and Binance code. Never a header (the API key) nor a body (signed form parameters)."""
+        code = ""
+        if status >= 400 and payload.startswith(b'{"code":'):
+            code = " " + payload[8:].split(b",", 1)[0].decode("ascii", "replace")
+        target = redact_target(request.raw_path)
+        log.debug("%s %s -> %d%s", request.method, target[:300], status, code)
+
     def _reply(
         self, status: int, payload: bytes, headers: dict[str, str], started: int
     ) -> web.Response:
@@ -355,6 +371,12 @@ def _not_found(method: str, path: str) -> dict[str, Any]:
     """Binance's answer to an unknown path (a captured testnet reply; code -5000)."""
     shown = path if len(path) <= 200 else path[:200]
     return {"code": -5000, "msg": f"Path {shown}, Method {method} is invalid"}
+
+
+def _listed_symbols(exchange: Any) -> frozenset[str] | None:
+    """The exchange's symbols in lower case (stream names use them); None if it has no list."""
+    specs = getattr(exchange, "specs", None)
+    return frozenset(s.lower() for s in specs) if isinstance(specs, Mapping) else None
 
 
 def _public_key_lookup(exchange: Any) -> Callable[[str], Any] | None:

@@ -2,20 +2,22 @@
 
 Design decisions (binance-usdm.md §1, §8.1, §12):
 
-* Every path clients use is accepted, with or without a ``/private``, ``/market`` or ``/public``
-  category prefix: ``/ws?listenKey=K`` and ``/ws/?listenKey=K`` (ccxt, python-binance),
-  ``/ws/K`` (the official Connect page; legacy root form), ``/ws/<stream>`` for one market
-  stream, and ``/stream`` where subscriptions come from ``?listenKey=K&events=A/B``,
-  ``?streams=a/b`` or ``SUBSCRIBE`` messages (the official SDK opens ``/market/stream``,
-  ``/public/stream`` and ``/private/stream``). ``/ws`` connections get raw payloads; ``/stream``
-  connections get ``{"stream": <name or listenKey>, "data": payload}``.
+* Every path and stream name clients use is served (the list, and how anything else is refused:
+  :mod:`mmoms.sim.stream_names`): ``/ws?listenKey=K`` and ``/ws/?listenKey=K`` (ccxt,
+  NautilusTrader, python-binance), ``/ws/K`` (the official Connect page; legacy root form),
+  ``/ws/<stream>[/<stream>…]``, and ``/stream`` where subscriptions come from
+  ``?listenKey=K&events=A/B``, ``?streams=a/b`` (listenKeys among them too) or ``SUBSCRIBE``
+  messages (the official SDK opens ``/market/stream``, ``/public/stream`` and
+  ``/private/stream``), all with or without the category prefix. ``/ws`` connections get raw
+  payloads; ``/stream`` connections get ``{"stream": <name or listenKey>, "data": payload}``.
 * ``events=A/B`` after a listenKey filters that key's events by their ``e`` field.
-* Market streams are whatever the exchange publishes through ``on_market_event``
-  (``<sym>@aggTrade``, ``<sym>@depth@100ms``, ``<sym>@bookTicker``, ``<sym>@markPrice@1s``).
-  Slower variants a client may ask for (``@depth``, ``@depth@250ms``/``@500ms``,
-  ``@markPrice``) are served from the same feed, at the faster rate. Names the exchange never
-  publishes are acknowledged and stay silent. The hub tells the exchange when the first market
-  subscriber arrives and the last leaves, so it builds no market payloads nobody reads.
+* Market streams are whatever the exchange publishes through ``on_market_event``; a requested
+  name maps to the feed serving it (a slower speed to the faster feed). A name no feed serves
+  is refused: an error reply to SUBSCRIBE, HTTP 400 (no upgrade) in the URL. The hub tells the
+  exchange when the first market subscriber arrives and the last leaves, so it builds no
+  market payloads nobody reads.
+* At DEBUG it logs each connection's path, each subscription and each refusal, listenKeys
+  shortened (they are credentials: :func:`mmoms.sim.stream_conn.short_key`).
 * :meth:`StreamHub.publish` (the exchange's ``on_user_event``) and :meth:`publish_market` run
   inside the exchange's call stack, so they never await: each payload is encoded once and the
   frame appended to every subscriber's bounded queue; a writer task per connection drains it.
@@ -24,9 +26,8 @@ Design decisions (binance-usdm.md §1, §8.1, §12):
   dropped and a connection left with nothing is closed. :meth:`sweep` also drops subscriptions
   whose key the exchange no longer knows (deleted, or expired without an event).
 * An unknown listenKey at connect time gets an error frame, then close code 1008.
-* Partial depth (``<sym>@depth5|10|20[@100ms|@250ms|@500ms]``) is served from the exchange's
-  ``<sym>@depthN@100ms`` feed. The hub reports the set of feeds with subscribers
-  (``on_market_feeds``) so the exchange builds only the partial books someone reads.
+* The hub reports the set of feeds with subscribers (``on_market_feeds``) so the exchange
+  builds only the partial books and candles someone reads.
 * Faults (:mod:`mmoms.sim.faults`): user-data events may be dropped, duplicated or reordered per
   connection (:mod:`mmoms.sim.stream_faults`); every outbound frame may be delayed (on the
   simulator's clock, :mod:`mmoms.sim.timers`) or end the connection. :meth:`StreamHub.disconnect`
@@ -39,8 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -50,107 +49,24 @@ from aiohttp import WSMsgType, web
 
 from mmoms.sim.clock import SimClock
 from mmoms.sim.faults import FaultInjector
-from mmoms.sim.stream_faults import EventShaper, Held
+from mmoms.sim.stream_conn import StreamConnection, redact_target, short_key
+from mmoms.sim.stream_faults import Held
+from mmoms.sim.stream_names import (
+    INVALID_STREAM,
+    canonical_stream,
+    classify_ws_path,
+    is_listen_key,
+)
 from mmoms.sim.timers import LiveSleeper, Sleeper
 
 __all__ = ["StreamHub", "canonical_stream", "classify_ws_path"]
 
 log = logging.getLogger(__name__)
 
-_CATEGORIES = ("/private", "/market", "/public")
 _NO_KEY_MSG = "This listenKey does not exist."
 _ERR_NO_KEY = {"code": -1125, "msg": _NO_KEY_MSG}
 _CLOSE_NORMAL, _CLOSE_GOING_AWAY, _CLOSE_POLICY = 1000, 1001, 1008
-_DEPTH_DIFF = re.compile(r"([a-z0-9_]+)@depth(?:@(?:100|250|500)ms)?")
-_MARK_PRICE = re.compile(r"([a-z0-9_]+)@markPrice(?:@1s)?")
-_PARTIAL_DEPTH = re.compile(r"([a-z0-9_]+)@depth(5|10|20)(?:@(?:100|250|500)ms)?")
 _DRAIN_TIMEOUT_S = 1.0
-
-
-def classify_ws_path(path: str) -> tuple[bool, str | None] | None:
-    """Return ``(stream_mode, what follows /ws/ in the path)`` for a WebSocket path, else None."""
-    for prefix in _CATEGORIES:
-        if path.startswith(prefix):
-            path = path[len(prefix) :]
-            break
-    if path in ("/ws", "/ws/"):
-        return False, None
-    if path.startswith("/ws/"):
-        return False, path[4:]
-    if path in ("/stream", "/stream/"):
-        return True, None
-    return None
-
-
-def canonical_stream(name: str) -> str:
-    """The exchange's feed serving a requested market stream name (symbol lower-cased)."""
-    symbol, at, rest = name.partition("@")
-    name = symbol.lower() + at + rest
-    if match := _DEPTH_DIFF.fullmatch(name):
-        return f"{match.group(1)}@depth@100ms"
-    if match := _MARK_PRICE.fullmatch(name):
-        return f"{match.group(1)}@markPrice@1s"
-    if match := _PARTIAL_DEPTH.fullmatch(name):
-        return f"{match.group(1)}@depth{match.group(2)}@100ms"
-    return name
-
-
-class _Connection:
-    """One WebSocket: its subscriptions and outbound frames."""
-
-    __slots__ = (
-        "close_request",
-        "conn_id",
-        "drained",
-        "frames",
-        "limit",
-        "market",
-        "shaper",
-        "stream_mode",
-        "subs",
-        "transport",
-        "wakeup",
-        "ws",
-    )
-
-    def __init__(
-        self, ws: web.WebSocketResponse, stream_mode: bool, limit: int, conn_id: int = 0
-    ) -> None:
-        self.ws = ws
-        self.conn_id = conn_id
-        self.transport: asyncio.Transport | None = None
-        self.shaper = EventShaper()
-        self.drained = asyncio.Event()
-        self.stream_mode = stream_mode
-        # listenKey -> (owning API key at subscribe time, event filter or None for all)
-        self.subs: dict[str, tuple[str, frozenset[str] | None]] = {}
-        self.market: dict[str, str] = {}  # requested stream name -> canonical feed
-        self.frames: deque[bytes] = deque()
-        self.limit = limit
-        self.wakeup = asyncio.Event()
-        self.close_request: tuple[int, bytes] | None = None
-
-    @property
-    def kind(self) -> str:
-        """``user`` when it carries a listenKey, else ``market`` (the fault targets)."""
-        return "user" if self.subs else "market"
-
-    def send(self, frame: bytes) -> bool:
-        """Queue a text frame; ``False`` when the queue is full (the caller closes us)."""
-        if self.close_request is not None:
-            return True
-        if len(self.frames) >= self.limit:
-            return False
-        self.frames.append(frame)
-        self.drained.clear()
-        self.wakeup.set()
-        return True
-
-    def close_later(self, code: int, reason: bytes) -> None:
-        """Ask the writer to close the socket once the frames already queued are sent."""
-        if self.close_request is None:
-            self.close_request = (code, reason)
-            self.wakeup.set()
 
 
 class StreamHub:
@@ -167,8 +83,10 @@ class StreamHub:
         faults: FaultInjector | None = None,
         clock: SimClock | None = None,
         sleeper: Sleeper | None = None,
+        symbols: frozenset[str] | None = None,
     ) -> None:
         self._owner = listen_key_owner
+        self._symbols = symbols  # listed symbols, lower case (None: any)
         self._on_market_interest = on_market_interest
         self._on_market_feeds = on_market_feeds
         self.faults = faults
@@ -179,9 +97,9 @@ class StreamHub:
         self._queue_size = queue_size
         self._encode = msgspec.json.Encoder().encode
         # Insertion-ordered sets as dicts with None values.
-        self._by_account: dict[str, dict[_Connection, None]] = {}
-        self._by_feed: dict[str, dict[tuple[_Connection, str], None]] = {}
-        self._connections: set[_Connection] = set()
+        self._by_account: dict[str, dict[StreamConnection, None]] = {}
+        self._by_feed: dict[str, dict[tuple[StreamConnection, str], None]] = {}
+        self._connections: set[StreamConnection] = set()
 
     @property
     def connection_count(self) -> int:
@@ -219,7 +137,7 @@ class StreamHub:
                     conn.close_later(_CLOSE_NORMAL, b"listenKey expired")
 
     def _shape(
-        self, conn: _Connection, event: dict[str, Any], frame: bytes, faults: FaultInjector
+        self, conn: StreamConnection, event: dict[str, Any], frame: bytes, faults: FaultInjector
     ) -> list[bytes]:
         """Apply drop / duplicate / reorder faults to one event on one connection."""
         now = self._now()
@@ -266,7 +184,7 @@ class StreamHub:
             self._cut(conn, mode)
         return len(chosen)
 
-    def _cut(self, conn: _Connection, mode: str) -> None:
+    def _cut(self, conn: StreamConnection, mode: str) -> None:
         self._forget(conn)
         conn.frames.clear()
         if mode == "abort" and conn.transport is not None:
@@ -314,18 +232,32 @@ class StreamHub:
 
     async def serve(
         self, request: web.BaseRequest, stream_mode: bool, path_item: str | None, query: str
-    ) -> web.WebSocketResponse:
-        """Upgrade ``request`` and run the connection until either side closes it."""
-        ws = web.WebSocketResponse(heartbeat=self._ping_interval_s, autoping=True)
+    ) -> web.StreamResponse:
+        """Upgrade ``request`` and run the connection until either side closes it; a stream
+        name no feed serves is refused with HTTP 400 before the upgrade."""
+        keys, streams = _initial_items(path_item, query)
         self._next_conn_id += 1
-        conn = _Connection(ws, stream_mode, self._queue_size, self._next_conn_id)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "stream connection #%d %s from %s",
+                self._next_conn_id,
+                redact_target(request.raw_path),
+                request.remote,
+            )
+        invalid = next((s for s in streams if self._feed_of(s) is None), None)
+        if invalid is not None:
+            log.info("stream connection refused: %r is no stream served here", invalid[:80])
+            body = self._encode(INVALID_STREAM)
+            return web.Response(status=400, body=body, content_type="application/json")
+        ws = web.WebSocketResponse(heartbeat=self._ping_interval_s, autoping=True)
+        conn = StreamConnection(ws, stream_mode, self._queue_size, self._next_conn_id)
         conn.transport = request.transport
         self._connections.add(conn)
         writer: asyncio.Task[None] | None = None
         try:
             # Subscribe before the handshake completes, so that no event published after the
             # client sees "101 Switching Protocols" can be missed.
-            subscribed = self._subscribe_initial(conn, path_item, query)
+            subscribed = self._subscribe_initial(conn, keys, streams)
             await ws.prepare(request)
             writer = asyncio.create_task(self._write_loop(conn))
             if subscribed:
@@ -342,31 +274,30 @@ class StreamHub:
                 await ws.close()
         return ws
 
-    def _subscribe_initial(self, conn: _Connection, path_item: str | None, query: str) -> bool:
-        keys: list[tuple[str, frozenset[str] | None]] = []
-        streams: list[str] = []
-        for item in (path_item or "").split("/"):
-            if "@" in item:
-                streams.append(item)
-            elif item:
-                keys.append((item, None))
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            if name == "listenKey" and value:
-                keys.append((value, None))
-            elif name == "events" and keys:
-                keys[-1] = (keys[-1][0], frozenset(e for e in value.split("/") if e))
-            elif name == "streams":
-                streams.extend(s for s in value.split("/") if s)
+    def _feed_of(self, name: str) -> str | None:
+        return canonical_stream(name, self._symbols)
+
+    def _subscribe_initial(
+        self, conn: StreamConnection, keys: list[_KeySub], streams: list[str]
+    ) -> bool:
         for key, events in keys:
             if not self._subscribe_key(conn, key, events):
+                log.info(
+                    "stream connection #%d: unknown listenKey %s", conn.conn_id, short_key(key)
+                )
                 conn.send(self._encode({"error": _ERR_NO_KEY}))
                 conn.close_later(_CLOSE_POLICY, _NO_KEY_MSG.encode())
                 return False
         for stream in streams:
             self._subscribe_market(conn, stream)
+        if log.isEnabledFor(logging.DEBUG) and (keys or streams):
+            names = [short_key(k) for k, _ in keys] + streams
+            log.debug("stream connection #%d subscribes %s", conn.conn_id, " ".join(names))
         return True
 
-    def _subscribe_key(self, conn: _Connection, key: str, events: frozenset[str] | None) -> bool:
+    def _subscribe_key(
+        self, conn: StreamConnection, key: str, events: frozenset[str] | None
+    ) -> bool:
         owner = self._owner(key)
         if owner is None:
             return False
@@ -374,7 +305,7 @@ class StreamHub:
         self._by_account.setdefault(owner, {})[conn] = None
         return True
 
-    def _unsubscribe_key(self, conn: _Connection, key: str, owner: str | None) -> None:
+    def _unsubscribe_key(self, conn: StreamConnection, key: str, owner: str | None) -> None:
         conn.subs.pop(key, None)
         if owner is None or any(o == owner for o, _ in conn.subs.values()):
             return
@@ -384,10 +315,11 @@ class StreamHub:
             if not connections:
                 del self._by_account[owner]
 
-    def _subscribe_market(self, conn: _Connection, name: str) -> None:
-        if name in conn.market:
+    def _subscribe_market(self, conn: StreamConnection, name: str) -> None:
+        feed = self._feed_of(name)
+        if name in conn.market or feed is None:
             return
-        feed = conn.market[name] = canonical_stream(name)
+        conn.market[name] = feed
         was_idle = not self._by_feed
         is_new = feed not in self._by_feed
         self._by_feed.setdefault(feed, {})[(conn, name)] = None
@@ -396,7 +328,7 @@ class StreamHub:
         if is_new and self._on_market_feeds is not None:
             self._on_market_feeds(frozenset(self._by_feed))
 
-    def _unsubscribe_market(self, conn: _Connection, name: str) -> None:
+    def _unsubscribe_market(self, conn: StreamConnection, name: str) -> None:
         feed = conn.market.pop(name, None)
         subscribers = self._by_feed.get(feed) if feed is not None else None
         if subscribers is None:
@@ -409,20 +341,20 @@ class StreamHub:
             if not self._by_feed and self._on_market_interest is not None:
                 self._on_market_interest(False)
 
-    def _drop(self, conn: _Connection) -> None:
+    def _drop(self, conn: StreamConnection) -> None:
         log.warning("stream connection too slow; closing it")
         self._forget(conn)
         conn.frames.clear()
         conn.close_later(_CLOSE_POLICY, b"slow consumer")
 
-    def _forget(self, conn: _Connection) -> None:
+    def _forget(self, conn: StreamConnection) -> None:
         self._connections.discard(conn)
         for key, (owner, _) in list(conn.subs.items()):
             self._unsubscribe_key(conn, key, owner)
         for name in list(conn.market):
             self._unsubscribe_market(conn, name)
 
-    async def _write_loop(self, conn: _Connection) -> None:
+    async def _write_loop(self, conn: StreamConnection) -> None:
         ws, frames = conn.ws, conn.frames
         try:
             while True:
@@ -443,7 +375,7 @@ class StreamHub:
         except (ConnectionError, RuntimeError):  # the peer went away; the reader sees it too
             log.debug("stream connection lost while sending")
 
-    async def _frame_faults(self, conn: _Connection) -> bool:
+    async def _frame_faults(self, conn: StreamConnection) -> bool:
         """Latency and random disconnects for the next frame; False once the connection is cut."""
         assert self.faults is not None
         delay, disconnect = self.faults.ws_frame(conn.kind, conn.conn_id, self._now())
@@ -457,14 +389,14 @@ class StreamHub:
             return False
         return True
 
-    async def _read_loop(self, conn: _Connection) -> None:
+    async def _read_loop(self, conn: StreamConnection) -> None:
         async for msg in conn.ws:
             if msg.type is WSMsgType.TEXT:
                 self._on_request(conn, msg.data)
             elif msg.type is WSMsgType.ERROR:
                 return
 
-    def _on_request(self, conn: _Connection, text: str) -> None:
+    def _on_request(self, conn: StreamConnection, text: str) -> None:
         """Answer SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS like Binance's stream servers."""
         try:
             request = msgspec.json.decode(text)
@@ -486,6 +418,9 @@ class StreamHub:
         if not all(isinstance(p, str) and p for p in params):
             conn.send(self._error(request_id, 1, "Invalid value type: expected String"))
             return
+        if log.isEnabledFor(logging.DEBUG):
+            shown = " ".join(short_key(p) if is_listen_key(p) else p[:80] for p in params)
+            log.debug("stream connection #%d %s %s", conn.conn_id, method, shown)
         if method == "UNSUBSCRIBE":
             for name in params:
                 if name in conn.subs:
@@ -493,11 +428,21 @@ class StreamHub:
                 self._unsubscribe_market(conn, name)
             conn.send(self._encode({"result": None, "id": request_id}))
             return
+        invalid = next(
+            (p for p in params if not is_listen_key(p) and self._feed_of(p) is None), None
+        )
+        if invalid is not None:  # Binance's answer to a name it does not stream; none is taken
+            log.info("stream connection #%d: %r is no stream served here", conn.conn_id, invalid)
+            conn.send(self._encode({"error": INVALID_STREAM, "id": request_id}))
+            return
         unknown = False
         for name in params:
-            if "@" in name:
+            if not is_listen_key(name):
                 self._subscribe_market(conn, name)
             elif not self._subscribe_key(conn, name, None):
+                log.info(
+                    "stream connection #%d: unknown listenKey %s", conn.conn_id, short_key(name)
+                )
                 unknown = True
         if unknown:
             conn.send(self._encode({"error": _ERR_NO_KEY, "id": request_id}))
@@ -508,6 +453,33 @@ class StreamHub:
 
     def _error(self, request_id: Any, code: int, msg: str) -> bytes:
         return self._encode({"error": {"code": code, "msg": msg}, "id": request_id})
+
+
+_KeySub = tuple[str, frozenset[str] | None]  # listenKey, its event filter (None: every event)
+
+
+def _initial_items(path_item: str | None, query: str) -> tuple[list[_KeySub], list[str]]:
+    """The listenKeys and stream names a connection's URL asks for, in its path and query."""
+    keys: list[_KeySub] = []
+    streams: list[str] = []
+
+    def add(item: str) -> None:
+        if is_listen_key(item):
+            keys.append((item, None))
+        elif item:
+            streams.append(item)
+
+    for item in (path_item or "").split("/"):
+        add(item)
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == "listenKey" and value:
+            keys.append((value, None))
+        elif name == "events" and keys:
+            keys[-1] = (keys[-1][0], frozenset(e for e in value.split("/") if e))
+        elif name == "streams":  # a combined stream may carry listenKeys among the streams
+            for item in value.split("/"):
+                add(item)
+    return keys, streams
 
 
 def _wrap(stream: str, raw: bytes) -> bytes:

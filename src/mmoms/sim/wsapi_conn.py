@@ -89,6 +89,7 @@ class WsApiHub:
         self._next_id += 1
         conn = _ApiConn(ws, self._next_id, request.remote or "unknown", self._clock.time_ms())
         conn.transport = request.transport
+        log.debug("WebSocket API connection #%d %s from %s", conn.conn_id, request.path, conn.ip)
         await ws.prepare(request)
         self._connections.add(conn)
         writer = asyncio.create_task(self._write_loop(conn))
@@ -151,6 +152,12 @@ class WsApiHub:
                 },
             }
         self._after_call(call)
+        if log.isEnabledFor(logging.DEBUG):  # the method and outcome; never the parameters
+            error = reply.get("error")
+            code = f" {error.get('code')}" if isinstance(error, dict) else ""
+            log.debug(
+                "WebSocket API #%d %s -> %s%s", conn.conn_id, call.method, reply.get("status"), code
+            )
         return self._api.encode(reply)
 
     async def _write_loop(self, conn: _ApiConn) -> None:
