@@ -47,6 +47,7 @@ from mmoms.venues.gateway import (
     StreamItem,
     StreamMessage,
 )
+from mmoms.venues.reports import AlgoOrderReport
 from tests.core.test_instrument import BTCUSDC
 
 SYM = Symbol("BTCUSDC")
@@ -247,6 +248,9 @@ class FakeGateway:
                 if symbols is None or o.symbol in symbols
             ),
         )
+
+    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[AlgoOrderReport]:
+        return []  # conditional orders rest with the others here
 
     async def positions(self) -> list[PositionReport]:
         from mmoms.core.enums import PositionSide

@@ -61,6 +61,10 @@ SEEDS = [
     b'{"code": -1125, "msg": "Invalid listenKey."}',
     b'{"error": {"code": "-1125", "msg": "Invalid listenKey."}, "id": 3}',
     b'{"result": null, "id": 1}',
+    # the combined-stream wrapper (/stream?streams=<listenKey>, /private/stream)
+    b'{"stream": "' + LISTEN_KEY.encode() + b'", "data": ' + p.ORDER_TRADE_UPDATE_TRADE + b"}",
+    b'{"stream": "' + LISTEN_KEY.encode() + b'", "data": ' + p.ALGO_UPDATE + b"}",
+    b'{"stream": "' + LISTEN_KEY.encode() + b'", "data": ' + p.LISTEN_KEY_EXPIRED + b"}",
 ]
 KINDS = (
     OrderStatusReport,
@@ -100,6 +104,13 @@ CRASHERS = [
     # a leverage beyond int64 (found by the MMOMS_SOAK=full run)
     b'{"e":"ACCOUNT_CONFIG_UPDATE","E":1611646737479,"T":1611646737476,'
     b'"ac":{"s":"BTCUSDT","l":9223372036854775808}}',
+    # wrappers: nested past the recursion limit, around nothing, around garbage, in a wrapper
+    b'{"data":' * 100_000 + b"1" + b"}" * 100_000,
+    b'{"stream":"k","data":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"stream":"k","data":null}',
+    b'{"stream":"k","data":"\xff"}',
+    b'{"stream":"k","data":{"stream":"k","data":{"e":"TRADE_LITE"}}}',
+    b'{"stream":"' + LISTEN_KEY.encode() + b'","data":{"e":"ORDER_TRADE_UPDATE","o":1}}',
 ]
 
 
@@ -169,8 +180,10 @@ def test_str_frames_like_bytes(data: bytes) -> None:
 
 
 def test_real_payloads_still_decode() -> None:
-    """The fuzz targets keep working: every real event gives at least one report."""
+    """The fuzz targets keep working: every real event gives at least one report, bare or
+    in the combined-stream wrapper."""
     decoder = UserStreamDecoder()
-    for data in SEEDS[:10]:
+    for data in SEEDS[:10] + SEEDS[13:]:
         assert decoder.decode(data, RECV_NS), data[:40]
     assert decoder.stats.malformed == 0
+    assert decoder.stats.wrapped == 3

@@ -118,6 +118,19 @@ async def test_drop_reconnects_with_the_same_key_and_a_new_epoch(clock: TestCloc
 
 
 @pytest.mark.asyncio
+async def test_events_in_the_combined_stream_wrapper_are_emitted(clock: TestClock) -> None:
+    # As a connection to /stream?streams=<listenKey> or /private/stream delivers them.
+    async with running(clock) as h:
+        peer = await h.connector.next_peer()
+        await h.gap()
+        await peer.send('{"stream":"k1","data":' + p.ORDER_TRADE_UPDATE_TRADE.decode() + "}")
+        fill, status = await h.item(), await h.item()
+        assert isinstance(fill.report, FillReport)
+        assert isinstance(status.report, OrderStatusReport)
+        assert h.stream.decoder.stats.wrapped == 1
+
+
+@pytest.mark.asyncio
 async def test_garbage_and_unknown_events_do_not_break_the_stream(clock: TestClock) -> None:
     async with running(clock) as h:
         peer = await h.connector.next_peer()

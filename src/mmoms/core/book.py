@@ -113,6 +113,11 @@ _VENUE_EVENT: dict[OrderStatus, type[OrderEvent]] = {
 _ZERO = Decimal(0)
 
 
+def is_waiting(order: Order) -> bool:
+    """A conditional order that has not triggered: the venue has given it no order id yet."""
+    return order.order_type.is_conditional and order.venue_order_id is None
+
+
 class UnknownOrderError(KeyError):
     """A local command names an order the book does not hold."""
 
@@ -170,18 +175,26 @@ class LocalOrderBook:
     def position(self, symbol: Symbol, side: PositionSide = PositionSide.BOTH) -> Decimal:
         return self.positions.get((symbol, side), _ZERO)
 
-    def missing_from(self, snapshot: OpenOrdersSnapshot) -> list[Order]:
-        """Orders we believe live (NEW / PARTIALLY_FILLED) that the snapshot does not list.
+    def missing_from(self, snapshot: OpenOrdersSnapshot, *, apart: bool = False) -> list[Order]:
+        """Orders we believe live (NEW / PARTIALLY_FILLED) that the snapshot lists neither by
+        client order id nor by venue order id.
 
+        ``apart``: the venue keeps conditional orders outside its order book until they
+        trigger (Binance's algo service), so one still waiting (:func:`is_waiting`) is not
+        expected in ``snapshot`` and not returned; once triggered it is the order it placed.
         They are not marked final here: the engine queries each one first.
         """
         listed = {r.client_order_id for r in snapshot.orders}
+        listed_ids = {(r.symbol, r.venue_order_id) for r in snapshot.orders}
         live = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
         return [
             o
             for s in snapshot.symbols
             for o in self.orders(s)
-            if o.status in live and o.client_order_id not in listed
+            if o.status in live
+            and o.client_order_id not in listed
+            and (o.symbol, o.venue_order_id) not in listed_ids
+            and not (apart and is_waiting(o))
         ]
 
     # -- snapshots -------------------------------------------------------------------------

@@ -66,6 +66,9 @@ class QueryOrder(Command, frozen=True, tag=True, kw_only=True):
 
     client_order_id: ClientOrderId
     symbol: Symbol
+    # Ask for the order the venue numbered so, not for the client id: a triggered conditional
+    # order lives on as the order it placed, whose client id the venue may not carry over.
+    venue_order_id: VenueOrderId | None = None
 
 
 AnyCommand = SubmitOrder | CancelOrder | AmendOrder | CancelAllOrders | QueryOrder

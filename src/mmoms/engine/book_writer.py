@@ -8,7 +8,8 @@ order rebuilds the same book (see :mod:`mmoms.journal.recovery`).
 
 Events then fan out to whoever decides from them, through two hooks the engine sets: an order
 that is no longer in flight goes to the quoting planner (``on_settled``), an order of a
-contingent group to the group runner (``on_group_event``).
+contingent group to the group runner (``on_group_event``), and a triggered stop whose outcome
+only the order it placed can tell to the reconciler (``ask_placed_order``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mmoms.core.ids import GroupId, StrategyId
 from mmoms.core.ledger import Fill, Ledger
 from mmoms.core.order import Order
 from mmoms.core.reports import Report
-from mmoms.engine.groups import algo_status_report
+from mmoms.engine.groups import algo_status_report, asks_placed_order
 from mmoms.engine.journal_writer import JournalWriter
 from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.planner import Rejection
@@ -57,6 +58,7 @@ class BookWriter:
         self.ledger = Ledger()  # positions and PnL per strategy, from the fills booked here
         self.on_settled: Callable[[Order], None] = _nothing
         self.on_group_event: Callable[[OrderEvent], None] = _nothing
+        self.ask_placed_order: Callable[[Order], None] = _nothing  # wired by the reconciler
 
     @property
     def now(self) -> int:
@@ -120,8 +122,15 @@ class BookWriter:
         self.take(self.book.apply(report))  # type: ignore[arg-type]
 
     def apply_algo(self, report: AlgoOrderReport) -> None:
-        """A conditional order's report, as the book's view of it (see :mod:`.groups`)."""
-        self.apply(algo_status_report(report, self.book.get(report.symbol, report.client_order_id)))
+        """A conditional order's report, as the book's view of it (see :mod:`.groups`). When
+        the algo service says the stop is done without proving how, the order it placed at
+        trigger is asked about (``ask_placed_order``)."""
+        view = algo_status_report(report, self.book.get(report.symbol, report.client_order_id))
+        self.apply(view)
+        if asks_placed_order(report, view):
+            order = self.book.by_venue_id(report.symbol, view.venue_order_id)
+            if order is not None and not order.status.is_terminal:
+                self.ask_placed_order(order)
 
     def take(self, events: list[Event]) -> None:
         journal, book = self.journal, self.book

@@ -13,6 +13,31 @@ through the book.
   ``actualOrderId`` in a query), the number the triggered order's own reports and its trades
   (``userTrades``) carry; 0 ("not known") until it triggers. The algo id is a different number
   and never stands in for it.
+
+**Who says how a triggered stop ended.** Once a conditional order triggers, the algo service
+only placed an order; that order's own reports say what happened to it. The algo service's
+word on the outcome is thin: ALGO_UPDATE carries the executed quantity (``aq``), but the REST
+replies (query, ``openAlgoOrders``, ``allAlgoOrders``) carry ``actualOrderId`` and
+``actualPrice`` and no quantity at all, so "FINISHED with nothing executed" is what every
+filled stop looks like when read back by a query. The rule, per algo status:
+
+=================  ==========================================================================
+NEW, TRIGGERING    waiting: NEW, no venue order id yet.
+TRIGGERED,         the order placed at trigger decides. The book takes its venue order id and
+FINISHED           what the algo service proves — FILLED when the executed quantity it names
+                   reaches the order's, PARTIALLY_FILLED when some executed — and never a
+                   final state from less: no quantity, or a smaller one, is not "canceled".
+                   The placed order's own reports settle it (ORDER_TRADE_UPDATE on the
+                   stream; else a query of that order *by its venue order id* — its client id
+                   need not be ours — and its trades from ``userTrades``):
+                   :func:`asks_placed_order` says when the engine must ask.
+CANCELED, EXPIRED  final as said, when no order was placed (cancelled or expired while
+                   waiting); if one is named, as FINISHED: that order decides.
+REJECTED           final: the matching engine refused the order at trigger.
+=================  ==========================================================================
+
+A FINISHED report that names no placed order cannot be settled from the algo service: the
+order stays as it was and reconciliation asks again.
 """
 
 from __future__ import annotations
@@ -26,7 +51,7 @@ from mmoms.contingent.state import GroupState, GroupStatus, decode_state, encode
 from mmoms.core.enums import Side, VenueOrderStatus
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, VenueOrderId
 from mmoms.core.order import Order
-from mmoms.core.reports import OrderStatusReport
+from mmoms.core.reports import OrderStatusReport, ReportSource
 from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
 
 _ZERO = Decimal(0)
@@ -116,30 +141,36 @@ class _SnapshotItem(msgspec.Struct):
 _ALGO_TO_VENUE = {
     AlgoStatus.NEW: VenueOrderStatus.NEW,
     AlgoStatus.TRIGGERING: VenueOrderStatus.NEW,
-    AlgoStatus.TRIGGERED: VenueOrderStatus.NEW,  # the placed order reports its own fills
     AlgoStatus.CANCELED: VenueOrderStatus.CANCELED,
     AlgoStatus.EXPIRED: VenueOrderStatus.EXPIRED,
     AlgoStatus.REJECTED: VenueOrderStatus.REJECTED,
 }
 
 
+def _placed_decides(report: AlgoOrderReport) -> bool:
+    """The order placed at trigger, not the algo service, says how this one ends."""
+    if report.status in (AlgoStatus.TRIGGERED, AlgoStatus.FINISHED):
+        return True
+    ended = report.status in (AlgoStatus.CANCELED, AlgoStatus.EXPIRED)
+    return ended and report.actual_order_id is not None
+
+
 def algo_status_report(report: AlgoOrderReport, order: Order | None) -> OrderStatusReport:
-    """The book's view of a conditional order (see the module docstring)."""
+    """The book's view of a conditional order (see the module docstring for the rule)."""
     quantity = report.quantity or (order.quantity if order is not None else _ZERO)
-    filled = report.actual_qty or _ZERO
-    if report.status is AlgoStatus.FINISHED:
-        # The order placed at trigger is done: filled in full, or canceled/expired with a part.
-        status = (
-            VenueOrderStatus.FILLED
-            if quantity and filled >= quantity
-            else VenueOrderStatus.CANCELED
-        )
-    else:
-        status = _ALGO_TO_VENUE[report.status]
-        if status is VenueOrderStatus.NEW and filled:
-            status = VenueOrderStatus.PARTIALLY_FILLED
+    filled = report.actual_qty or _ZERO  # what the algo service saw executed, if it says
     if quantity and filled > quantity:
         filled = quantity  # a close-position stop may fill more than the spec's size
+    if _placed_decides(report):
+        # Only what is proven: a missing or short quantity is not a cancel.
+        if quantity and filled >= quantity:
+            status = VenueOrderStatus.FILLED
+        elif filled:
+            status = VenueOrderStatus.PARTIALLY_FILLED
+        else:
+            status = VenueOrderStatus.NEW
+    else:
+        status = _ALGO_TO_VENUE[report.status]
     return OrderStatusReport(
         ts_event_ns=report.ts_event_ns,
         ts_recv_ns=report.ts_recv_ns,
@@ -156,3 +187,15 @@ def algo_status_report(report: AlgoOrderReport, order: Order | None) -> OrderSta
         reduce_only=report.reduce_only,
         position_side=report.position_side,
     )
+
+
+def asks_placed_order(report: AlgoOrderReport, view: OrderStatusReport) -> bool:
+    """True when the order ``report`` names as placed at trigger must be asked about: the algo
+    service says it is done (or may be) without proving how. A TRIGGERED update on the stream
+    is left to the placed order's own updates, which follow it on the same stream; read back
+    by a query or a snapshot, the placed order may have ended long ago."""
+    if report.actual_order_id is None or view.status is VenueOrderStatus.FILLED:
+        return False
+    if not _placed_decides(report):
+        return False
+    return report.status is not AlgoStatus.TRIGGERED or report.source is not ReportSource.STREAM

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mmoms.contingent.intents import CancelGroup, PlaceGroup
+from mmoms.core.ids import Symbol
 from mmoms.core.intents import AnyIntent
 from mmoms.core.reports import (
     FillReport,
@@ -57,6 +58,10 @@ class ReconcileMsg:
     snapshot: OpenOrdersSnapshot | None
     positions: Sequence[PositionReport]
     error: BaseException | None = None
+    # Conditional orders the venue keeps apart (Binance's algo service) listed for these
+    # symbols: the ones of ours waiting there were looked for in this list.
+    waiting: Sequence[AlgoOrderReport] = ()
+    waiting_symbols: Sequence[Symbol] = ()
 
 
 @dataclass(frozen=True, slots=True)

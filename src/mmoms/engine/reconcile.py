@@ -1,13 +1,16 @@
 """What a reconciliation found: differences between the book before and after a snapshot, and
-between the positions we computed from fills and the venue's positions. Pure."""
+between the positions we computed from fills and the venue's positions; which conditional
+orders to look for in the venue's list of waiting ones, and which it does not list. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from mmoms.core.book import LocalOrderBook
+from mmoms.core.book import LocalOrderBook, is_waiting
+from mmoms.core.enums import OrderStatus
 from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.core.order import Order
 from mmoms.core.reports import PositionReport
 
 Fingerprint = tuple[str, Decimal, Decimal | None, Decimal]
@@ -34,6 +37,26 @@ def describe_changes(
         elif was != now:
             lines.append(f"{key[1]}: {_fmt(was)} -> {_fmt(now)}")
     return lines
+
+
+def waiting_symbols(book: LocalOrderBook, symbols: Iterable[Symbol]) -> tuple[Symbol, ...]:
+    """The symbols on which we hold a conditional order waiting for its trigger (worth asking
+    the venue's list of those: the others cost a request for nothing)."""
+    return tuple(s for s in symbols if any(is_waiting(o) for o in book.open_orders(s)))
+
+
+def missing_waiting(
+    book: LocalOrderBook, symbols: Iterable[Symbol], listed: Iterable[ClientOrderId]
+) -> list[Order]:
+    """Our waiting conditional orders on ``symbols`` (NEW: acknowledged) that the venue's list
+    of waiting conditional orders does not name: triggered or ended since we last heard."""
+    named = set(listed)
+    return [
+        o
+        for s in symbols
+        for o in book.open_orders(s)
+        if o.status is OrderStatus.NEW and is_waiting(o) and o.client_order_id not in named
+    ]
 
 
 def compare_positions(

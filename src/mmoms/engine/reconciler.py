@@ -9,15 +9,25 @@ reconciliations and fills backfill.
   for an order of unknown outcome the venue never acknowledged, from its resolution; for any
   other order in flight it may be a stale read (Binance answers -2013 for a while after a
   change), so the order is asked about again, with backoff, up to ``_NOT_FOUND_RETRIES`` times,
-  before the answer is applied (an anomaly: the book keeps the order as it is).
+  before the answer is applied (an anomaly: the book keeps the order as it is). So is the order
+  a triggered stop placed: the algo service named it, it exists.
 * **Reconciliation** (at startup, every ``reconcile_interval_s``, on every stream gap): the open
   orders and positions are fetched by a task and merged here; orders we believe live that the
   venue does not list are queried, and so are orders whose request has been in flight for a
-  whole interval without an answer; differences journaled. Stream items that arrive while a
+  whole interval without an answer; differences journaled. A venue that keeps conditional
+  orders apart until they trigger (Binance's algo service: its order book never lists a
+  waiting stop) is also asked for its list of those, on the symbols where we hold one; a
+  waiting stop is looked for there, and queried only when it is missing from it. (Looking for
+  stops in the order book made every reconciliation query every stop, and a stale read of one
+  — "not found" for a young order — an anomaly, every second.) Stream items that arrive while a
   reconciliation is under way are buffered (:mod:`mmoms.engine.stream_handler`) and applied
   after the snapshot, in order. One at a time; a request during one runs after it. A failed
   one is fetched again after ``retry_unknown_s`` as the same reconciliation (no timer of its
   own: the periodic chain stays one chain).
+* **A triggered stop** is asked about as the order it placed (by that order's venue order
+  id), not through the algo service, whose replies do not say how that order ended (see
+  :mod:`mmoms.engine.groups`); the book asks for it (``ask_placed_order``) when the algo
+  service says the stop is done without proving how.
 * **Backfill**: an order whose filled quantity is ahead of the fills we hold lost a fill on the
   stream; the symbol's trades since that order are fetched and matched to our orders by venue
   order id, and the book counts each trade once. An order whose venue order id we do not know
@@ -43,7 +53,13 @@ from mmoms.engine.config import OmsConfig
 from mmoms.engine.followups import Followups
 from mmoms.engine.messages import FillsMsg, QueryMsg, ReconcileMsg
 from mmoms.engine.metrics import OmsMetrics
-from mmoms.engine.reconcile import compare_positions, describe_changes, order_fingerprints
+from mmoms.engine.reconcile import (
+    compare_positions,
+    describe_changes,
+    missing_waiting,
+    order_fingerprints,
+    waiting_symbols,
+)
 from mmoms.journal.records import Reconciled
 from mmoms.venues.gateway import ExchangeGateway
 from mmoms.venues.reports import AlgoOrderReport
@@ -59,6 +75,13 @@ _STUCK = (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL, OrderStatus.PENDI
 
 def _no_release() -> None:
     return None
+
+
+def _placed_at_trigger(order: Order) -> bool:
+    """A live stop that has triggered: the algo service named the order it placed, so that
+    order exists, and "not found" for it (young, as it is) can only be a stale read."""
+    conditional = order.order_type.is_conditional and order.venue_order_id is not None
+    return conditional and not order.status.is_terminal
 
 
 class Reconciler:
@@ -86,6 +109,9 @@ class Reconciler:
         self._reconcile_again: str | None = None
         self._backfilling: set[Symbol] = set()
         self._backfill_again: dict[Symbol, int] = {}
+        # Conditional orders live apart from the order book until they trigger.
+        self._apart = gateway.capabilities.supports_conditional
+        bw.ask_placed_order = self.ask_placed_order
 
     # -- queries ----------------------------------------------------------------------------------
 
@@ -106,12 +132,19 @@ class Reconciler:
         # keeps those, even by a gateway restarted since it was placed.
         order = self._bw.book.get(symbol, cid)
         conditional = order is not None and order.order_type.is_conditional
+        # A triggered one is the order it placed now: asked for by that order's venue id.
+        placed = order.venue_order_id if conditional and order is not None else None
         try:
             if unknown:
                 result = await self._gw.resolve_unknown(symbol, cid, conditional=conditional)
             else:
-                query = QueryOrder(ts_ns=self._clock.time_ns(), client_order_id=cid, symbol=symbol)
-                result = await self._gw.query(query, conditional=conditional)
+                query = QueryOrder(
+                    ts_ns=self._clock.time_ns(),
+                    client_order_id=cid,
+                    symbol=symbol,
+                    venue_order_id=placed,
+                )
+                result = await self._gw.query(query, conditional=conditional and placed is None)
             msg = QueryMsg(result, symbol, cid, unknown=unknown)
         except Exception as exc:  # the answer is "not yet": the engine retries
             msg = QueryMsg(None, symbol, cid, error=exc)
@@ -146,7 +179,7 @@ class Reconciler:
         """A "not found" that may be stale: True if the order is asked about again instead of
         the answer being applied (see the module docstring)."""
         order = self._bw.book.get(*key)
-        if order is None or not order.status.is_in_flight:
+        if order is None or not (order.status.is_in_flight or _placed_at_trigger(order)):
             return False  # a live order missing: the book records the anomaly
         if order.status is OrderStatus.UNKNOWN and order.venue_order_id is None:
             if unknown:
@@ -161,6 +194,10 @@ class Reconciler:
         self.start_query(key[0], key[1], unknown, delay_s=delay_s)
         return True
 
+    def ask_placed_order(self, order: Order) -> None:
+        """Ask how the order a triggered stop placed ended (the book's hook)."""
+        self.start_query(order.symbol, order.client_order_id, False)
+
     def query_unknown(self) -> None:
         """Query every order whose outcome is still unknown."""
         for order in self._bw.book.orders():
@@ -174,15 +211,27 @@ class Reconciler:
             self._reconcile_again = reason
             return
         self._reconciling = True
-        self._background.spawn(self._fetch_truth(reason))
+        self._background.spawn(self._fetch_truth(reason, self._waiting_symbols()))
 
-    async def _fetch_truth(self, reason: str, delay_s: float = 0.0) -> None:
+    def _waiting_symbols(self) -> tuple[Symbol, ...]:
+        if not self._apart:
+            return ()
+        return waiting_symbols(self._bw.book, self._cfg.symbols)
+
+    async def _fetch_truth(
+        self, reason: str, waiting_on: tuple[Symbol, ...], delay_s: float = 0.0
+    ) -> None:
         if delay_s > 0:
             await asyncio.sleep(delay_s)
         try:
+            # The order book first: a stop that triggers between the two reads is then in
+            # neither list (and queried), never in both.
             snapshot = await self._gw.open_orders(list(self._cfg.symbols))
+            waiting = await self._gw.open_conditional_orders(waiting_on) if waiting_on else []
             positions = await self._gw.positions()
-            msg = ReconcileMsg(reason, snapshot, positions)
+            msg = ReconcileMsg(
+                reason, snapshot, positions, waiting=waiting, waiting_symbols=waiting_on
+            )
         except Exception as exc:  # reported and retried by the loop
             msg = ReconcileMsg(reason, None, (), error=exc)
         await self._background.queue.put(msg)
@@ -193,14 +242,21 @@ class Reconciler:
             log.warning("reconciliation (%s) failed: %s; retrying", msg.reason, msg.error)
             # The same reconciliation again, after a pause: still one at a time, and no timer
             # of the periodic kind (each failure would start another periodic chain).
-            retry = self._fetch_truth(msg.reason, delay_s=self._cfg.retry_unknown_s)
+            retry = self._fetch_truth(
+                msg.reason, self._waiting_symbols(), delay_s=self._cfg.retry_unknown_s
+            )
             self._background.spawn(retry)
             return
         self._reconciling = False
         before = order_fingerprints(book)
         bw.apply(msg.snapshot)
+        for report in msg.waiting:
+            bw.apply_algo(report)
         differences = describe_changes(before, order_fingerprints(book))
-        for order in book.missing_from(msg.snapshot):
+        listed = [r.client_order_id for r in msg.waiting]
+        missing = book.missing_from(msg.snapshot, apart=self._apart)
+        missing += missing_waiting(book, msg.waiting_symbols, listed)
+        for order in missing:
             differences.append(
                 f"{order.client_order_id}: {order.status.value} here, not open on venue"
             )

@@ -17,8 +17,9 @@ Two channels:
   with the connection epoch it arrived on) and :class:`StreamGap`. A gap is emitted on every
   (re)connect, the first included, *after* the new connection is up: everything the venue did
   while we were not listening is only known by reconciliation. The OMS takes a snapshot
-  (``open_orders``, ``positions``, ``balances``) and buffers the items of the new epoch until
-  the snapshot is applied. Epochs increase by one per connection and never repeat.
+  (``open_orders``, ``open_conditional_orders``, ``positions``, ``balances``) and buffers the
+  items of the new epoch until the snapshot is applied. Epochs increase by one per connection
+  and never repeat.
 """
 
 from __future__ import annotations
@@ -174,6 +175,12 @@ class ExchangeGateway(Protocol):
         ...
 
     async def open_orders(self, symbols: Sequence[Symbol] | None = None) -> OpenOrdersSnapshot: ...
+
+    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[AlgoOrderReport]:
+        """Conditional orders on ``symbols`` still waiting for their trigger, where the venue
+        keeps them apart from its order book (``capabilities.supports_conditional``: Binance's
+        algo service; ``open_orders`` never lists them). Other venues answer []."""
+        ...
 
     async def positions(self) -> list[PositionReport]: ...
 

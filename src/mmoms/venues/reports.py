@@ -61,7 +61,8 @@ class AlgoOrderReport(Report, frozen=True, tag=True, kw_only=True):
     reduce_only: bool = False
     close_position: bool = False
     actual_order_id: VenueOrderId | None = None  # the matching-engine order after triggering
-    actual_qty: Decimal | None = None  # executed in the matching engine
+    # Executed in the matching engine: ALGO_UPDATE's ``aq``; the REST replies carry none.
+    actual_qty: Decimal | None = None
     actual_avg_price: Decimal | None = None
     reason: str = ""  # why it was rejected, when it was
 

@@ -64,6 +64,7 @@ from mmoms.venues.binance.ratecontrol import Priority, RateController
 from mmoms.venues.binance.rest import RestClient
 from mmoms.venues.binance.retry import RetryPolicy, run_with_retry
 from mmoms.venues.binance.signing import Credentials
+from mmoms.venues.binance.streamstats import DecoderStats
 from mmoms.venues.binance.timesync import TimeSync
 from mmoms.venues.binance.userstream import UserStream
 from mmoms.venues.binance.wsapi import WsApiClient
@@ -620,11 +621,15 @@ class BinanceGateway:
         self, cmd: QueryOrder, *, conditional: bool = False
     ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
         """One order's state by client order id ("not found" is a report, not an error).
-        ``conditional`` (or an id this process has seen as an algo order): ask the algo service.
+        ``conditional`` (or an id this process has seen as an algo order): ask the algo service;
+        ``cmd.venue_order_id``: the matching engine's order of that id (a triggered conditional
+        order's placed order, whose client id may not be ours), whatever the hint.
 
         Raises:
             Rejected (other than not-found), OutcomeUnknown, ProtocolError — after retries.
         """
+        if cmd.venue_order_id:  # an order of the matching engine (a stop's placed order too)
+            return await self.query_order(cmd.symbol, cmd.client_order_id, cmd.venue_order_id)
         if conditional or self.algo.is_algo(cmd.client_order_id):
             return await self.algo.query(cmd.symbol, cmd.client_order_id)
         return await self.query_order(cmd.symbol, cmd.client_order_id)
@@ -699,6 +704,15 @@ class BinanceGateway:
         """Conditional orders waiting in the algo service. Raises the venue error kinds."""
         return await self.algo.open_orders(symbol)
 
+    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[AlgoOrderReport]:
+        """``openAlgoOrders`` per symbol (weight 1 each), concurrently.
+
+        Raises:
+            Rejected, OutcomeUnknown, ProtocolError — after retries.
+        """
+        per_symbol = await asyncio.gather(*(self.algo.open_orders(s) for s in symbols))
+        return [r for reports in per_symbol for r in reports]
+
     async def fills(self, symbol: Symbol, since_ns: int) -> list[FillReport]:
         """``GET /fapi/v1/userTrades`` from ``since_ns`` (Binance keeps 7 days per query window).
 
@@ -760,6 +774,13 @@ class BinanceGateway:
 
     def rate_state(self) -> RateLimitState:
         return self.rate.state()
+
+    @property
+    def stream_stats(self) -> DecoderStats | None:
+        """The user stream decoder's counters, for metrics: messages, events unwrapped from
+        combined-stream messages, unknown and malformed ones (per kind); None without a user
+        stream."""
+        return None if self.userstream is None else self.userstream.decoder.stats
 
     def error_rate(self, endpoint: str | None = None) -> float:
         if endpoint is None:

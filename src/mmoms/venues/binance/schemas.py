@@ -288,7 +288,9 @@ class AlgoOrderReply(_Rest, frozen=True, kw_only=True):
     actual_order_id: Id | str | None = None  # actualOrderId: matching-engine order after trigger
     actual_price: str | None = None  # actualPrice: average price in the matching engine
     actual_type: str | None = None  # actualType: order type placed on trigger
-    actual_qty: str | None = None  # actualQty: executed quantity in the matching engine
+    # actualQty: executed quantity in the matching engine. In the SDK's models, in no real reply
+    # captured: the fill is learnt from the order placed at trigger (see engine.groups).
+    actual_qty: str | None = None
 
 
 class AlgoCancelReply(_Rest, frozen=True, kw_only=True):
@@ -505,13 +507,16 @@ KNOWN_EVENT_TYPES = frozenset(
 
 
 class EventHeader(msgspec.Struct, frozen=True):
-    """Just the event type (to tell an unknown event from a malformed known one), or the error
-    a stream sends instead of events (``{"code", "msg"}`` or ``{"error": {"code", "msg"}}``)."""
+    """Just the event type (to tell an unknown event from a malformed known one), the error
+    a stream sends instead of events (``{"code", "msg"}`` or ``{"error": {"code", "msg"}}``), or
+    the combined-stream wrapper around an event (``{"stream", "data"}``)."""
 
     e: str | None = None  # e: event type
     code: int | str | None = None  # code: error code of a bare error frame
     msg: str = ""  # msg: its text
     error: ErrorBody | None = None  # error: a wrapped error frame
+    stream: str | None = None  # stream: combined-stream wrapper's stream name (a listenKey)
+    data: msgspec.Raw = msgspec.Raw(b"")  # data: the event inside a combined-stream wrapper
 
 
 # ============================================================================================

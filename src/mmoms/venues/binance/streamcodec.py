@@ -5,10 +5,14 @@ Decisions:
 * One msgspec decode per message, against the tagged union of known events
   (:data:`schemas.UserDataEvent`): type dispatch, validation and Decimal parsing happen in C.
   Only when that fails is the message looked at again, to tell an *unknown* event type
-  (logged once per type, then ignored — Binance adds events) from a *malformed* known one or
-  non-JSON garbage (a clear logged error). Nothing here raises on bad input: not on numbers
-  that are NaN or infinite, ids or times out of range, strings that are not integers, or JSON
-  nested deeper than the decoder's recursion limit.
+  (ignored — Binance adds events) from a *malformed* known one or non-JSON garbage. Both are
+  counted per kind and logged once per kind (:mod:`.streamstats`). Nothing here raises on bad
+  input: not on numbers that are NaN or infinite, ids or times out of range, strings that are
+  not integers, or JSON nested deeper than the decoder's recursion limit.
+* The combined-stream wrapper ``{"stream": <name>, "data": <event>}`` — what a connection to
+  ``/stream?streams=<listenKey>`` or ``/private/stream`` sends — is unwrapped and its event
+  decoded like a bare one (it used to be dropped as "a message without an event type"). The
+  stream name is never logged: for user data it is the listenKey.
 * ``ORDER_TRADE_UPDATE`` with ``x=TRADE`` (or ``CALCULATED``, a liquidation fill) yields a
   :class:`FillReport` *then* the :class:`OrderStatusReport`; ``x=AMENDMENT`` yields a status
   report with ``amended=True``. Report times are the order's transaction time ``o.T``
@@ -25,7 +29,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import msgspec
@@ -47,6 +51,7 @@ from mmoms.venues.binance.codec import (
     lookup,
     loose_decimal,
 )
+from mmoms.venues.binance.streamstats import DecoderStats
 from mmoms.venues.errors import ProtocolError
 from mmoms.venues.gateway import StreamReport
 from mmoms.venues.reports import (
@@ -58,6 +63,7 @@ from mmoms.venues.reports import (
 )
 
 log = logging.getLogger("mmoms.venues.binance.userstream")
+_ERROR = logging.ERROR
 
 _FILL_EXECUTIONS = frozenset({"TRADE", "CALCULATED"})
 # What decoding garbage may raise besides msgspec's errors: RecursionError for JSON nested too
@@ -84,15 +90,6 @@ class StreamErrorNotice:
 Decoded = StreamReport | ListenKeyExpiredNotice | StreamErrorNotice
 
 
-@dataclass(slots=True)
-class DecoderStats:
-    messages: int = 0
-    reports: int = 0
-    unknown: int = 0
-    malformed: int = 0
-    unknown_types: set[str] = field(default_factory=set)
-
-
 class UserStreamDecoder:
     """Stateless apart from counters; one per stream."""
 
@@ -104,52 +101,64 @@ class UserStreamDecoder:
     def decode(self, data: bytes | str, ts_recv_ns: int) -> list[Decoded]:
         """Every report in one message; an empty list for ignored or bad messages."""
         self.stats.messages += 1
+        return self._decode(data, ts_recv_ns, wrapped=False)
+
+    def _decode(self, data: bytes | str, ts_recv_ns: int, *, wrapped: bool) -> list[Decoded]:
         try:
             event = self._decoder.decode(data)
         except _UNREADABLE as exc:  # ValidationError is a DecodeError too
-            return self._undecodable(data, exc)
+            return self._undecodable(data, exc, ts_recv_ns, wrapped)
         try:
             out = self._convert(event, ts_recv_ns)
         except ProtocolError as exc:
-            self.stats.malformed += 1
-            log.error("user stream: cannot use %s event: %s", type(event).__name__, exc)
+            kind = str(type(event).__struct_config__.tag)  # the wire's event type
+            msg = "user stream: cannot use %s event: %s"
+            self.stats.complain(log, _ERROR, f"unusable {kind}", msg, kind, exc)
             return []
         self.stats.reports += len(out)
         return out
 
     # -- failures ------------------------------------------------------------------------------
 
-    def _undecodable(self, data: bytes | str, exc: Exception) -> list[Decoded]:
+    def _undecodable(
+        self, data: bytes | str, exc: Exception, ts_recv_ns: int, wrapped: bool
+    ) -> list[Decoded]:
+        stats, size = self.stats, len(data)
         try:
             if isinstance(exc, RecursionError):
                 raise exc
             header = self._header.decode(data)
         except RecursionError:
-            self.stats.malformed += 1
-            log.error("user stream: message nested too deeply (%d bytes), ignored", len(data))
+            msg = "user stream: message nested too deeply (%d bytes), ignored"
+            stats.complain(log, _ERROR, "too-deep", msg, size)
             return []
-        except _UNREADABLE:
-            self.stats.malformed += 1
-            log.error("user stream: message is not a JSON object (%d bytes): %s", len(data), exc)
+        except _UNREADABLE as why:
+            msg = "user stream: message is not a JSON object (%d bytes): %s"
+            stats.complain(log, _ERROR, "not-json", msg, size, why)
             return []
         kind = header.e
+        if kind is None and header.data and not wrapped:
+            stats.wrapped += 1  # {"stream": ..., "data": <event>}: the event inside
+            return self._decode(bytes(header.data), ts_recv_ns, wrapped=True)
         if kind is None:
             body = header.error or schemas.ErrorBody(code=header.code, msg=header.msg)
             if body.code is not None:
                 code = body.code if isinstance(body.code, int) else int_text(body.code)
                 log.warning("user stream: error frame %s: %s", code, body.msg[:200])
                 return [StreamErrorNotice(code, body.msg)]
+            if wrapped or header.stream is not None:
+                msg = "user stream: a combined-stream message without an event (%d bytes)"
+                stats.complain(log, _ERROR, "bad-wrapper", msg, size)
+                return []
             # Control replies ({"result": null, "id": ...}) and other non-events.
             log.debug("user stream: ignoring a message without an event type")
             return []
         if kind not in schemas.KNOWN_EVENT_TYPES:
-            self.stats.unknown += 1
-            if kind not in self.stats.unknown_types:
-                self.stats.unknown_types.add(kind)
-                log.warning("user stream: ignoring unknown event type %r", kind[:64])
+            msg = "user stream: ignoring unknown event type %r"
+            stats.complain(log, logging.WARNING, f"unknown {kind[:64]}", msg, kind[:64])
             return []
-        self.stats.malformed += 1
-        log.error("user stream: malformed %s event (%d bytes): %s", kind, len(data), exc)
+        msg = "user stream: malformed %s event (%d bytes): %s"
+        stats.complain(log, _ERROR, f"malformed {kind}", msg, kind, size, exc)
         return []
 
     # -- conversion ----------------------------------------------------------------------------
