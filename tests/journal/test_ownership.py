@@ -122,8 +122,10 @@ async def test_an_sqlite_journal_from_before_identities_adopts_the_first_claim(
     await store.open()
     await store.commit(Batch(records=[rec(1)]))
     await store.close()
-    with sqlite3.connect(path) as db:  # as it was written before journal_meta existed
+    db = sqlite3.connect(path)  # as it was written before journal_meta existed
+    with db:  # (the context manager commits; it does not close)
         db.execute("DROP TABLE journal_meta")
+    db.close()
     reader = SqliteJournalStore(path, read_only=True)
     await reader.open()
     assert await reader.identity() is None  # read-only: nothing is added to it

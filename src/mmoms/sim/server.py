@@ -155,7 +155,6 @@ class SimServer:
             faults=self.faults,
             clock=clock,
             sleeper=self.sleeper,
-            symbols=_listed_symbols(exchange),
         )
         exchange.on_user_event = self.hub.publish
         self._endpoints: dict[str, Endpoint] = dict(_extra_endpoints(exchange))
@@ -371,12 +370,6 @@ def _not_found(method: str, path: str) -> dict[str, Any]:
     """Binance's answer to an unknown path (a captured testnet reply; code -5000)."""
     shown = path if len(path) <= 200 else path[:200]
     return {"code": -5000, "msg": f"Path {shown}, Method {method} is invalid"}
-
-
-def _listed_symbols(exchange: Any) -> frozenset[str] | None:
-    """The exchange's symbols in lower case (stream names use them); None if it has no list."""
-    specs = getattr(exchange, "specs", None)
-    return frozenset(s.lower() for s in specs) if isinstance(specs, Mapping) else None
 
 
 def _public_key_lookup(exchange: Any) -> Callable[[str], Any] | None:

@@ -25,11 +25,12 @@ Stream names served (symbol in lower case, as Binance requires; upper case is ac
 
 Slower speeds are served at the faster rate (a client asking for 500 ms gets 100 ms). Any other
 name — a stream the simulator does not build (``@ticker``, ``@miniTicker``, ``@forceOrder``,
-``@compositeIndex``…), a symbol it does not list, or a malformed name — is refused the way
-Binance refuses an invalid stream: ``{"error": {"code": 2, "msg": "Invalid request: invalid
-stream"}, "id": …}`` to a SUBSCRIBE, and the same body with HTTP 400 (no upgrade) when it is in
-the URL. (Binance itself acknowledges a well-formed name of a symbol it does not list and then
-stays silent; the simulator refuses it, so such a mistake shows at once.)
+``@compositeIndex``…) or a malformed name — is refused the way Binance refuses an invalid
+stream: ``{"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": …}`` to a
+SUBSCRIBE, and the same body with HTTP 400 (no upgrade) when it is in the URL. A well-formed name
+of a symbol it does not list is taken and stays silent, as Binance does: a client subscribing a
+list of symbols in one URL must not lose all of them to one it mistyped (the node's market-data
+feed tells the silent one by name).
 """
 
 from __future__ import annotations
@@ -73,19 +74,16 @@ def is_listen_key(item: str) -> bool:
     return _LISTEN_KEY.fullmatch(item) is not None
 
 
-def canonical_stream(name: str, symbols: frozenset[str] | None = None) -> str | None:
-    """The exchange's feed serving a requested market stream name, or None if it is not served.
-
-    ``symbols``: the listed symbols in lower case (None: any symbol)."""
+def canonical_stream(name: str) -> str | None:
+    """The exchange's feed serving a requested market stream name, or None if it is not served
+    (a well-formed name of a symbol the exchange does not list is served: nothing is ever
+    published on it, as on Binance)."""
     if name == "!bookTicker":
         return name
     if _ALL_MARKS.fullmatch(name):
         return "!markPrice@arr@1s"
     symbol, at, rest = name.partition("@")
-    lower = symbol.lower()
-    if symbols is not None and lower not in symbols:
-        return None
-    name = lower + at + rest
+    name = symbol.lower() + at + rest  # an unlisted symbol's stream is taken and stays silent
     if match := _DEPTH_DIFF.fullmatch(name):
         return f"{match.group(1)}@depth@100ms"
     if match := _PARTIAL_DEPTH.fullmatch(name):

@@ -83,10 +83,8 @@ class StreamHub:
         faults: FaultInjector | None = None,
         clock: SimClock | None = None,
         sleeper: Sleeper | None = None,
-        symbols: frozenset[str] | None = None,
     ) -> None:
         self._owner = listen_key_owner
-        self._symbols = symbols  # listed symbols, lower case (None: any)
         self._on_market_interest = on_market_interest
         self._on_market_feeds = on_market_feeds
         self.faults = faults
@@ -275,7 +273,7 @@ class StreamHub:
         return ws
 
     def _feed_of(self, name: str) -> str | None:
-        return canonical_stream(name, self._symbols)
+        return canonical_stream(name)
 
     def _subscribe_initial(
         self, conn: StreamConnection, keys: list[_KeySub], streams: list[str]
