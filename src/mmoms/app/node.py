@@ -114,6 +114,7 @@ class Node:
         self.failures: list[str] = []
         self.tape = FillTape()  # the last fills, for the live view
         self._router: StrategyRouter | None = None
+        self._engine_error: BaseException | None = None
 
     @property
     def symbols(self) -> tuple[Symbol, ...]:
@@ -159,7 +160,7 @@ class Node:
         gateway = BinanceGateway(binance, credentials)
         self.oms = oms = OrderManager(gateway, store, oms_config, clock=LiveClock())
         where = self.journal_where
-        print(f"starting: venue {venue_name(config)}, journal {where}", file=sys.stderr)
+        print(f"starting: venue {config.venue.kind.value}, journal {where}", file=sys.stderr)
         try:
             await oms.start(identity=journal_identity(config, binance))
         except (MmomsError, OSError) as exc:
@@ -293,20 +294,16 @@ class Node:
         """Stop the engine (cancelling our orders if asked), close it, say how it went."""
         assert self.oms is not None
         oms = self.oms
-        if engine.done() and not engine.cancelled() and engine.exception() is not None:
-            exc = engine.exception()
-            log.error("the engine failed; cancelling what can be cancelled", exc_info=exc)
-            self.failures.append(f"engine failed: {exc!r}")
+        if engine.done():
+            self._engine_failed(engine)  # said before the sweep it causes
         await oms.stop(cancel_orders=cancel_orders)
         try:
             await asyncio.wait_for(asyncio.shield(engine), 10)
         except TimeoutError:
             log.error("the engine did not stop within 10 s")
             self.failures.append("engine did not stop")
-        except Exception as exc:
-            if f"engine failed: {exc!r}" not in self.failures:
-                log.error("the engine failed", exc_info=exc)
-                self.failures.append(f"engine failed: {exc!r}")
+        except Exception:
+            self._engine_failed(engine)  # it died while stopping
         await oms.close()
         if cancel_orders:
             left = [o for o in oms.book.open_orders() if not o.external]
@@ -315,6 +312,11 @@ class Node:
                 self.failures.append(f"{len(left)} orders of ours may still be open: {ids}")
         return EXIT_FAILED if self.failures else EXIT_OK
 
-
-def venue_name(config: RunConfig) -> str:
-    return config.venue.kind.value
+    def _engine_failed(self, engine: asyncio.Task[None]) -> None:
+        """The engine task's exception, said once with its traceback, if it ended with one."""
+        exc = None if engine.cancelled() else engine.exception()
+        if exc is None or self._engine_error is not None:
+            return
+        self._engine_error = exc
+        log.error("the engine failed; cancelling what can be cancelled", exc_info=exc)
+        self.failures.append(f"engine failed: {exc!r}")

@@ -30,7 +30,7 @@ from mmoms.core.enums import LiquiditySide, Side
 from mmoms.core.ids import ClientOrderId, StrategyId, Symbol, TradeId
 from mmoms.core.order import Order
 
-__all__ = ["Fill", "Ledger", "PnL", "PositionBook"]
+__all__ = ["Fill", "Ledger", "PnL", "PositionBook", "owner"]
 
 _ZERO = Decimal(0)
 
@@ -157,7 +157,7 @@ class Ledger:
         ts_ns: int,
     ) -> Fill:
         """Book a fill of ``order``; returns what its strategy is told."""
-        strategy_id = StrategyId("") if order.external else order.strategy_id or StrategyId("")
+        strategy_id = owner(order)
         book = self.book(strategy_id, order.symbol)
         realized = book.apply(order.side, qty, price, fee)
         return Fill(
@@ -186,6 +186,10 @@ class Ledger:
             key=lambda item: (item[0], item[1]),
         )
         for _, _, order, f in fills:
-            strategy_id = StrategyId("") if order.external else order.strategy_id or StrategyId("")
-            ledger.book(strategy_id, order.symbol).apply(order.side, f.qty, f.price, f.commission)
+            ledger.book(owner(order), order.symbol).apply(order.side, f.qty, f.price, f.commission)
         return ledger
+
+
+def owner(order: Order) -> StrategyId:
+    """Whose fills an order's are: its strategy's; an external order's belong to ``""``."""
+    return StrategyId("") if order.external else order.strategy_id or StrategyId("")

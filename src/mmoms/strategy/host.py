@@ -84,23 +84,17 @@ class StrategyHost:
 
     def stop(self) -> None:
         """``on_stop`` runs (actions still work in it), then nothing more is called."""
-        if self.state not in ("running", "halted"):
-            return
-        was_halted = self.state == "halted"
-        self.state = "stopping"
-        if not was_halted:
-            self.call("on_stop")
-        self.timers.cancel_all()
-        self.state = "stopped"
+        if self.state == "running":
+            self._wind_down()
+        if self.state in ("stopping", "halted"):
+            self.state = "stopped"
 
     def halt(self, why: str) -> None:
         """Stop this strategy alone (its callback failed under the "stop" policy)."""
         if self.state != "running":
             return
         log.error("strategy %s halted: %s; cancelling its orders", self.strategy_id, why)
-        self.state = "stopping"
-        self.call("on_stop")
-        self.timers.cancel_all()
+        self._wind_down()
         try:
             self.oms.cancel_all(self.strategy_id)
         except MmomsError as exc:
@@ -108,6 +102,12 @@ class StrategyHost:
         self.state = "halted"
         if self._on_halted is not None:
             self._on_halted(self)
+
+    def _wind_down(self) -> None:
+        """``on_stop``, then no timer fires and no callback but those of ``on_stop`` runs."""
+        self.state = "stopping"
+        self.call("on_stop")
+        self.timers.cancel_all()
 
     @property
     def running(self) -> bool:
