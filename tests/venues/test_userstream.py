@@ -13,6 +13,7 @@ from mmoms.core.reports import FillReport, OrderStatusReport
 from mmoms.venues.binance.userstream import UserStream
 from mmoms.venues.errors import NotSent, Rejected
 from mmoms.venues.gateway import StreamGap, StreamItem, StreamMessage
+from mmoms.venues.reports import LiteFillReport
 from mmoms.venues.testing import FakeWsConnector
 from mmoms.venues.transport import WsHandshakeError
 from tests.venues import payloads as p
@@ -124,9 +125,10 @@ async def test_events_in_the_combined_stream_wrapper_are_emitted(clock: TestCloc
         peer = await h.connector.next_peer()
         await h.gap()
         await peer.send('{"stream":"k1","data":' + p.ORDER_TRADE_UPDATE_TRADE.decode() + "}")
-        fill, status = await h.item(), await h.item()
-        assert isinstance(fill.report, FillReport)
-        assert isinstance(status.report, OrderStatusReport)
+        await peer.send(p.TRADE_LITE.decode())  # a bare one after it: nothing waits forever
+        assert isinstance((await h.item()).report, FillReport)
+        assert isinstance((await h.item()).report, OrderStatusReport)
+        assert isinstance((await h.item()).report, LiteFillReport)
         assert h.stream.decoder.stats.wrapped == 1
 
 
