@@ -57,7 +57,8 @@ async def test_the_demo_hook_serves_metrics_and_status(stack: EmbeddedStack) -> 
     await until(stack, lambda: any(o.status.value == "NEW" for o in oms.book.open_orders()))
 
     first = await start_metrics_server(oms, 0)  # what the demo calls: no RunInfo needed
-    second = await start_metrics_server(oms, 0, info=RunInfo(venue="sim", symbols=(BTC,)))
+    info = RunInfo(venue="sim", symbols=(BTC,), stream_ignored=lambda: {"unknown FOO_EVENT": 2})
+    second = await start_metrics_server(oms, 0, info=info)
     try:
         assert first.port != second.port
         async with aiohttp.ClientSession() as session:
@@ -66,6 +67,9 @@ async def test_the_demo_hook_serves_metrics_and_status(stack: EmbeddedStack) -> 
             assert "mmoms_reconciliations_total" in text
             assert 'mmoms_position{symbol="BTCUSDC"} 0.0' in text
             assert "mmoms_market_data_updates_total" not in text  # no feed given
+            assert "mmoms_user_stream_ignored_total" not in text
+            text = await fetch(session, f"{second.url}/metrics")
+            assert 'mmoms_user_stream_ignored_total{kind="unknown FOO_EVENT"} 2.0' in text
             async with session.get(f"{second.url}/status") as resp:
                 doc = await resp.json()
         assert doc["venue"] == "sim"

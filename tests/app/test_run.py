@@ -170,6 +170,9 @@ def test_metrics_and_status_of_a_running_instance(
         'mmoms_latency_observations_total{stage="ack"}',
         "mmoms_stream_gaps_total 1.0",
         "mmoms_market_data_updates_total ",
+        "# TYPE mmoms_user_stream_ignored_total counter",
+        "# TYPE mmoms_strategy_callback_errors_total counter",
+        'mmoms_strategy_running{strategy="mm"} 1.0',
     ):
         assert series in text, series
 

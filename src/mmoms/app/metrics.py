@@ -30,7 +30,8 @@ Series (all prefixed ``mmoms_``): ``info{venue,dry_run}``, ``uptime_seconds``,
 ``stream_gaps_total`` (user-data stream connects, the first included),
 ``rate_limit_used{pool}``, ``rate_limit_limit{pool}``, ``latency_*{stage}``,
 ``position{symbol}``, ``kill_switch``, ``book_anomalies``, ``market_data_updates_total``, and
-per strategy (:mod:`.strategy_metrics`) callback errors, state, position, PnL and fees.
+per strategy (:mod:`.strategy_metrics`) callback errors, state, position, PnL and fees;
+``user_stream_ignored_total{kind}`` (events the user-stream decoder could not use).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ class RunInfo:
     balances: Mapping[str, BalanceReport] = field(default_factory=dict)  # fetched at startup
     symbols: tuple[Symbol, ...] = ()  # empty: every symbol the book holds orders on
     strategies: Sequence[StrategyHost] = ()  # the node's strategies (per-strategy figures)
+    # the user stream's messages the decoder could not use, per kind (venue-specific names)
+    stream_ignored: Callable[[], Mapping[str, int]] | None = None
 
 
 class OmsCollector:
@@ -148,6 +151,13 @@ class OmsCollector:
             value=oms.book.anomaly_count,
         )
         yield from strategy_metrics(info.strategies)
+        if info.stream_ignored is not None:
+            yield _labelled_counter(
+                "mmoms_user_stream_ignored",
+                "user-stream messages not used (unknown event types, malformed ones), per kind",
+                "kind",
+                info.stream_ignored(),
+            )
         if info.market_updates is not None:
             yield CounterMetricFamily(
                 "mmoms_market_data_updates",

@@ -158,6 +158,7 @@ class Node:
         config, options = self.config, self.options
         oms_config = replace(config.oms, dead_man_switch_ms=0) if options.dry_run else config.oms
         gateway = BinanceGateway(binance, credentials)
+        self.info.stream_ignored = lambda: _ignored(gateway)
         self.oms = oms = OrderManager(gateway, store, oms_config, clock=LiveClock())
         where = self.journal_where
         print(f"starting: venue {config.venue.kind.value}, journal {where}", file=sys.stderr)
@@ -320,3 +321,8 @@ class Node:
         self._engine_error = exc
         log.error("the engine failed; cancelling what can be cancelled", exc_info=exc)
         self.failures.append(f"engine failed: {exc!r}")
+
+
+def _ignored(gateway: BinanceGateway) -> dict[str, int]:
+    stats = gateway.stream_stats
+    return {} if stats is None else dict(stats.by_kind)
