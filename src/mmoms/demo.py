@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 import time
 import tomllib
@@ -26,7 +25,7 @@ from rich.live import Live
 
 from mmoms.app.config import ConfigError, RunConfig, parse_config
 from mmoms.app.node import Node, NodeOptions
-from mmoms.app.view import render, summary_lines
+from mmoms.app.view import node_summary, render
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "demo.toml"
 
@@ -99,20 +98,11 @@ async def _demo(config: RunConfig, args: argparse.Namespace, journal: Path) -> i
     )
     show = _headless if args.headless else _live
     node = Node(config, options=options, reporter=lambda n, stop: show(n, stop, console))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, node.stop)
+    node.stop_on_signals()
     status = await node.run()
     if node.oms is not None and node.trading.is_set():
         console.print("stopped: every order of ours was cancelled" if status == 0 else "")
-        for line in summary_lines(
-            node.oms,
-            node.market.pairs(),
-            config.symbols,
-            node.hosts,
-            batch_window_s=node.batch_window_s,
-        ):
+        for line in node_summary(node):
             console.print(line)
         console.print(f"state hash: {node.oms.book.state_hash()}")
     for failure in node.failures:

@@ -20,15 +20,14 @@ payload of this kind (path ``-``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from tests.venues.real_payloads import entries
 
 import mmoms.sim
 
-PAYLOADS = Path(__file__).parents[1] / "data" / "binance-real-payloads" / "payloads.jsonl"
 DIFF_KINDS = ("missing", "extra", "type", "unserved")
 
 Shape = set[tuple[str, str]]
@@ -36,12 +35,7 @@ Shape = set[tuple[str, str]]
 
 def load_payloads() -> dict[str, dict[str, Any]]:
     """Every real payload by id (the file's lines: id, kind, tier, source, payload)."""
-    out: dict[str, dict[str, Any]] = {}
-    for line in PAYLOADS.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            out[entry["id"]] = entry
-    return out
+    return dict(entries())  # the one loader of the file, shared with the gateway's tests
 
 
 def json_type(value: Any) -> str:

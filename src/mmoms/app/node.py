@@ -25,7 +25,9 @@ journal in use, venue unreachable).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
@@ -127,6 +129,20 @@ class Node:
     def stop(self) -> None:
         """Ask the node to stop (cancel everything, exit). Safe to call from a signal."""
         self.stop_event.set()
+
+    def stop_on_signals(self, *, announce: bool = False) -> None:
+        """SIGINT and SIGTERM stop the node (in the running loop); ``announce``: a second one
+        says that the stop is under way."""
+        loop = asyncio.get_running_loop()
+
+        def handle() -> None:
+            if announce and self.stop_event.is_set():
+                print("already stopping: cancelling orders, please wait", file=sys.stderr)
+            self.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, handle)
 
     async def run(self) -> int:
         """Start, trade until stopped, stop cleanly; the exit status (see the module doc)."""

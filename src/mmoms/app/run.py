@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ from mmoms.app.config import ConfigError, RunConfig, VenueKind, load_config
 from mmoms.app.metrics import status_document
 from mmoms.app.node import EXIT_FAILED, EXIT_OK, READY_PREFIX, Node, NodeOptions
 from mmoms.app.status import render_status
-from mmoms.app.view import render, summary_lines
+from mmoms.app.view import node_summary, render
 from mmoms.venues.binance.signing import (
     ENV_API_KEY,
     ENV_API_SECRET,
@@ -174,21 +173,14 @@ async def run(config: RunConfig, options: RunOptions, credentials: Credentials |
         credentials=credentials,
         reporter=lambda n, stop: _report(n, options, stop),
     )
-    _on_signals(node)
+    node.stop_on_signals(announce=True)
     status = await node.run()
     if options.dry_run:
         if status == EXIT_OK:
             print("dry run: nothing was sent. Run without --dry-run to trade.", file=sys.stderr)
         return status
-    if node.oms is not None and node.trading.is_set():
-        for line in summary_lines(
-            node.oms,
-            node.market.pairs(),
-            config.symbols,
-            node.hosts,
-            batch_window_s=node.batch_window_s,
-        ):
-            print(line)
+    for line in node_summary(node):
+        print(line)
     for failure in node.failures:
         print(f"WARNING: {failure}", flush=True)
     if status == EXIT_OK:
@@ -227,16 +219,3 @@ async def _report(node: Node, options: RunOptions, stop: asyncio.Event) -> None:
             f"{ {s: p['ours'] for s, p in doc['positions'].items()} }",
             flush=True,
         )
-
-
-def _on_signals(node: Node) -> None:
-    loop = asyncio.get_running_loop()
-
-    def handle() -> None:
-        if node.stop_event.is_set():
-            print("already stopping: cancelling orders, please wait", file=sys.stderr)
-        node.stop()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, handle)

@@ -34,7 +34,15 @@ from mmoms.engine.metrics import STAGES
 from mmoms.engine.oms import OrderManager
 from mmoms.strategy.host import StrategyHost
 
-__all__ = ["SymbolStats", "Watched", "render", "stage_label", "summary_lines", "symbol_stats"]
+__all__ = [
+    "SymbolStats",
+    "Watched",
+    "node_summary",
+    "render",
+    "stage_label",
+    "summary_lines",
+    "symbol_stats",
+]
 
 _ZERO = Decimal(0)
 _GROUPS_SHOWN = 8  # active groups first; the finished ones beyond this are counted
@@ -256,6 +264,16 @@ def _alerts(node: Watched, oms: OrderManager) -> list[str]:
             alerts.append(f"strategy {host.strategy_id} HALTED")
     alerts += node.failures
     return alerts
+
+
+def node_summary(node: Watched) -> list[str]:
+    """The end-of-run summary of a node that traded (empty if it never started trading)."""
+    if node.oms is None or not node.hosts:
+        return []
+    return summary_lines(
+        node.oms, node.market.pairs(), node.symbols, node.hosts,
+        batch_window_s=node.batch_window_s,
+    )  # fmt: skip
 
 
 def summary_lines(
