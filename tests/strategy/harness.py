@@ -14,21 +14,14 @@ from mmoms.core.market import MarketState, MarketUpdate, MarkPriceUpdate
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.diff import Tolerance
 from mmoms.engine.oms import OrderManager
-from mmoms.engine.risk import RiskConfig, SymbolLimits
+from mmoms.engine.risk import RiskConfig
 from mmoms.engine.strategy_limits import StrategyLimits
 from mmoms.journal.memory import InMemoryJournalStore, MemoryJournal
 from mmoms.strategy.base import Strategy
 from mmoms.strategy.host import ErrorPolicy, StrategyHost
 from mmoms.strategy.router import Binding, StrategyRouter, attach
 from tests.engine.fake_gateway import SYM, FakeGateway
-
-LIMITS = SymbolLimits(
-    max_order_qty=D(5),
-    max_order_notional=D(1_000_000),
-    max_open_orders=50,
-    max_position=D(20),
-    price_band_pct=D(5),
-)
+from tests.engine.test_oms import LIMITS  # the engine tests' limits: the same fake account
 
 
 @dataclass
