@@ -3,7 +3,7 @@
 from decimal import Decimal as D
 
 from mmoms.core.commands import SubmitOrder
-from mmoms.core.enums import OrderType, Side, TimeInForce, VenueOrderStatus
+from mmoms.core.enums import OrderType, Side, TimeInForce, VenueOrderStatus, WorkingType
 from mmoms.core.ids import ClientOrderId, Symbol, TradeId, VenueOrderId
 from mmoms.core.reports import FillReport, OrderStatusReport, ReportSource
 
@@ -21,6 +21,21 @@ def submit(cid: str, qty: str = "1", price: str = "100", side: Side = Side.BUY) 
         quantity=D(qty),
         price=D(price),
         time_in_force=TimeInForce.GTC,
+    )
+
+
+def stop_loss(trigger: str, cid: str = "sl") -> SubmitOrder:
+    """A reduce-only STOP_MARKET sell of 1, triggered by the mark price at ``trigger``."""
+    return SubmitOrder(
+        ts_ns=0,
+        client_order_id=ClientOrderId(cid),
+        symbol=SYM,
+        side=Side.SELL,
+        order_type=OrderType.STOP_MARKET,
+        quantity=D(1),
+        reduce_only=True,
+        trigger_price=D(trigger),
+        working_type=WorkingType.MARK_PRICE,
     )
 
 

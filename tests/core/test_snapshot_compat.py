@@ -8,13 +8,11 @@ from decimal import Decimal as D
 
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import TestClock
-from mmoms.core.commands import SubmitOrder
-from mmoms.core.enums import OrderType, Side, WorkingType
 from mmoms.core.enums import VenueOrderStatus as V
 from mmoms.core.ids import ClientOrderId, StrategyId
 from mmoms.core.snapshot import decode_snapshot, encode_snapshot
 
-from .factories import SYM, fill, status, submit
+from .factories import SYM, fill, status, stop_loss, submit
 
 # Written by the code before Order.trigger_price existed, from pinned_book() below.
 OLD_SNAPSHOT = (
@@ -49,20 +47,6 @@ def pinned_book() -> LocalOrderBook:
     return book
 
 
-def stop(trigger: str) -> SubmitOrder:
-    return SubmitOrder(
-        ts_ns=0,
-        client_order_id=ClientOrderId("sl"),
-        symbol=SYM,
-        side=Side.SELL,
-        order_type=OrderType.STOP_MARKET,
-        quantity=D(1),
-        reduce_only=True,
-        trigger_price=D(trigger),
-        working_type=WorkingType.MARK_PRICE,
-    )
-
-
 def test_a_book_without_stops_hashes_as_before_the_field_existed() -> None:
     assert pinned_book().state_hash() == OLD_HASH
 
@@ -80,7 +64,7 @@ def test_an_old_snapshot_loads_restores_and_hashes_as_it_did() -> None:
 
 def test_a_stops_trigger_comes_from_its_command_and_survives_snapshot_and_restore() -> None:
     book = pinned_book()
-    book.create(stop("93000.0"), strategy_id=StrategyId("mm"))
+    book.create(stop_loss("93000.0"), strategy_id=StrategyId("mm"))
     order = book.get(SYM, ClientOrderId("sl"))
     assert order is not None
     assert order.trigger_price == D("93000.0")
@@ -96,7 +80,7 @@ def test_a_stops_trigger_comes_from_its_command_and_survives_snapshot_and_restor
 
 def test_the_trigger_price_is_part_of_the_state_hash() -> None:
     low, high = pinned_book(), pinned_book()
-    low.create(stop("93000.0"))
-    high.create(stop("93100.0"))
+    low.create(stop_loss("93000.0"))
+    high.create(stop_loss("93100.0"))
     assert low.state_hash() != high.state_hash()
     assert OLD_HASH not in (low.state_hash(), high.state_hash())

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import TestClock
-from mmoms.core.commands import SubmitOrder
-from mmoms.core.enums import OrderStatus, OrderType, Side, WorkingType
+from mmoms.core.enums import OrderStatus
 from mmoms.core.enums import VenueOrderStatus as V
 from mmoms.core.fsm import Trigger
 from mmoms.core.ids import ClientOrderId, StrategyId
@@ -27,7 +26,7 @@ from mmoms.journal.sqlite import SqliteJournalStore
 from mmoms.journal.store import Batch, JournalError, JournalStore, Record, Snapshot
 from mmoms.journal.synthetic import SyntheticSession
 from mmoms.strategy.views import order_view
-from tests.core.factories import SYM, fill, status, submit
+from tests.core.factories import SYM, fill, status, stop_loss, submit
 
 from .contract import read_all
 
@@ -236,17 +235,3 @@ async def test_a_stops_trigger_price_survives_replay_and_the_snapshot() -> None:
     assert restored.trigger_price == D("93000.0")
     assert order_view(restored).trigger_price == D("93000.0")  # what a strategy reads
     assert with_snapshot.book.state_hash() == from_zero.book.state_hash()
-
-
-def stop_loss(trigger: str) -> SubmitOrder:
-    return SubmitOrder(
-        ts_ns=0,
-        client_order_id=ClientOrderId("sl"),
-        symbol=SYM,
-        side=Side.SELL,
-        order_type=OrderType.STOP_MARKET,
-        quantity=D(1),
-        reduce_only=True,
-        trigger_price=D(trigger),
-        working_type=WorkingType.MARK_PRICE,
-    )
