@@ -27,6 +27,7 @@ from decimal import Decimal
 import mmoms
 
 BPS = Decimal("0.0001")
+TICK_S = 0.5  # how often the strategy looks again: decay, re-entry, chase
 
 
 class WidenAndProtect(mmoms.Strategy):
@@ -48,7 +49,7 @@ class WidenAndProtect(mmoms.Strategy):
         self.spread_bps = spread_bps
         self.widen_bps = widen_bps
         self.max_extra_bps = max_extra_bps
-        self.decay_per_tick = widen_bps * Decimal(str(0.5 / decay_s))
+        self.decay_per_tick = widen_bps * Decimal(str(TICK_S / decay_s))
         self.take_profit_bps = take_profit_bps
         self.stop_bps = stop_bps
         self.chase_bps = chase_bps
@@ -59,7 +60,7 @@ class WidenAndProtect(mmoms.Strategy):
         self.brackets = 0
 
     def on_start(self) -> None:
-        self.set_timer("tick", 0.5)
+        self.set_timer("tick", TICK_S)
 
     def on_timer(self, name: str) -> None:
         self.extra_bps = max(self.extra_bps - self.decay_per_tick, Decimal(0))
