@@ -38,6 +38,7 @@ from mmoms.core.reports import (
     PositionReport,
     ReportSource,
 )
+from mmoms.venues.binance.instruments import instrument_from_exchange_info
 from mmoms.venues.errors import OrderNotFound, Rejected, VenueError
 from mmoms.venues.gateway import (
     BatchResult,
@@ -48,7 +49,7 @@ from mmoms.venues.gateway import (
     StreamMessage,
 )
 from mmoms.venues.reports import AlgoOrderReport
-from tests.core.test_instrument import BTCUSDC
+from tests.venues.test_instruments import BTCUSDC
 
 SYM = Symbol("BTCUSDC")
 
@@ -291,7 +292,7 @@ class FakeGateway:
         return "alias:FakeVenue"  # one account, as Binance names it
 
     async def instruments(self) -> list[Instrument]:
-        return [Instrument.from_exchange_info(info) for info in self.listed]
+        return [instrument_from_exchange_info(info) for info in self.listed]
 
     def rate_state(self) -> RateLimitState:
         return RateLimitState(

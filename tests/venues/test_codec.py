@@ -20,9 +20,9 @@ from mmoms.core.enums import (
 )
 from mmoms.core.errors import InvalidOrderError
 from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
-from mmoms.core.instrument import Instrument
 from mmoms.core.reports import ReportSource
 from mmoms.venues.binance import codec, schemas
+from mmoms.venues.binance.instruments import instrument_from_exchange_info
 from mmoms.venues.errors import ProtocolError
 from mmoms.venues.reports import AlgoStatus
 from tests.venues import payloads as p
@@ -332,13 +332,13 @@ def test_exchange_info_builds_instruments() -> None:
         ("REQUEST_WEIGHT", 2400),
         ("ORDERS", 1200),
     ]
-    inst = Instrument.from_exchange_info(info.symbols[0])
+    inst = instrument_from_exchange_info(info.symbols[0])
     assert inst.symbol == "BLZUSDT"
     assert inst.tick_size == Decimal("0.0001")
     assert inst.step_size == 1
     assert inst.min_notional == Decimal("5.0")
     btc = dict(info.symbols[0], symbol="BTCUSDT", filters=msgspec.json.decode(p.BTCUSDT_FILTERS))
-    assert Instrument.from_exchange_info(btc).tick_size == Decimal("0.10")
+    assert instrument_from_exchange_info(btc).tick_size == Decimal("0.10")
 
 
 def test_small_replies() -> None:

@@ -1,20 +1,21 @@
-"""Instrument specifications built from Binance ``exchangeInfo`` symbol entries.
+"""Instrument specifications: the trading rules a venue enforces on one contract.
+
+Each gateway builds them from its venue's own listing (e.g. Binance's ``exchangeInfo``, in
+:mod:`mmoms.venues.binance.instruments`); nothing here knows a venue's wire format.
 
 Money is :class:`~decimal.Decimal`. Outgoing prices snap to the tick grid and quantities to the
 step grid. Quantities are only ever rounded *down* (towards less risk); a quantity that rounds to
-below the minimum, or a price outside the filter range, is an error before anything is sent.
+below the minimum, or a price outside the allowed range, is an error before anything is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
-from typing import Any
 
 from mmoms.core.enums import Side
-from mmoms.core.errors import InstrumentError, UnrepresentableValueError
+from mmoms.core.errors import UnrepresentableValueError
 from mmoms.core.ids import Symbol
 
 
@@ -30,7 +31,7 @@ class PriceRounding(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """One tradable contract, with the filters Binance enforces on it."""
+    """One tradable contract, with the limits its venue enforces on orders."""
 
     symbol: Symbol
     base_asset: str
@@ -46,52 +47,10 @@ class Instrument:
     market_min_qty: Decimal
     market_max_qty: Decimal
     min_notional: Decimal
-    multiplier_up: Decimal  # PERCENT_PRICE band vs mark price
+    multiplier_up: Decimal  # LIMIT prices within [mark * down, mark * up] (0: none declared)
     multiplier_down: Decimal
     max_num_orders: int
     trading: bool = True
-
-    @classmethod
-    def from_exchange_info(cls, entry: Mapping[str, Any]) -> Instrument:
-        """Build from one element of ``exchangeInfo["symbols"]``.
-
-        Raises:
-            InstrumentError: a required field or filter is missing or malformed.
-        """
-        try:
-            filters = {f["filterType"]: f for f in entry["filters"]}
-            price_f = filters["PRICE_FILTER"]
-            lot_f = filters["LOT_SIZE"]
-            market_f = filters.get("MARKET_LOT_SIZE", lot_f)
-            notional_f = filters.get("MIN_NOTIONAL", {"notional": "0"})
-            percent_f = filters.get("PERCENT_PRICE", {"multiplierUp": "0", "multiplierDown": "0"})
-            max_orders_f = filters.get("MAX_NUM_ORDERS", {"limit": 200})
-            inst = cls(
-                symbol=Symbol(str(entry["symbol"])),
-                base_asset=str(entry["baseAsset"]),
-                quote_asset=str(entry["quoteAsset"]),
-                margin_asset=str(entry.get("marginAsset", entry["quoteAsset"])),
-                tick_size=_dec(price_f["tickSize"]),
-                min_price=_dec(price_f["minPrice"]),
-                max_price=_dec(price_f["maxPrice"]),
-                step_size=_dec(lot_f["stepSize"]),
-                min_qty=_dec(lot_f["minQty"]),
-                max_qty=_dec(lot_f["maxQty"]),
-                market_step_size=_dec(market_f["stepSize"]),
-                market_min_qty=_dec(market_f["minQty"]),
-                market_max_qty=_dec(market_f["maxQty"]),
-                min_notional=_dec(notional_f.get("notional", "0")),
-                multiplier_up=_dec(percent_f["multiplierUp"]),
-                multiplier_down=_dec(percent_f["multiplierDown"]),
-                max_num_orders=int(max_orders_f["limit"]),
-                trading=entry.get("status", "TRADING") == "TRADING",
-            )
-        except (KeyError, TypeError, InvalidOperation, ValueError) as exc:
-            name = entry.get("symbol", "?") if isinstance(entry, Mapping) else "?"
-            raise InstrumentError(f"bad exchangeInfo entry for {name!r}: {exc!r}") from exc
-        if inst.tick_size <= 0 or inst.step_size <= 0 or inst.market_step_size <= 0:
-            raise InstrumentError(f"{inst.symbol}: tick and step sizes must be positive")
-        return inst
 
     # -- prices ---------------------------------------------------------------------------
 
@@ -101,12 +60,12 @@ class Instrument:
         rounding: PriceRounding = PriceRounding.EXACT,
         side: Side | None = None,
     ) -> Decimal:
-        """Snap ``price`` to the tick grid and check it against PRICE_FILTER.
+        """Snap ``price`` to the tick grid and check it against the price range.
 
         ``PASSIVE``/``AGGRESSIVE`` need ``side``.
 
         Raises:
-            UnrepresentableValueError: off-grid with ``EXACT``, outside [minPrice, maxPrice],
+            UnrepresentableValueError: off-grid with ``EXACT``, outside [min_price, max_price],
                 not positive, or a side-dependent rounding without a side.
         """
         if not price.is_finite() or price <= 0:
@@ -129,13 +88,14 @@ class Instrument:
         return snapped
 
     def price_band(self, mark_price: Decimal) -> tuple[Decimal, Decimal]:
-        """The PERCENT_PRICE band [low, high] a LIMIT price must lie in, given the mark price."""
+        """The band [low, high] a LIMIT price must lie in, given the mark price."""
         return mark_price * self.multiplier_down, mark_price * self.multiplier_up
 
     # -- quantities -------------------------------------------------------------------------
 
     def round_qty(self, qty: Decimal, *, market: bool = False) -> Decimal:
-        """Round ``qty`` *down* to the step grid and check it against LOT_SIZE (or MARKET_LOT_SIZE).
+        """Round ``qty`` *down* to the step grid and check it against the quantity limits
+        (the market ones with ``market``).
 
         Never rounds up: rounding up would trade more than asked.
 
@@ -156,7 +116,8 @@ class Instrument:
         return snapped
 
     def check_qty(self, qty: Decimal, *, market: bool = False) -> Decimal:
-        """Check that ``qty`` is exactly on the step grid and within LOT_SIZE; return it quantized.
+        """Check that ``qty`` is exactly on the step grid and within the limits; return it
+        quantized.
 
         Raises:
             UnrepresentableValueError: off-grid or out of range.
@@ -169,7 +130,7 @@ class Instrument:
         return self.round_qty(qty, market=market)
 
     def check_notional(self, price: Decimal, qty: Decimal, *, reduce_only: bool = False) -> None:
-        """Check MIN_NOTIONAL (reduce-only orders are exempt, as on Binance).
+        """Check the minimum notional (reduce-only orders are exempt, as on Binance).
 
         Raises:
             UnrepresentableValueError: notional below the minimum.
@@ -198,10 +159,3 @@ def _resolve_rounding(rounding: PriceRounding, side: Side | None, symbol: str) -
     if rounding is PriceRounding.AGGRESSIVE:
         passive_down = not passive_down
     return ROUND_FLOOR if passive_down else ROUND_CEILING
-
-
-def _dec(value: object) -> Decimal:
-    d = Decimal(str(value))
-    if not d.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return d

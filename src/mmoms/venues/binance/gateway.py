@@ -59,6 +59,7 @@ from mmoms.venues.binance.algo import AlgoOrders
 from mmoms.venues.binance.batch import BatchOrders
 from mmoms.venues.binance.config import BinanceConfig, OrderTransport
 from mmoms.venues.binance.endpoints import Endpoint, OpKind
+from mmoms.venues.binance.instruments import instrument_from_exchange_info
 from mmoms.venues.binance.listenkey import ListenKeyLifecycle
 from mmoms.venues.binance.ratecontrol import Priority, RateController
 from mmoms.venues.binance.rest import RestClient
@@ -762,7 +763,7 @@ class BinanceGateway:
         out: list[Instrument] = []
         for entry in info.symbols:
             try:
-                out.append(Instrument.from_exchange_info(entry))
+                out.append(instrument_from_exchange_info(entry))
             except InstrumentError as exc:
                 log.error("skipping instrument: %s", exc)
         self._instruments = {i.symbol: i for i in out}
