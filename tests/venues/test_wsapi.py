@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -41,7 +41,13 @@ def result_of(payload: bytes, request_id: str) -> dict[str, Any]:
 
 
 class Harness:
-    def __init__(self, clock: TestClock, timeout_s: float = 5.0, connect_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        clock: TestClock,
+        timeout_s: float = 5.0,
+        connect_s: float = 1.0,
+        resync: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         self.connector = FakeWsConnector()
         self.rate = RateController(clock)
         self.errors = ErrorRateTracker(clock)
@@ -56,6 +62,7 @@ class Harness:
             timeout_s=timeout_s,
             connect_timeout_s=connect_s,
             reconnect_backoff_ns=(0,),
+            resync=resync,
         )
 
 
@@ -217,3 +224,57 @@ async def test_not_connected_is_not_sent(clock: TestClock) -> None:
     h = Harness(clock, connect_s=0.01)  # run() is not started: it never connects
     with pytest.raises(NotSent):
         await h.client.request(endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply)
+
+
+@pytest.mark.asyncio
+async def test_a_send_that_fails_is_outcome_unknown_not_not_sent(clock: TestClock) -> None:
+    # The connection goes while the frame is being written: part of it may have reached the
+    # venue, so the order may exist and must be resolved, never reported as not sent.
+    async with running(clock) as (h, peer):
+        peer.closed = True  # the client's next write fails; its reader has not noticed yet
+        with pytest.raises(OutcomeUnknown) as info:
+            await h.client.request(
+                endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply, client_order_id="c7"
+            )
+        assert info.value.client_order_id == "c7"
+        assert info.value.sent_timestamp_ms == clock.time_ns() // NANOS_PER_MILLI
+        assert h.errors.error_rate("order.place") == 1.0
+
+
+TIMESTAMP_REFUSED = {
+    "code": -1021,
+    "msg": "Timestamp for this request is outside of the recvWindow.",
+}
+
+
+@pytest.mark.asyncio
+async def test_minus_1021_resyncs_then_retries_once_re_signed(clock: TestClock) -> None:
+    resyncs: list[int] = []
+
+    async def resync() -> None:
+        resyncs.append(clock.time_ns())
+        clock.advance(5 * NANOS_PER_MILLI)  # the retry is signed later, with a new timestamp
+
+    h = Harness(clock, resync=resync)
+    task = asyncio.create_task(h.client.run())
+    try:
+        peer = await h.connector.next_peer()
+        call = asyncio.create_task(
+            h.client.request(endpoints.WS_ORDER_PLACE, PARAMS, schemas.OrderReply)
+        )
+        stamps = []
+        for _ in range(2):
+            request = await peer.recv_json()
+            stamps.append(request["params"]["timestamp"])
+            await peer.send_json({"id": request["id"], "status": 400, "error": TIMESTAMP_REFUSED})
+        with pytest.raises(Rejected) as info:
+            await call
+        assert info.value.code == -1021
+        assert stamps[1] == stamps[0] + 5  # re-signed after the resync
+        assert len(resyncs) == 1  # the second -1021 is final
+        assert h.errors.calls("order.place") == 2
+    finally:
+        await h.client.close()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

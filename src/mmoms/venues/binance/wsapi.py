@@ -1,15 +1,16 @@
 """Order entry over Binance's WebSocket API (``/ws-fapi/v1``): an alternative to REST.
 
-Same error kinds and the same unknown-outcome rules as REST:
+The I/O shell around :class:`.pipeline.RequestPipeline`, as :mod:`.rest` is, so the error
+kinds and the unknown-outcome rules are the same:
 
 * each request is signed on its own (all parameters but ``signature``, sorted by name,
   ``name=value`` joined by ``&``; HMAC or Ed25519), carries ``apiKey``, ``timestamp`` and
   ``recvWindow``; integers go as JSON integers, decimals and flags as strings;
 * a reply's ``status`` and ``error {code, msg}`` go through the same :func:`.errors.classify`;
   its ``rateLimits`` correct the same :class:`RateController`;
-* a request that is in flight when the connection drops, or that gets no reply within the
-  timeout, ends in :class:`OutcomeUnknown` (it may have executed); one that could not be
-  written ends in :class:`NotSent`.
+* a request that is in flight when the connection drops, that fails while being written, or
+  that gets no reply within the timeout, ends in :class:`OutcomeUnknown` (it may have
+  executed); one made while no connection is up ends in :class:`NotSent`.
 
 A reader task matches replies to requests by id. On a drop the client reconnects at once in the
 background (backing off after repeated failures); a request made while disconnected waits for
@@ -24,37 +25,27 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.venues.binance import schemas
-from mmoms.venues.binance.codec import ParamSeq, int_text
-from mmoms.venues.binance.endpoints import Endpoint, Security
-from mmoms.venues.binance.errors import INVALID_TIMESTAMP, classify
+from mmoms.venues.binance.codec import ParamSeq
+from mmoms.venues.binance.endpoints import Endpoint
+from mmoms.venues.binance.pipeline import Outcome, Request, RequestPipeline, Wire
 from mmoms.venues.binance.ratecontrol import Priority, RateController
 from mmoms.venues.binance.signing import Credentials
 from mmoms.venues.binance.timesync import TimeSync
 from mmoms.venues.binance.userstream import RECONNECT_BACKOFF_NS
-from mmoms.venues.errorrate import ErrorRateTracker, outcome_of
-from mmoms.venues.errors import (
-    GatewayClosedError,
-    MissingCredentialsError,
-    NotSent,
-    OutcomeUnknown,
-    ProtocolError,
-    RateBudgetExceededError,
-    Rejected,
-    VenueError,
-)
+from mmoms.venues.errorrate import ErrorRateTracker
+from mmoms.venues.errors import GatewayClosedError, NotSent, OutcomeUnknown
 from mmoms.venues.transport import WsClosedError, WsConnection, WsConnector, WsHandshakeError
 
 log = logging.getLogger("mmoms.venues.binance.wsapi")
 
 T = TypeVar("T")
 
-_INT_PARAMS = frozenset({"timestamp", "recvWindow", "orderId", "goodTillDate"})
 # Besides msgspec's errors, a hostile frame can raise RecursionError (JSON nested too deep) and
 # a str frame with lone surrogates UnicodeError.
 _UNREADABLE = (msgspec.DecodeError, RecursionError, UnicodeError)
@@ -65,7 +56,7 @@ class _InFlight:
     future: asyncio.Future[schemas.WsApiReply]
     endpoint: Endpoint
     client_order_id: str | None
-    timestamp_ms: int
+    timestamp_ms: int | None
 
 
 class WsApiClient:
@@ -88,16 +79,25 @@ class WsApiClient:
         resync: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         """``resync``: probes the venue's clock (the REST client's ``sync_time``); without it a
-        -1021 is raised as it came."""
+        -1021 is raised as it came.
+
+        Raises:
+            ValueError: ``recv_window_ms`` outside 1..60000.
+        """
+        self.pipeline = RequestPipeline(
+            wire=Wire.WS_API,
+            credentials=credentials,
+            timesync=timesync,
+            rate=rate,
+            errors=errors,
+            recv_window_ms=recv_window_ms,
+            max_wait_ns={},  # an order that cannot go now is stale later: the OMS re-decides
+            can_resync=resync is not None,
+        )
         self._resync = resync
         self._url = url
         self._connector = connector
-        self._credentials = credentials
         self._clock = clock
-        self._timesync = timesync
-        self._rate = rate
-        self._errors = errors
-        self._recv_window_ms = recv_window_ms
         self._timeout_s = timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._backoff = reconnect_backoff_ns
@@ -107,7 +107,6 @@ class WsApiClient:
         self._connected = asyncio.Event()
         self._closed = False
         self._reply_decoder = msgspec.json.Decoder(schemas.WsApiReply)
-        self._decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
         self.connections = 0  # how many times we connected (for tests and metrics)
 
     @property
@@ -175,122 +174,55 @@ class WsApiClient:
             GatewayClosedError: nothing sent.
             NotSent, Rejected, OutcomeUnknown, ProtocolError: see :mod:`mmoms.venues.errors`.
         """
-        if priority is None:
-            priority = Priority.of(endpoint.op)
-        try:
-            return await self._request_once(endpoint, params, reply_type, priority, client_order_id)
-        except Rejected as exc:
-            if exc.code != INVALID_TIMESTAMP or self._resync is None:
-                raise
-            log.warning("%s: -1021, resyncing the clock and retrying once", endpoint.path)
-            self._timesync.invalidate()
+        request = self.pipeline.prepare(
+            endpoint, params, priority=priority, client_order_id=client_order_id
+        )
+        outcome = await self._exchange(request, reply_type, 0)
+        if outcome.resync_and_retry and self._resync is not None:
             await self._resync()
-            return await self._request_once(endpoint, params, reply_type, priority, client_order_id)
+            outcome = await self._exchange(request, reply_type, 1)
+        return outcome.result()
 
-    async def _request_once(
-        self,
-        endpoint: Endpoint,
-        params: ParamSeq,
-        reply_type: type[T],
-        priority: Priority,
-        client_order_id: str | None,
-    ) -> T:
-        if endpoint.security is not Security.SIGNED:
-            raise MissingCredentialsError(f"{endpoint.name}: only signed methods are supported")
+    async def _exchange(self, request: Request, reply_type: type[T], number: int) -> Outcome[T]:
         if self._closed:
             raise GatewayClosedError("WS API client is closed")
-        wait = self._rate.admit(
-            endpoint.weight, endpoint.orders_10s, endpoint.orders_1m, priority=priority
-        )
-        if wait:
-            raise RateBudgetExceededError(f"{endpoint.path}: rate budget exhausted", wait_ns=wait)
-        ws = await self._connection(endpoint)
+        self.pipeline.admit(request)  # no waiting here: the limit is 0 for every operation
+        ws = await self._connection(request)
         request_id = str(next(self._ids))
-        timestamp = self._timesync.now_ms()
-        text = self._encode(request_id, endpoint.path, params, timestamp)
+        attempt = self.pipeline.sign(request, number, request_id=request_id)
         future: asyncio.Future[schemas.WsApiReply] = asyncio.get_running_loop().create_future()
-        self._in_flight[request_id] = _InFlight(future, endpoint, client_order_id, timestamp)
-        error: VenueError | None = None
+        self._in_flight[request_id] = _InFlight(
+            future, request.endpoint, request.client_order_id, attempt.timestamp_ms
+        )
+        label = request.label
         try:
             try:
-                await ws.send(text)
+                await ws.send(attempt.text)
             except WsClosedError:
-                raise NotSent(
-                    f"{endpoint.path}: connection closed before sending", endpoint=endpoint.path
-                ) from None
+                # The frame may be partly written before the connection went: it may execute.
+                error = OutcomeUnknown(f"{label}: connection lost while sending", endpoint=label)
+                return self.pipeline.on_failure(attempt, error)
             try:
                 reply = await asyncio.wait_for(asyncio.shield(future), self._timeout_s)
             except TimeoutError:
-                raise OutcomeUnknown(
-                    f"{endpoint.path}: no reply within {self._timeout_s} s",
-                    endpoint=endpoint.path,
-                    sent_timestamp_ms=timestamp,
-                    client_order_id=client_order_id,
-                ) from None
-            return self._result(endpoint, reply, reply_type, client_order_id)
-        except VenueError as exc:
-            exc.client_order_id = exc.client_order_id or client_order_id
-            error = exc
-            raise
+                error = OutcomeUnknown(
+                    f"{label}: no reply within {self._timeout_s} s", endpoint=label
+                )
+                return self.pipeline.on_failure(attempt, error)
+            except OutcomeUnknown as exc:  # the connection dropped with the request in flight
+                return self.pipeline.on_failure(attempt, exc)
+            return self.pipeline.on_ws_reply(attempt, reply, reply_type)
         finally:
             self._in_flight.pop(request_id, None)
-            self._errors.record(endpoint.path, outcome_of(error))
 
-    async def _connection(self, endpoint: Endpoint) -> WsConnection:
+    async def _connection(self, request: Request) -> WsConnection:
         if not self._connected.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._connected.wait(), self._connect_timeout_s)
         ws = self._ws
         if ws is None:
-            raise NotSent(f"{endpoint.path}: WS API not connected", endpoint=endpoint.path)
+            raise NotSent(f"{request.label}: WS API not connected", endpoint=request.label)
         return ws
-
-    def _encode(self, request_id: str, method: str, params: ParamSeq, timestamp: int) -> str:
-        signed: dict[str, str | int] = {k: int(v) if k in _INT_PARAMS else v for k, v in params}
-        signed["apiKey"] = self._credentials.api_key
-        signed["recvWindow"] = self._recv_window_ms
-        signed["timestamp"] = timestamp
-        payload = "&".join(f"{k}={signed[k]}" for k in sorted(signed))
-        signed["signature"] = self._credentials.signer.sign(payload)
-        return msgspec.json.encode({"id": request_id, "method": method, "params": signed}).decode()
-
-    def _result(
-        self,
-        endpoint: Endpoint,
-        reply: schemas.WsApiReply,
-        reply_type: type[T],
-        client_order_id: str | None,
-    ) -> T:
-        for limit in reply.rate_limits or ():
-            if limit.count is not None:
-                self._rate.on_usage(
-                    limit.rate_limit_type, limit.interval, limit.interval_num, limit.count
-                )
-        if reply.status == 200 and len(reply.result):
-            decoder = self._decoders.get(reply_type)
-            if decoder is None:
-                decoder = self._decoders[reply_type] = msgspec.json.Decoder(reply_type)
-            try:
-                return decoder.decode(reply.result)  # type: ignore[no-any-return]
-            except _UNREADABLE as exc:
-                raise ProtocolError(
-                    f"{endpoint.path}: unreadable result ({exc})",
-                    http_status=reply.status,
-                    endpoint=endpoint.path,
-                ) from None
-        err = reply.error
-        code = err.code if err is not None else None
-        if isinstance(code, str):
-            code = int_text(code)
-        error = classify(
-            reply.status,
-            code,
-            err.msg if err is not None else "",
-            endpoint=endpoint.path,
-            client_order_id=client_order_id,
-        )
-        self._rate.on_error(error)
-        raise error
 
     # -- reading -------------------------------------------------------------------------------
 
