@@ -419,16 +419,25 @@ def algo_report(
     ts_recv_ns: int,
     *,
     source: ReportSource = ReportSource.REST,
+    ts_event_ns: int | None = None,
+    reason: str = "",
 ) -> AlgoOrderReport:
-    """Raises:
-    ProtocolError: an enum value we do not know.
+    """The one place a conditional order becomes an :class:`AlgoOrderReport`: a REST reply, or
+    an ``ALGO_UPDATE`` in a reply's shape (:func:`.streamcodec.algo_update`, with the event's
+    time and the rejection ``reason``). An ``actualOrderId`` that is empty or not a positive
+    int64 means no order was placed yet.
+
+    Raises:
+        ProtocolError: an enum value we do not know.
     """
     actual = reply.actual_order_id
     actual_id = actual if isinstance(actual, int) else int_text(actual) if actual else None
     if actual_id is not None and not 0 < actual_id <= INT64_MAX:
         actual_id = None
+    if ts_event_ns is None:
+        ts_event_ns = (reply.update_time or reply.create_time) * NANOS_PER_MS
     return AlgoOrderReport(
-        ts_event_ns=(reply.update_time or reply.create_time) * NANOS_PER_MS,
+        ts_event_ns=ts_event_ns,
         ts_recv_ns=ts_recv_ns,
         source=source,
         symbol=Symbol(reply.symbol),
@@ -446,4 +455,5 @@ def algo_report(
         actual_order_id=VenueOrderId(actual_id) if actual_id is not None else None,
         actual_qty=loose_decimal(reply.actual_qty),
         actual_avg_price=loose_decimal(reply.actual_price),
+        reason=reason,
     )

@@ -36,20 +36,25 @@ import msgspec
 
 from mmoms.core.enums import LiquiditySide
 from mmoms.core.ids import ClientOrderId, Symbol, TradeId, VenueOrderId
-from mmoms.core.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
+from mmoms.core.reports import (
+    BalanceReport,
+    FillReport,
+    OrderStatusReport,
+    PositionReport,
+    ReportSource,
+)
 from mmoms.venues.binance import schemas
 from mmoms.venues.binance.codec import (
-    ALGO_STATUS_FROM_WIRE,
     NANOS_PER_MS,
     ORDER_STATUS_FROM_WIRE,
     ORDER_TYPE_FROM_WIRE,
     POSITION_SIDE_FROM_WIRE,
     SIDE_FROM_WIRE,
     TIF_FROM_WIRE,
+    algo_report,
     check_finite,
     int_text,
     lookup,
-    loose_decimal,
 )
 from mmoms.venues.binance.streamstats import DecoderStats
 from mmoms.venues.errors import ProtocolError
@@ -309,25 +314,29 @@ def algo_update(event: schemas.AlgoUpdate, ts_recv_ns: int) -> AlgoOrderReport:
     ProtocolError: an enum value we do not know.
     """
     o = event.order
-    actual = int_text(o.actual_order_id) if o.actual_order_id else None
-    return AlgoOrderReport(
-        ts_event_ns=max(event.event_time, event.transaction_time) * NANOS_PER_MS,
-        ts_recv_ns=ts_recv_ns,
-        symbol=Symbol(o.symbol),
-        client_order_id=ClientOrderId(o.client_algo_id),
+    # The update's fields in a REST reply's shape, so one function builds every report.
+    as_reply = schemas.AlgoOrderReply(
         algo_id=o.algo_id,
-        status=lookup(ALGO_STATUS_FROM_WIRE, o.status, "algo status"),
-        order_type=lookup(ORDER_TYPE_FROM_WIRE, o.order_type, "order type"),
-        side=lookup(SIDE_FROM_WIRE, o.side, "side"),
-        quantity=loose_decimal(o.quantity),
-        price=loose_decimal(o.price),
-        trigger_price=loose_decimal(o.trigger_price),
-        position_side=lookup(POSITION_SIDE_FROM_WIRE, o.position_side, "position side"),
-        reduce_only=o.reduce_only,
+        client_algo_id=o.client_algo_id,
+        order_type=o.order_type,
+        symbol=o.symbol,
+        side=o.side,
+        position_side=o.position_side,
+        quantity=o.quantity,
+        algo_status=o.status,
+        trigger_price=o.trigger_price,
+        price=o.price,
         close_position=o.close_position,
-        actual_order_id=VenueOrderId(actual) if actual is not None and actual > 0 else None,
-        actual_qty=loose_decimal(o.actual_qty),
-        actual_avg_price=loose_decimal(o.actual_avg_price),
+        reduce_only=o.reduce_only,
+        actual_order_id=o.actual_order_id,
+        actual_price=o.actual_avg_price,
+        actual_qty=o.actual_qty,
+    )
+    return algo_report(
+        as_reply,
+        ts_recv_ns,
+        source=ReportSource.STREAM,
+        ts_event_ns=max(event.event_time, event.transaction_time) * NANOS_PER_MS,
         reason=o.reject_reason,
     )
 
