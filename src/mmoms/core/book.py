@@ -15,8 +15,10 @@ REST replies, stream reports and reconciliation snapshots are merged by one set 
 
 Timestamps are used only as a tie-break between equal-rank reports (amendments), never as the
 primary order: Binance stamps in milliseconds and two updates can share one. Anything a
-tie-break gets wrong, the next reconciliation snapshot corrects. Status transitions go through
-:mod:`mmoms.core.fsm`; a pair it does not allow becomes an :class:`OrderAnomaly` event.
+tie-break gets wrong, the next reconciliation snapshot corrects. Every status change goes
+through :mod:`mmoms.core.fsm` (:meth:`LocalOrderBook._move`); a pair it does not allow becomes an
+:class:`OrderAnomaly` event. Orders are frozen to everyone else: the book writes their fields
+with ``object.__setattr__`` (:data:`_set`), nobody else can.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from mmoms.core.events import (
     OrderUpdated,
     ReasonedOrderEvent,
 )
-from mmoms.core.fsm import InvalidTransitionError, Trigger, next_status
+from mmoms.core.fsm import InvalidTransitionError, Trigger, is_allowed, next_status
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, TradeId, VenueOrderId
 from mmoms.core.order import Fill, Order
 from mmoms.core.reports import (
@@ -111,6 +113,8 @@ _VENUE_EVENT: dict[OrderStatus, type[OrderEvent]] = {
 }
 
 _ZERO = Decimal(0)
+# The book's write access to its frozen orders (see mmoms.core.order): the one way to change one.
+_set = object.__setattr__
 
 
 def is_waiting(order: Order) -> bool:
@@ -258,7 +262,7 @@ class LocalOrderBook:
                 position_side=s.position_side,
                 venue_order_id=s.venue_order_id,
                 filled_qty=s.filled_qty,
-                fills=[Fill(*msgspec.structs.astuple(f)) for f in s.fills],
+                fills=tuple(Fill(*msgspec.structs.astuple(f)) for f in s.fills),
                 venue_rank=s.venue_rank,
                 last_event_ns=s.last_event_ns,
                 external=s.external,
@@ -354,9 +358,9 @@ class LocalOrderBook:
         order = self.get(symbol, client_order_id)
         if order is None:
             raise UnknownOrderError(f"{symbol}/{client_order_id}")
-        order.status = next_status(order.status, trigger, partially_filled=order.filled_qty > 0)
-        self._index(order)
-        order.updated_ns = now = self._clock.time_ns()
+        self._move(order, next_status(order.status, trigger, partially_filled=order.filled_qty > 0))
+        now = self._clock.time_ns()
+        _set(order, "updated_ns", now)
         cid, status = client_order_id, order.status
         reasoned = _LOCAL_REASONED_EVENT.get(trigger)
         if reasoned is not None:
@@ -416,7 +420,7 @@ class LocalOrderBook:
         if order is None:
             return self._adopt(r)
         if order.venue_order_id is None and r.venue_order_id:
-            order.venue_order_id = r.venue_order_id
+            _set(order, "venue_order_id", r.venue_order_id)
             self._by_venue_id[(r.symbol, r.venue_order_id)] = order
         if r.status.rank < order.venue_rank or r.filled_qty < order.filled_qty:
             return []  # stale: we already know something newer
@@ -429,16 +433,15 @@ class LocalOrderBook:
             return [self._anomaly(order, str(exc))]
         old_status, old_filled = order.status, order.filled_qty
         old_price, old_qty = order.price, order.quantity
-        order.venue_rank = max(order.venue_rank, r.status.rank)
-        order.filled_qty = max(order.filled_qty, r.filled_qty)
+        _set(order, "venue_rank", max(order.venue_rank, r.status.rank))
+        _set(order, "filled_qty", max(order.filled_qty, r.filled_qty))
         if r.ts_event_ns >= order.last_event_ns:
-            order.last_event_ns = r.ts_event_ns
-            order.quantity = r.quantity
+            _set(order, "last_event_ns", r.ts_event_ns)
+            _set(order, "quantity", r.quantity)
             if r.price:
-                order.price = r.price
-        order.status = status
-        self._index(order)
-        order.updated_ns = r.ts_recv_ns
+                _set(order, "price", r.price)
+        self._move(order, status)
+        _set(order, "updated_ns", r.ts_recv_ns)
         changed_terms = (order.price, order.quantity) != (old_price, old_qty)
         if status == old_status and order.filled_qty == old_filled and not changed_terms:
             return []
@@ -478,8 +481,12 @@ class LocalOrderBook:
         )
 
     def _adopt(self, r: OrderStatusReport) -> list[Event]:
+        by_id = self._orders.setdefault(r.symbol, {})
+        cid = r.client_order_id
+        if cid in by_id:  # an id clash with one of ours: keep both, key apart
+            cid = ClientOrderId(f"{r.client_order_id}#{r.venue_order_id}")
         order = Order(
-            client_order_id=r.client_order_id,
+            client_order_id=cid,
             symbol=r.symbol,
             side=r.side,
             order_type=r.order_type,
@@ -497,10 +504,7 @@ class LocalOrderBook:
             created_ns=r.ts_recv_ns,
             updated_ns=r.ts_recv_ns,
         )
-        by_id = self._orders.setdefault(r.symbol, {})
-        if r.client_order_id in by_id:  # an id clash with one of ours: keep both, key apart
-            order.client_order_id = ClientOrderId(f"{r.client_order_id}#{r.venue_order_id}")
-        by_id[order.client_order_id] = order
+        by_id[cid] = order
         self._index(order)
         if r.venue_order_id:
             self._by_venue_id[(r.symbol, r.venue_order_id)] = order
@@ -541,24 +545,23 @@ class LocalOrderBook:
     def _attach_fill(self, order: Order, f: FillReport) -> list[Event]:
         """Record a fill that is already counted in the position."""
         if order.venue_order_id is None:
-            order.venue_order_id = f.venue_order_id
+            _set(order, "venue_order_id", f.venue_order_id)
             self._by_venue_id[(f.symbol, f.venue_order_id)] = order
         fill = Fill(
             f.trade_id, f.last_qty, f.last_price, f.commission, f.commission_asset, f.ts_event_ns
         )
-        order.fills.append(fill)
+        _set(order, "fills", (*order.fills, fill))
         filled = max(order.filled_qty, order.fills_qty, f.cum_filled_qty or _ZERO)
         complete = filled >= order.quantity
         trigger = Trigger.FILLED if complete else Trigger.PARTIALLY_FILLED
         events: list[Event] = []
         try:
-            order.status = next_status(order.status, trigger, partially_filled=True)
-            self._index(order)
+            self._move(order, next_status(order.status, trigger, partially_filled=True))
         except InvalidTransitionError as exc:
             events.append(self._anomaly(order, f"fill kept, status left as is: {exc}"))
-        order.filled_qty = filled
-        order.venue_rank = max(order.venue_rank, 3 if complete else 2)
-        order.updated_ns = f.ts_recv_ns
+        _set(order, "filled_qty", filled)
+        _set(order, "venue_rank", max(order.venue_rank, 3 if complete else 2))
+        _set(order, "updated_ns", f.ts_recv_ns)
         events.insert(
             0,
             OrderFilled(
@@ -584,16 +587,17 @@ class LocalOrderBook:
 
     def _apply_not_found(self, r: OrderNotFoundReport) -> list[Event]:
         """A "not found" settles only an order of unknown outcome the venue never acknowledged:
-        it never reached the venue's book (REJECTED). An order the venue did acknowledge (its
-        venue order id is known) existed: "not found" says nothing of how it ended, so it is
-        an anomaly, and the order waits for the venue's next answer."""
+        it never reached the venue's book (REJECTED, :data:`Trigger.NOT_FOUND`). An order the
+        venue did acknowledge (its venue order id is known) existed: "not found" says nothing of
+        how it ended, so it is an anomaly, and the order waits for the venue's next answer; so
+        is a "not found" for an order whose status the FSM does not let it settle (not UNKNOWN).
+        """
         order = self.get(r.symbol, r.client_order_id)
         if order is None:
             return []
-        if order.status is OrderStatus.UNKNOWN and order.venue_order_id is None:
-            order.status = OrderStatus.REJECTED  # the query proves it never reached the book
-            self._index(order)
-            order.updated_ns = r.ts_recv_ns
+        if order.venue_order_id is None and is_allowed(order.status, Trigger.NOT_FOUND):
+            self._move(order, next_status(order.status, Trigger.NOT_FOUND, partially_filled=False))
+            _set(order, "updated_ns", r.ts_recv_ns)
             return [
                 OrderRejected(
                     ts_ns=r.ts_recv_ns,
@@ -604,6 +608,11 @@ class LocalOrderBook:
                 )
             ]
         return [self._anomaly(order, f"venue does not know an order in {order.status.value}")]
+
+    def _move(self, order: Order, status: OrderStatus) -> None:
+        """Set a status :func:`next_status` returned, and keep the open-orders index in step."""
+        _set(order, "status", status)
+        self._index(order)
 
     def _anomaly(self, order: Order, reason: str) -> OrderAnomaly:
         self.anomaly_count += 1

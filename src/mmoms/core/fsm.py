@@ -15,7 +15,8 @@ existed (an order of unknown outcome that was never placed). Either way it must 
 live status on our word: it becomes UNKNOWN (:data:`Trigger.CANCEL_NOT_FOUND`) and the venue's
 answer about its client id settles it — the fill or final report, or, for an order the venue
 never acknowledged, a "not found" from the resolving query (which waits out the window in which
-the original request could still land): REJECTED.
+the original request could still land): REJECTED (:data:`Trigger.NOT_FOUND`). That query's
+"not found" is the only way an order becomes REJECTED without the venue saying so.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Trigger(StrEnum):
     AMEND_FAILED = "AMEND_FAILED"  # venue refused the modify; the order is unchanged
     AMENDED = "AMENDED"  # venue: modify applied
     OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"  # a request may or may not have executed
+    NOT_FOUND = "NOT_FOUND"  # venue: a query finds no order under this client id
 
 
 class _Working(StrEnum):
@@ -70,14 +72,14 @@ TRANSITIONS: Final[dict[tuple[S, Trigger], Target]] = {
     (S.PENDING_NEW, T.OUTCOME_UNKNOWN):     S.UNKNOWN,
     (S.PENDING_NEW, T.CANCEL_SENT):         S.PENDING_CANCEL,    # kill switch: cancel by client id
     (S.PENDING_NEW, T.SUBMIT):              S.PENDING_NEW,       # safe resend, same client id
-    (S.PENDING_NEW, T.AMENDED):             S.NEW,               # an amend report overtook the ack
+    (S.PENDING_NEW, T.AMENDED):             WORKING,             # an amend report overtook the ack; it says the fills
     # -- live ------------------------------------------------------------------------------
     (S.NEW, T.ACCEPTED):                    S.NEW,               # duplicate ack
     (S.NEW, T.PARTIALLY_FILLED):            S.PARTIALLY_FILLED,
     (S.NEW, T.FILLED):                      S.FILLED,
     (S.NEW, T.CANCEL_SENT):                 S.PENDING_CANCEL,
     (S.NEW, T.AMEND_SENT):                  S.PENDING_REPLACE,
-    (S.NEW, T.AMENDED):                     S.NEW,               # amend seen on the stream only
+    (S.NEW, T.AMENDED):                     WORKING,             # amend seen on the stream only; it says the fills
     (S.NEW, T.CANCELED):                    S.CANCELED,          # unsolicited: STP, countdown
     (S.NEW, T.EXPIRED):                     S.EXPIRED,           # GTD, STP
     (S.PARTIALLY_FILLED, T.PARTIALLY_FILLED): S.PARTIALLY_FILLED,
@@ -116,7 +118,8 @@ TRANSITIONS: Final[dict[tuple[S, Trigger], Target]] = {
     (S.UNKNOWN, T.FILLED):                  S.FILLED,
     (S.UNKNOWN, T.CANCELED):                S.CANCELED,
     (S.UNKNOWN, T.EXPIRED):                 S.EXPIRED,
-    (S.UNKNOWN, T.REJECTED):                S.REJECTED,          # query: the order never existed
+    (S.UNKNOWN, T.REJECTED):                S.REJECTED,          # the venue's own word
+    (S.UNKNOWN, T.NOT_FOUND):               S.REJECTED,          # query after the window: it never reached the venue
     (S.UNKNOWN, T.CANCEL_SENT):             S.PENDING_CANCEL,    # cancel by client id is safe
     (S.UNKNOWN, T.OUTCOME_UNKNOWN):         S.UNKNOWN,
     # -- terminal: only late facts about fills are accepted --------------------------------

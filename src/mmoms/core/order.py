@@ -1,8 +1,14 @@
-"""The order as the local book holds it: mutable, owned by the single writer."""
+"""The order as the local book holds it: read-only to everyone but the book.
+
+:class:`Order` is a frozen dataclass: assigning one of its attributes raises
+``dataclasses.FrozenInstanceError``. The book (:mod:`mmoms.core.book`), its single writer,
+changes an order with ``object.__setattr__`` only, and its status only through
+:mod:`mmoms.core.fsm`. Its fills are a tuple, so they cannot be appended to from outside either.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from mmoms.core.enums import OrderStatus, OrderType, PositionSide, Side, TimeInForce
@@ -19,7 +25,7 @@ class Fill:
     ts_ns: int
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Order:
     client_order_id: ClientOrderId
     symbol: Symbol
@@ -33,7 +39,7 @@ class Order:
     position_side: PositionSide = PositionSide.BOTH
     venue_order_id: VenueOrderId | None = None
     filled_qty: Decimal = Decimal(0)
-    fills: list[Fill] = field(default_factory=list)
+    fills: tuple[Fill, ...] = ()
     venue_rank: int = 0  # highest VenueOrderStatus.rank seen: lower-ranked reports are stale
     last_event_ns: int = 0  # venue time of the newest report applied (tie-break for amends)
     external: bool = False  # adopted from a venue report, not created by us
@@ -45,6 +51,9 @@ class Order:
     # A conditional order's trigger (stop / take-profit): from the command that created it;
     # None for LIMIT / MARKET and for adopted orders (venue reports do not carry it).
     trigger_price: Decimal | None = None
+
+    # Compared by value like before, but never hashed: the book changes it in place.
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def leaves_qty(self) -> Decimal:
