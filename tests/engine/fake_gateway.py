@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import string
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,6 +53,32 @@ from mmoms.venues.reports import AlgoOrderReport
 from tests.venues.test_instruments import BTCUSDC
 
 SYM = Symbol("BTCUSDC")
+
+FAKE_VENUE = GatewayCapabilities(
+    venue="fake",
+    max_batch_submit=5,
+    max_batch_amend=5,
+    max_batch_cancel=10,
+    supports_amend=True,
+    supports_conditional=False,  # conditional orders rest in the book with the others
+    client_id_max_len=36,
+    client_id_chars=string.ascii_letters + string.digits + ".:/_-",
+)
+"""The default fake venue: batches and ids as on Binance, amends in place."""
+
+OTHER_VENUE = msgspec.structs.replace(
+    FAKE_VENUE,
+    venue="fake-other",
+    max_batch_submit=3,
+    max_batch_amend=3,
+    max_batch_cancel=3,
+    supports_amend=False,
+    client_id_max_len=32,
+    client_id_chars=string.ascii_letters + string.digits + "_",
+)
+"""A second venue: no amend (a quote moves by cancel + new), batches of 3, no separate book for
+conditional orders, ids of at most 32 letters, digits and ``_``. Engine tests do not run
+against it yet; the engine must not need to know which one it talks to."""
 
 
 @dataclass
@@ -101,6 +128,10 @@ class FakeGateway:
     # exchangeInfo entries of the symbols it lists (BTCUSDC unless a test adds more)
     listed: list[dict[str, Any]] = field(default_factory=lambda: [BTCUSDC])
     latency_s: float = 0.0  # each order request waits this long before the venue acts
+    # What the venue declares (batch sizes, amend support, id rule): FAKE_VENUE unless a test
+    # builds another venue, e.g. FakeGateway(clock, capabilities=OTHER_VENUE).
+    capabilities: GatewayCapabilities = field(default_factory=lambda: FAKE_VENUE)
+    capability_violations: list[str] = field(default_factory=list)  # requests it refused
 
     # -- test controls ----------------------------------------------------------------------
 
@@ -138,17 +169,6 @@ class FakeGateway:
 
     # -- protocol ---------------------------------------------------------------------------
 
-    @property
-    def capabilities(self) -> GatewayCapabilities:
-        return GatewayCapabilities(
-            venue="fake",
-            max_batch_submit=5,
-            max_batch_amend=5,
-            max_batch_cancel=10,
-            supports_amend=True,
-            supports_conditional=False,
-        )
-
     async def start(self) -> None:
         self._stream = asyncio.Queue()  # a new connection: whatever the old one held is gone
         self._epoch += 1
@@ -178,6 +198,7 @@ class FakeGateway:
 
     async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]:
         self.requests.append("submit_batch")
+        self._declared("submit_batch", len(cmds), self.capabilities.max_batch_submit)
         await self._wire()
         return [self._try(self._submit, c) for c in cmds]
 
@@ -191,16 +212,19 @@ class FakeGateway:
 
     async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]:
         self.requests.append("cancel_batch")
+        self._declared("cancel_batch", len(cmds), self.capabilities.max_batch_cancel)
         await self._wire()
         return [self._try(self._cancel, c) for c in cmds]
 
     async def amend(self, cmd: AmendOrder) -> OrderStatusReport:
         self.requests.append("amend")
+        self._declared("amend", 1, 1)
         await self._wire()
         return self._amend(cmd)
 
     async def amend_batch(self, cmds: Sequence[AmendOrder]) -> list[BatchResult]:
         self.requests.append("amend_batch")
+        self._declared("amend_batch", len(cmds), self.capabilities.max_batch_amend)
         await self._wire()
         return [self._try(self._amend, c) for c in cmds]
 
@@ -303,6 +327,18 @@ class FakeGateway:
         return 0.0
 
     # -- venue behaviour ----------------------------------------------------------------------
+
+    def _declared(self, request: str, size: int, limit: int) -> None:
+        """A request beyond what the venue declares is refused, and noted for the test."""
+        caps = self.capabilities
+        if request.startswith("amend") and not caps.supports_amend:
+            problem = f"{request}: {caps.venue} declares no amend"
+        elif request.endswith("_batch") and size > max(limit, 1):
+            problem = f"{request} of {size}: {caps.venue} declares at most {limit}"
+        else:
+            return
+        self.capability_violations.append(problem)
+        raise Rejected(problem)
 
     async def _wire(self) -> None:
         if self.latency_s:

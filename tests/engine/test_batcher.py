@@ -1,11 +1,13 @@
 from decimal import Decimal as D
 
 import msgspec
+import pytest
 
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from mmoms.core.enums import OrderType, Side
 from mmoms.core.ids import ClientOrderId, Symbol
 from mmoms.engine.batcher import ActionBatcher, BatchLimits
+from mmoms.venues.gateway import GatewayCapabilities
 
 BTC, ETH = Symbol("BTCUSDC"), Symbol("ETHUSDC")
 
@@ -92,3 +94,46 @@ def test_queued_follows_the_new_orders_collected_per_symbol() -> None:
     b.drain()
     assert b.queued(BTC).orders == 0
     assert b.queued(ETH).orders == 0
+
+
+def test_limits_are_the_venues_declared_batch_sizes() -> None:
+    caps = GatewayCapabilities(
+        venue="other",
+        max_batch_submit=3,
+        max_batch_amend=2,
+        max_batch_cancel=4,
+        supports_amend=True,
+        supports_conditional=False,
+        client_id_max_len=32,
+        client_id_chars="abc0123456789-",
+    )
+    assert BatchLimits.of(caps) == BatchLimits(cancels=4, amends=2, news=3)
+    b = ActionBatcher(BatchLimits.of(caps))
+    for i in range(7):
+        b.add(new(f"n{i}"))
+        b.add(amend(f"a{i}"))
+        b.add(cancel(f"c{i}"))
+    sizes = [(f.kind.__name__, len(f.actions)) for f in b.drain()]
+    assert sizes == [
+        *[("CancelOrder", 4), ("CancelOrder", 3)],
+        *[("AmendOrder", 2)] * 3 + [("AmendOrder", 1)],
+        *[("SubmitOrder", 3)] * 2 + [("SubmitOrder", 1)],
+    ]
+
+
+def test_no_batch_limits_are_given_by_default() -> None:
+    assert BatchLimits() == BatchLimits(cancels=1, amends=1, news=1)  # the venue declares more
+
+
+@pytest.mark.parametrize("size", [0, 1])
+def test_a_venue_without_batches_gets_one_action_per_request(size: int) -> None:
+    b = ActionBatcher(BatchLimits(cancels=size, amends=size, news=size))
+    for i in range(3):
+        b.add(new(f"n{i}"))
+        b.add(cancel(f"c{i}"))
+    flights = b.drain()
+    assert [len(f.actions) for f in flights] == [1] * 6
+    assert [f.actions[0].client_order_id for f in flights] == [
+        *(f"c{i}" for i in range(3)),
+        *(f"n{i}" for i in range(3)),
+    ]

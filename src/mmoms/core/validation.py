@@ -12,7 +12,8 @@ Enums accept their member or its exact string value (``Side.BUY`` or ``"BUY"``).
 
 from __future__ import annotations
 
-import re
+import string
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
@@ -20,11 +21,47 @@ from typing import TypeVar
 from mmoms.core.errors import InvalidOrderError
 from mmoms.core.ids import ClientOrderId, Symbol
 
-__all__ = ["check_client_order_id", "check_enum", "check_money", "check_symbol", "check_tag"]
+__all__ = [
+    "ANY_VENUE_CLIENT_ID",
+    "ClientIdRule",
+    "check_client_order_id",
+    "check_enum",
+    "check_money",
+    "check_symbol",
+    "check_tag",
+]
 
 E = TypeVar("E", bound=StrEnum)
 
-_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")  # Binance's newClientOrderId rule
+
+@dataclass(frozen=True, slots=True)
+class ClientIdRule:
+    """Which client order ids a venue accepts: 1 to ``max_len`` characters, each one of ``chars``.
+
+    A gateway declares its venue's rule (``GatewayCapabilities.client_id_rule``); the engine
+    makes ids that fit it (:class:`mmoms.engine.client_ids.ClientOrderIdFactory`).
+    """
+
+    max_len: int
+    chars: str  # every character allowed, e.g. string.ascii_letters + string.digits
+
+    def __post_init__(self) -> None:
+        if self.max_len < 1 or not self.chars:
+            raise ValueError(f"a client id rule needs max_len >= 1 and some characters: {self}")
+
+    def accepts(self, value: str) -> bool:
+        # strip removes every allowed character from both ends: nothing left means all allowed
+        return 0 < len(value) <= self.max_len and not value.strip(self.chars)
+
+    def allows(self, chars: str) -> bool:
+        """True if every one of ``chars`` may appear in an id."""
+        return all(c in self.chars for c in chars)
+
+
+ANY_VENUE_CLIENT_ID = ClientIdRule(64, string.ascii_letters + string.digits + string.punctuation)
+"""Printable ASCII without spaces, up to 64 characters: the widest rule a venue is expected to
+declare. What the engine made for any venue passes; a venue's own, narrower rule is applied where
+ids are made."""
 _TAG_MAX = 64
 
 
@@ -92,13 +129,14 @@ def check_symbol(value: object, known: tuple[Symbol, ...] | frozenset[Symbol]) -
     return Symbol(value)
 
 
-def check_client_order_id(value: object) -> ClientOrderId:
-    """A syntactically valid client order id (Binance's rule: 1-36 of ``.A-Za-z0-9:/_-``).
+def check_client_order_id(value: object, rule: ClientIdRule = ANY_VENUE_CLIENT_ID) -> ClientOrderId:
+    """A syntactically valid client order id under ``rule`` (default: any venue's; an id of ours
+    that names an order was made to the connected venue's rule, so it passes).
 
     Raises:
         InvalidOrderError: not a string, or not matching the rule.
     """
-    if not isinstance(value, str) or not _CLIENT_ID.match(value):
+    if not isinstance(value, str) or not rule.accepts(value):
         raise InvalidOrderError(f"not a client order id: {repr(value)[:48]}")
     return ClientOrderId(value)
 

@@ -11,8 +11,9 @@ imperative actions, keyed by client order id:
 * a duplicate cancel is dropped.
 
 :meth:`ActionBatcher.drain` returns :class:`Flight`s: cancels first (getting out of the market is
-never delayed behind new risk), then amends, then new orders, grouped per symbol into the
-venue's batch sizes (Binance: ≤ 10 cancels, ≤ 5 modifies, ≤ 5 new orders per request).
+never delayed behind new risk), then amends, then new orders, grouped per symbol into the batch
+sizes the venue declares (:class:`BatchLimits` from ``GatewayCapabilities``; a venue without a
+batch endpoint gets one action per request).
 """
 
 from __future__ import annotations
@@ -24,15 +25,27 @@ from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from mmoms.core.enums import Side
 from mmoms.core.ids import ClientOrderId, Symbol
 from mmoms.engine.risk import NOTHING_QUEUED, Queued
+from mmoms.venues.gateway import GatewayCapabilities
 
 Action = SubmitOrder | AmendOrder | CancelOrder
 
 
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
-    cancels: int = 10
-    amends: int = 5
-    news: int = 5
+    """Most actions of one kind per request. 0 or 1: one request per action (no batching)."""
+
+    cancels: int = 1
+    amends: int = 1
+    news: int = 1
+
+    @classmethod
+    def of(cls, capabilities: GatewayCapabilities) -> BatchLimits:
+        """The batch sizes the venue's gateway declares."""
+        return cls(
+            cancels=capabilities.max_batch_cancel,
+            amends=capabilities.max_batch_amend,
+            news=capabilities.max_batch_submit,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +122,12 @@ class ActionBatcher:
             (self._amends, self.limits.amends),
             (self._news, self.limits.news),
         ):
+            size = max(size, 1)  # 0: the venue has no batch request; each action goes alone
             by_symbol: dict[Symbol, list[Action]] = {}
             for action in actions.values():
                 by_symbol.setdefault(action.symbol, []).append(action)
             for symbol, items in by_symbol.items():
-                for i in range(0, len(items), max(size, 1)):
+                for i in range(0, len(items), size):
                     flights.append(Flight(symbol, tuple(items[i : i + size])))
             actions.clear()
         self._queued.clear()

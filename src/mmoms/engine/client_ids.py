@@ -1,52 +1,103 @@
-"""Client order ids that never repeat, across restarts too.
+"""Client order ids that never repeat, across restarts too, and fit the venue's id rule.
 
-Format: ``<prefix>-<session>-<counter>`` in base 36, at most 36 characters and within Binance's
-``^[.A-Z:/a-z0-9_-]{1,36}$``. The session part is the start time in milliseconds, so a restarted
-OMS cannot reissue an id from an earlier run even before it has read its journal; recovery also
-raises the counter past every id it finds.
+Format: ``<prefix>-<session>-<counter>``, the numbers in base 36. The session part is the start
+time in milliseconds, so a restarted OMS cannot reissue an id from an earlier run even before it
+has read its journal; recovery also raises the counter past every id it finds.
+
+The venue's rule (``GatewayCapabilities.client_id_rule``: longest id, allowed characters) shapes
+the format once, at construction: the separator is the first of ``-_.:/`` the rule allows, the
+digits lowercase base 36, else uppercase, else decimal. A venue that allows no separator gets
+``<prefix><session><counter>`` with a letters-only prefix and a fixed-width session, which still
+parses one way. A prefix or a rule that cannot hold the format is a clear error before anything
+is sent.
 """
 
 from __future__ import annotations
 
-import re
+import string
 
 from mmoms.core.ids import ClientOrderId
+from mmoms.core.validation import ANY_VENUE_CLIENT_ID, ClientIdRule
 
-VALID_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+PREFIX_MAX = 8
+COUNTER_ROOM = 6  # characters left for the counter at least: 36**6 ≈ 2e9 ids per session
+_SEPARATORS = "-_.:/"
+_SESSION_MAX_MS = 10**14 - 1  # the year 5138
+_ALPHABETS = (
+    string.digits + string.ascii_lowercase,
+    string.digits + string.ascii_uppercase,
+    string.digits,
+)
 
 
-def _b36(n: int) -> str:
+def _encode(n: int, digits: str) -> str:
     if n == 0:
-        return "0"
+        return digits[0]
+    base = len(digits)
     out = []
     while n:
-        n, r = divmod(n, 36)
-        out.append(_DIGITS[r])
+        n, r = divmod(n, base)
+        out.append(digits[r])
     return "".join(reversed(out))
 
 
 class ClientOrderIdFactory:
-    def __init__(self, prefix: str, session_ms: int) -> None:
+    def __init__(
+        self, prefix: str, session_ms: int, rule: ClientIdRule = ANY_VENUE_CLIENT_ID
+    ) -> None:
         """
         Raises:
-            ValueError: the prefix is empty, too long or has characters Binance refuses.
+            ValueError: the prefix is empty, longer than 8 characters, holds a character the rule
+                refuses or the separator; or the rule leaves no separator, no digits, or not
+                enough length for prefix, session and a counter.
         """
-        if not prefix or len(prefix) > 8 or not VALID_ID.match(prefix) or "-" in prefix:
+        digits = next((d for d in _ALPHABETS if rule.allows(d)), None)
+        if digits is None:
             raise ValueError(
-                f"client id prefix must be 1-8 chars of [.A-Za-z0-9:/_], got {prefix!r}"
+                f"the venue's client id rule (characters {rule.chars!r}) allows no digits: "
+                f"the engine's id format does not fit it"
             )
-        self._head = f"{prefix}-{_b36(session_ms)}-"
+        sep = next((c for c in _SEPARATORS if rule.allows(c)), "")
+        # Without a separator the prefix ends at its first digit and the session has one width.
+        banned = sep or string.digits
+        if (
+            not prefix
+            or len(prefix) > PREFIX_MAX
+            or not rule.allows(prefix)
+            or any(c in banned for c in prefix)
+        ):
+            raise ValueError(
+                f"client id prefix must be 1-{PREFIX_MAX} characters of the venue's "
+                f"{rule.chars!r} and none of {banned!r}, got {prefix!r}"
+            )
+        session = _encode(session_ms, digits)
+        if not sep:
+            session = session.rjust(len(_encode(_SESSION_MAX_MS, digits)), digits[0])
+        self._head = f"{prefix}{sep}{session}{sep}"
+        if len(self._head) + COUNTER_ROOM > rule.max_len:
+            raise ValueError(
+                f"client ids {self._head}<counter> do not fit the venue's {rule.max_len} "
+                f"characters (a shorter prefix, or a venue that allows longer ids)"
+            )
+        self._digits = digits
+        self._max_len = rule.max_len
         self._counter = 0
 
     def next(self) -> ClientOrderId:
+        """
+        Raises:
+            OverflowError: the session has used up every id that fits the venue's length.
+        """
         self._counter += 1
-        return ClientOrderId(self._head + _b36(self._counter))
+        cid = self._head + _encode(self._counter, self._digits)
+        if len(cid) > self._max_len:
+            raise OverflowError(f"client id counter exhausted: {cid!r} exceeds {self._max_len}")
+        return ClientOrderId(cid)
 
     def owns(self, client_order_id: str) -> bool:
         """True for ids of this factory's session."""
         return client_order_id.startswith(self._head)
 
 
-def is_valid(client_order_id: str) -> bool:
-    return bool(VALID_ID.match(client_order_id))
+def is_valid(client_order_id: str, rule: ClientIdRule = ANY_VENUE_CLIENT_ID) -> bool:
+    return rule.accepts(client_order_id)

@@ -131,7 +131,9 @@ class OrderManager:
         self.metrics = metrics = OmsMetrics()
         self.risk = RiskEngine(config.risk, clock, error_rate=self._gateway_error_rate)
         self._ids = ClientOrderIdFactory(
-            config.client_id_prefix, clock.time_ns() // NANOS_PER_MILLI
+            config.client_id_prefix,
+            clock.time_ns() // NANOS_PER_MILLI,
+            gateway.capabilities.client_id_rule,
         )
         self._queue: asyncio.Queue[EngineMsg] = asyncio.Queue(maxsize=config.queue_size)
         self._instruments: dict[Symbol, Instrument] = {}
@@ -141,7 +143,7 @@ class OrderManager:
         self._background = background = Background(self._queue)
         self._planner = planner = ActionPlanner(
             bw.book, self.risk, self._instruments, config, self._ids, metrics,
-            strategy_position=self._strategy_position,
+            venue=gateway.capabilities, strategy_position=self._strategy_position,
         )  # fmt: skip
         self._outgoing = outgoing = Outgoing(
             bw, planner, gateway, background, config, metrics, clock

@@ -65,13 +65,14 @@ from mmoms.core.intents import (
     SetQuotes,
 )
 from mmoms.core.order import Order
-from mmoms.engine.batcher import ActionBatcher, Flight
+from mmoms.engine.batcher import ActionBatcher, BatchLimits, Flight
 from mmoms.engine.client_ids import ClientOrderIdFactory
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.quote_budget import ORDER_RATE, QuoteAction, QuoteWindow, snap_levels
 from mmoms.engine.risk import RiskEngine, RiskRejection
 from mmoms.engine.strategy_limits import StrategyRisk, no_position
+from mmoms.venues.gateway import GatewayCapabilities
 
 EVERY_STRATEGY = StrategyId("*")
 
@@ -100,6 +101,7 @@ class ActionPlanner:
     config: OmsConfig
     ids: ClientOrderIdFactory
     metrics: OmsMetrics
+    venue: GatewayCapabilities  # the gateway's: batch sizes, amend support
     rejections: list[Rejection] = field(default_factory=list)
     # New orders canceled in the window that collected them: never sent; booked as created and
     # canceled, so the strategy that placed one hears how it ended.
@@ -108,7 +110,7 @@ class ActionPlanner:
     budget_at_ns: int | None = None  # quotes wait for budget: re-plan then (monotonic ns)
     _now: int = 0
     _decided_ns: int = 0  # this window's decision time (monotonic)
-    _batcher: ActionBatcher = field(default_factory=ActionBatcher)
+    _batcher: ActionBatcher = field(init=False)
     _desired: dict[tuple[StrategyId, Symbol], tuple[QuoteLevel, ...]] = field(default_factory=dict)
     _intent_ns: dict[tuple[StrategyId, Symbol], int] = field(default_factory=dict)
     _dirty: set[tuple[StrategyId, Symbol]] = field(default_factory=set)
@@ -124,6 +126,7 @@ class ActionPlanner:
 
     def __post_init__(self) -> None:
         self._quotes = QuoteWindow(self.metrics)
+        self._batcher = ActionBatcher(BatchLimits.of(self.venue))
         self.limits = StrategyRisk(self.config.strategy_limits, self._position)
 
     def _position(self, strategy_id: StrategyId, symbol: Symbol) -> Decimal:
@@ -215,7 +218,7 @@ class ActionPlanner:
             self._deferred_cancels,
             self.instruments[symbol].tick_size,
             self.config.tolerance_for(symbol),
-            self.config.allow_amend,
+            self.config.allow_amend and self.venue.supports_amend,
         )
         for order in cancels:
             self._add_cancel(order)

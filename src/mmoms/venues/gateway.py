@@ -40,6 +40,7 @@ from mmoms.core.reports import (
     OrderStatusReport,
     PositionReport,
 )
+from mmoms.core.validation import ClientIdRule
 from mmoms.venues.errors import VenueError
 from mmoms.venues.reports import (
     AccountConfigReport,
@@ -112,12 +113,33 @@ class RateLimitState(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GatewayCapabilities(msgspec.Struct, frozen=True, kw_only=True):
+    """What the venue can do and what it accepts, as its gateway declares it. The engine reads
+    these instead of knowing the venue.
+
+    Attributes:
+        venue: the venue's name, for logs.
+        max_batch_submit: most new orders in one request (0 or 1: no batch endpoint, one request
+            per order); ``max_batch_amend`` and ``max_batch_cancel`` likewise.
+        supports_amend: a live order's price and quantity can be modified in place; without it
+            the quote diff replaces an order (cancel + new) instead.
+        supports_conditional: the venue keeps conditional orders (stops, take-profits) apart
+            from its order book until they trigger (``open_conditional_orders`` lists them).
+        client_id_max_len: longest client order id the venue accepts.
+        client_id_chars: every character a client order id may hold.
+    """
+
     venue: str
-    max_batch_submit: int  # 0: no batch endpoint
+    max_batch_submit: int
     max_batch_amend: int
     max_batch_cancel: int
     supports_amend: bool
     supports_conditional: bool
+    client_id_max_len: int
+    client_id_chars: str
+
+    @property
+    def client_id_rule(self) -> ClientIdRule:
+        return ClientIdRule(self.client_id_max_len, self.client_id_chars)
 
 
 BatchResult = OrderStatusReport | AlgoOrderReport | OrderNotFoundReport | VenueError

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import string
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from decimal import Decimal
@@ -189,6 +190,9 @@ class BinanceGateway:
 
     @property
     def capabilities(self) -> GatewayCapabilities:
+        # binance-usdm.md §3.5: batchOrders places ≤ 5, modifies ≤ 5, cancels ≤ 10; §3.3: LIMIT
+        # orders can be modified; §3.2: newClientOrderId ^[.A-Z:/a-z0-9_-]{1,36}$ (-4015 beyond
+        # 36); §4: conditional orders wait in the Algo Service, apart from the order book.
         return GatewayCapabilities(
             venue="BINANCE_USDM",
             max_batch_submit=endpoints.MAX_BATCH_PLACE,
@@ -196,6 +200,8 @@ class BinanceGateway:
             max_batch_cancel=endpoints.MAX_BATCH_CANCEL,
             supports_amend=True,
             supports_conditional=True,
+            client_id_max_len=36,
+            client_id_chars=string.ascii_letters + string.digits + ".:/_-",
         )
 
     # ==========================================================================================
