@@ -54,6 +54,10 @@ class OrderStatusReport(Report, frozen=True, tag=True, kw_only=True):
     reduce_only: bool = False
     position_side: PositionSide = PositionSide.BOTH
     amended: bool = False  # this report is an AMENDMENT
+    # The venue says the order is done (or may be) without saying how: the order numbered
+    # ``venue_order_id`` knows, and must be queried by that number (its client order id may
+    # differ from ours) to settle this one.
+    ask_placed_order: bool = False
 
 
 class FillReport(Report, frozen=True, tag=True, kw_only=True):

@@ -8,8 +8,9 @@ The OMS addresses every order by client order id and does not know where it live
 component remembers which client ids are algo orders (those it placed, those seen in
 ``ALGO_UPDATE`` or ``openAlgoOrders``) and the last report of each: a cancel for such an id is
 routed here, and a successful cancel answers with the last report marked CANCELED instead of
-paying for a query. The memory is bounded (oldest forgotten first); an id that was forgotten is
-treated as a regular order.
+paying for a query. It also keeps the last quantity stated for each (the one placed, or one a
+report named), for the reports that state none (close-position stops). The memory is bounded
+(oldest forgotten first); an id that was forgotten is treated as a regular order.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class AlgoOrders:
         self._clock = clock
         self._memory = memory
         self._known: OrderedDict[str, AlgoOrderReport | None] = OrderedDict()
+        self._quantity: dict[str, Decimal] = {}  # the last stated; keys a subset of _known's
 
     def is_algo(self, client_order_id: str) -> bool:
         return client_order_id in self._known
@@ -51,15 +53,23 @@ class AlgoOrders:
             return None
         return last.actual_order_id or None
 
+    def known_quantity(self, client_order_id: str) -> Decimal | None:
+        """The order's quantity as last stated (placed with, or named by a report), if known."""
+        return self._quantity.get(client_order_id)
+
     def observe(self, report: AlgoOrderReport) -> None:
         """Remember an algo order's latest state (from a reply, the stream or a snapshot)."""
-        self._remember(report.client_order_id, report)
+        self._remember(report.client_order_id, report, report.quantity)
 
-    def _remember(self, client_order_id: str, report: AlgoOrderReport | None) -> None:
+    def _remember(
+        self, client_order_id: str, report: AlgoOrderReport | None, quantity: Decimal | None
+    ) -> None:
         self._known[client_order_id] = report
         self._known.move_to_end(client_order_id)
+        if quantity:
+            self._quantity[client_order_id] = quantity
         while len(self._known) > self._memory:
-            self._known.popitem(last=False)
+            self._quantity.pop(self._known.popitem(last=False)[0], None)
 
     async def submit(
         self,
@@ -79,7 +89,7 @@ class AlgoOrders:
         )
         coid = cmd.client_order_id
         # Known before sending, so a cancel issued while the outcome is unknown is routed here.
-        self._remember(coid, self._known.get(coid))
+        self._remember(coid, self._known.get(coid), cmd.quantity)
         priority = Priority.EXIT if cmd.reduce_only or cmd.close_position else Priority.NORMAL
 
         async def attempt(retries: int) -> AlgoOrderReport:

@@ -14,6 +14,13 @@ Conditional orders: a cancel or query goes to the algo service when the caller s
 is conditional (``CancelOrder.conditional``, ``query(..., conditional=True)``) or when this
 process has seen the id as an algo order; the hint is what makes it work after a restart.
 
+Conditional orders as orders: with ``conditional_as_orders=True`` every report about a
+conditional order that the gateway hands out (stream items, submit / cancel / query /
+resolve_unknown replies, batch-cancel results, :meth:`open_conditional_orders`) is an
+:class:`OrderStatusReport` made by :meth:`conditional_view` (the rule: :mod:`.algo_view`),
+never an :class:`AlgoOrderReport`; :meth:`submit_algo` and :meth:`open_algo_orders` stay the
+algo service's own view.
+
 Unknown outcomes: a submit or amend that ends in ``OutcomeUnknown`` / ``ProtocolError`` is never
 re-sent. The gateway remembers the ``timestamp`` it was signed with; :meth:`resolve_unknown`
 queries by client order id (retrying per the schedule) and, if the order is not found while the
@@ -57,6 +64,7 @@ from mmoms.core.reports import (
 from mmoms.venues.binance import codec, endpoints, schemas
 from mmoms.venues.binance.admin import BinanceAdmin
 from mmoms.venues.binance.algo import AlgoOrders
+from mmoms.venues.binance.algo_view import conditional_status_report
 from mmoms.venues.binance.batch import BatchOrders
 from mmoms.venues.binance.config import BinanceConfig, OrderTransport
 from mmoms.venues.binance.endpoints import Endpoint, OpKind
@@ -99,6 +107,7 @@ from mmoms.venues.transport import (
 log = logging.getLogger("mmoms.venues.binance")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _CLOSED = object()  # end-of-stream marker in the report queue
 _RESOLVE_MARGIN_MS = 50  # beyond the recvWindow, for clock-estimate error
@@ -115,7 +124,12 @@ class BinanceGateway:
         clock: Clock | None = None,
         http: HttpTransport | None = None,
         ws: WsConnector | None = None,
+        conditional_as_orders: bool = False,
     ) -> None:
+        """``conditional_as_orders``: hand conditional orders out as :class:`OrderStatusReport`
+        (see the module docstring); False keeps the :class:`AlgoOrderReport` of the algo service.
+        """
+        self._as_orders = conditional_as_orders
         self.config = cfg = config or BinanceConfig()
         self._clock = clock = clock or LiveClock()
         self._credentials = credentials
@@ -288,6 +302,10 @@ class BinanceGateway:
     async def _emit(self, message: StreamMessage) -> None:
         if isinstance(message, StreamItem) and isinstance(message.report, AlgoOrderReport):
             self.algo.observe(message.report)
+            if self._as_orders:
+                message = msgspec.structs.replace(
+                    message, report=self.conditional_view(message.report)
+                )
         await self._queue.put(message)
 
     async def stream(self) -> AsyncIterator[StreamMessage]:
@@ -374,7 +392,7 @@ class BinanceGateway:
                 mark it UNKNOWN and call :meth:`resolve_unknown`.
         """
         if cmd.order_type.is_conditional:
-            return await self.submit_algo(cmd)
+            return self._handed_out(await self.submit_algo(cmd))
         params = codec.new_order_params(cmd, response_type=self.config.new_order_response)
         coid = cmd.client_order_id
         priority = Priority.EXIT if cmd.reduce_only else Priority.NORMAL
@@ -448,7 +466,7 @@ class BinanceGateway:
         if placed is not None:
             cmd = placed
         elif cmd.conditional or self.algo.is_algo(cmd.client_order_id):
-            return await self.algo.cancel(cmd.symbol, cmd.client_order_id)
+            return self._handed_out(await self.algo.cancel(cmd.symbol, cmd.client_order_id))
         try:
             reply = await self._call(
                 endpoints.CANCEL_ORDER,
@@ -573,7 +591,8 @@ class BinanceGateway:
 
         async def one(i: int) -> None:
             try:
-                results[i] = await self.algo.cancel(cmds[i].symbol, cmds[i].client_order_id)
+                cancelled = await self.algo.cancel(cmds[i].symbol, cmds[i].client_order_id)
+                results[i] = self._handed_out(cancelled)
             except VenueError as exc:
                 results[i] = exc
 
@@ -638,7 +657,7 @@ class BinanceGateway:
         if cmd.venue_order_id:  # an order of the matching engine (a stop's placed order too)
             return await self.query_order(cmd.symbol, cmd.client_order_id, cmd.venue_order_id)
         if conditional or self.algo.is_algo(cmd.client_order_id):
-            return await self.algo.query(cmd.symbol, cmd.client_order_id)
+            return self._handed_out(await self.algo.query(cmd.symbol, cmd.client_order_id))
         return await self.query_order(cmd.symbol, cmd.client_order_id)
 
     async def resolve_unknown(
@@ -711,14 +730,31 @@ class BinanceGateway:
         """Conditional orders waiting in the algo service. Raises the venue error kinds."""
         return await self.algo.open_orders(symbol)
 
-    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[AlgoOrderReport]:
-        """``openAlgoOrders`` per symbol (weight 1 each), concurrently.
+    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[Any]:
+        """``openAlgoOrders`` per symbol (weight 1 each), concurrently: a list of
+        :class:`OrderStatusReport` with ``conditional_as_orders``, else of
+        :class:`AlgoOrderReport`. (``list[Any]``: the venue-neutral protocol says the latter
+        until the engine switches; this conforms to it before and after.)
 
         Raises:
             Rejected, OutcomeUnknown, ProtocolError — after retries.
         """
         per_symbol = await asyncio.gather(*(self.algo.open_orders(s) for s in symbols))
-        return [r for reports in per_symbol for r in reports]
+        reports = [r for batch in per_symbol for r in batch]
+        if self._as_orders:
+            return [self.conditional_view(r) for r in reports]
+        return reports
+
+    def conditional_view(self, report: AlgoOrderReport) -> OrderStatusReport:
+        """A conditional order as the core sees every order (the rule: :mod:`.algo_view`); the
+        quantity it was placed with stands in where the report states none."""
+        return conditional_status_report(report, self.algo.known_quantity(report.client_order_id))
+
+    def _handed_out(self, report: R) -> R | OrderStatusReport:
+        """``report`` as handed to the caller: an algo report becomes its view when asked to."""
+        if self._as_orders and isinstance(report, AlgoOrderReport):
+            return self.conditional_view(report)
+        return report
 
     async def fills(self, symbol: Symbol, since_ns: int) -> list[FillReport]:
         """``GET /fapi/v1/userTrades`` from ``since_ns`` (Binance keeps 7 days per query window).
