@@ -6,15 +6,15 @@ input record, then applied; each event the book answers with is journaled too an
 the strategies, who hear of it only once the batch is durable. Replaying the book inputs in seq
 order rebuilds the same book (see :mod:`mmoms.journal.recovery`).
 
-Events then fan out to whoever decides from them, through two hooks the engine sets: an order
-that is no longer in flight goes to the quoting planner (``on_settled``), an order of a
-contingent group to the group runner (``on_group_event``), and a triggered stop whose outcome
-only the order it placed can tell to the reconciler (``ask_placed_order``).
+What the change means to the rest of the engine is not acted on here: it is collected as
+follow-ons (:attr:`BookWriter.reactions`) that the loop routes once the handler that made the
+change has returned — an order no longer in flight (:class:`OrderSettled`, for the quoting), an
+order of a contingent group (:class:`GroupOrderEvent`), a fill (:class:`FillBooked`, for the
+automatic kill switch), a triggered stop whose outcome only the order it placed can tell
+(:class:`QueryWanted`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from mmoms.contingent import AnyGroupEvent
 from mmoms.core.book import LocalOrderBook
@@ -28,10 +28,16 @@ from mmoms.core.order import Order
 from mmoms.core.reports import Report
 from mmoms.engine.groups import algo_status_report, asks_placed_order
 from mmoms.engine.journal_writer import JournalWriter
+from mmoms.engine.messages import (
+    Decision,
+    FillBooked,
+    GroupOrderEvent,
+    OrderSettled,
+    QueryWanted,
+)
 from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.planner import Rejection
 from mmoms.engine.protection import ProtectionFailed
-from mmoms.engine.risk import RiskEngine
 from mmoms.journal.records import BookCreate, BookMark, BookReport, EventRecorded, RiskRejected
 from mmoms.venues.reports import AlgoOrderReport
 
@@ -40,25 +46,16 @@ Notification = Event | RiskRejected | AnyGroupEvent | ProtectionFailed | Fill
 __all__ = ["BookWriter", "Notification"]
 
 
-def _nothing(_: object) -> None:
-    return None
-
-
 class BookWriter:
-    def __init__(
-        self, clock: ManualClock, journal: JournalWriter, risk: RiskEngine, metrics: OmsMetrics
-    ) -> None:
+    def __init__(self, clock: ManualClock, journal: JournalWriter, metrics: OmsMetrics) -> None:
         self.clock = clock  # the book's clock: set to the input's time before each input
         self.book = LocalOrderBook(clock)
         self.journal = journal
-        self.risk = risk
         self.metrics = metrics
         self.notifications: list[Notification] = []  # told once the batch is durable
         self.version = 0  # counts book inputs: whatever was derived from the book is stale
         self.ledger = Ledger()  # positions and PnL per strategy, from the fills booked here
-        self.on_settled: Callable[[Order], None] = _nothing
-        self.on_group_event: Callable[[OrderEvent], None] = _nothing
-        self.ask_placed_order: Callable[[Order], None] = _nothing  # wired by the reconciler
+        self.reactions: list[Decision] = []  # follow-ons of the changes: the loop routes them
 
     @property
     def now(self) -> int:
@@ -124,16 +121,16 @@ class BookWriter:
     def apply_algo(self, report: AlgoOrderReport) -> None:
         """A conditional order's report, as the book's view of it (see :mod:`.groups`). When
         the algo service says the stop is done without proving how, the order it placed at
-        trigger is asked about (``ask_placed_order``)."""
+        trigger is asked about."""
         view = algo_status_report(report, self.book.get(report.symbol, report.client_order_id))
         self.apply(view)
         if asks_placed_order(report, view):
             order = self.book.by_venue_id(report.symbol, view.venue_order_id)
             if order is not None and not order.status.is_terminal:
-                self.ask_placed_order(order)
+                self.reactions.append(QueryWanted(order.symbol, order.client_order_id, False))
 
     def take(self, events: list[Event]) -> None:
-        journal, book = self.journal, self.book
+        journal, book, reactions = self.journal, self.book, self.reactions
         for event in events:
             journal.record(EventRecorded(event=event), getattr(event, "client_order_id", ""))  # type: ignore[arg-type]
             self.notifications.append(event)
@@ -146,9 +143,9 @@ class BookWriter:
             if type(event) is OrderFilled:
                 self._fill(order, event)
             if not order.status.is_in_flight:
-                self.on_settled(order)
+                reactions.append(OrderSettled(order))
             if order.group_id is not None:
-                self.on_group_event(event)
+                reactions.append(GroupOrderEvent(event))
 
     def _fill(self, order: Order, event: OrderFilled) -> None:
         """Book the fill per strategy; its strategy hears of it with the position after it
@@ -165,7 +162,7 @@ class BookWriter:
                 ts_ns=event.ts_ns,
             )
         )
-        self.risk.after_fill(self.book, order.symbol)
+        self.reactions.append(FillBooked(order.symbol))
 
     def reject(self, rejection: Rejection) -> None:
         """A risk check said no: journaled and told to the strategies."""

@@ -61,7 +61,10 @@ class CommitPipeline:
         on_durable: Callable[[Sealed, int], None],
         on_caught_up: Callable[[], None],
         monotonic_ns: Callable[[], int],
+        *,
+        wake: Callable[[], None] | None = None,
     ) -> None:
+        """``wake`` tells the loop that a commit failed (it may be waiting on its queue)."""
         self._store = store
         self._commit_now: Callable[[Batch], None] | None = getattr(store, "commit_now", None)
         self._on_durable = on_durable
@@ -74,7 +77,7 @@ class CommitPipeline:
         self._settled = asyncio.Event()  # nothing in flight and nothing waiting
         self._settled.set()
         self.failed: BaseException | None = None
-        self.wake: Callable[[], None] = _nothing  # tells the loop that a commit failed
+        self._wake = wake or _nothing
 
     @property
     def busy(self) -> bool:
@@ -135,7 +138,7 @@ class CommitPipeline:
         except BaseException as exc:  # raised by the loop, not lost in a callback
             self.failed = exc
             self._settled.set()
-            self.wake()
+            self._wake()
 
     def _release(self, group: list[Sealed]) -> None:
         committed = self._monotonic_ns()

@@ -19,7 +19,6 @@ venue says.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from mmoms.core.commands import CancelOrder, SubmitOrder
 from mmoms.core.enums import OrderStatus
@@ -27,47 +26,40 @@ from mmoms.core.fsm import Trigger
 from mmoms.core.ids import ClientOrderId, Symbol
 from mmoms.core.order import Order
 from mmoms.core.reports import OrderNotFoundReport
+from mmoms.engine.batcher import Flight
 from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
+from mmoms.engine.messages import CancelWanted, Decisions, QueryWanted, Send
 from mmoms.engine.metrics import OmsMetrics
-from mmoms.engine.outgoing import Outgoing
-from mmoms.engine.planner import ActionPlanner
 from mmoms.journal.records import CommandSent, decode_entry
 from mmoms.journal.store import OutboxEntry
 from mmoms.venues.errors import VenueError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Followups", "StartQuery"]
+__all__ = ["Followups"]
 
-StartQuery = Callable[[Symbol, ClientOrderId, bool], None]  # (symbol, cid, unknown)
 _RESENDABLE = (OrderStatus.PENDING_NEW, OrderStatus.UNKNOWN)  # a follow-up not settled yet
 
 
-def _no_query(symbol: Symbol, cid: ClientOrderId, unknown: bool) -> None:
-    raise RuntimeError("Followups.start_query is not wired")
-
-
 class Followups:
-    def __init__(
-        self, bw: BookWriter, outgoing: Outgoing, config: OmsConfig, metrics: OmsMetrics
-    ) -> None:
-        self._bw = bw
-        self._outgoing = outgoing
+    """The follow-ups of unknown fate, and what to do about each answer. Its methods return the
+    loop's next steps (queries, re-sends); they are called by the reply and query handlers."""
+
+    def __init__(self, book_writer: BookWriter, config: OmsConfig, metrics: OmsMetrics) -> None:
+        self._bw = book_writer
         self._cfg = config
         self._metrics = metrics
-        self.start_query: StartQuery = _no_query  # the reconciler's, wired by the engine
         self.pending: dict[ClientOrderId, SubmitOrder] = {}  # queried; re-sent if missing
         self._resends: dict[ClientOrderId, int] = {}
 
-    def resume(
-        self, in_flight: list[Order], outbox: list[OutboxEntry], planner: ActionPlanner
-    ) -> None:
+    def resume(self, in_flight: list[Order], outbox: list[OutboxEntry]) -> Decisions:
         """After a restart: whatever was in flight has an unknown outcome now (the request may
         or may not have landed), and cancels committed but not confirmed are wanted again.
         Group follow-up orders in the outbox and not settled are queried (then re-sent if the
         venue never saw them); the engine queries every in-flight order after this."""
         bw = self._bw
+        out: Decisions = []
         cancels: list[tuple[OutboxEntry, CancelOrder]] = []
         for entry in outbox:
             sent = decode_entry(entry.payload)
@@ -88,17 +80,20 @@ class Followups:
         for entry, cancel in cancels:
             target = bw.book.get(cancel.symbol, cancel.client_order_id)
             if target is not None and not target.status.is_terminal:
-                planner.want_cancel(target)
+                out.append(CancelWanted(target))
             bw.journal.outbox_done(entry.id)
+        return out
 
-    def defer(self, action: SubmitOrder, order: Order, exc: BaseException, reason: str) -> None:
+    def defer(
+        self, action: SubmitOrder, order: Order, exc: BaseException, reason: str
+    ) -> Decisions:
         """A follow-up the venue did not refuse, yet did not accept: it may have landed, or was
         not sent at all. Kept in the outbox and resolved by query (see the module docstring)."""
         if isinstance(exc, VenueError) and exc.may_have_executed:
             self._metrics.unknown_outcomes += 1
             self._bw.mark(order, Trigger.OUTCOME_UNKNOWN, reason)
         self.pending[action.client_order_id] = action
-        self.start_query(order.symbol, order.client_order_id, True)
+        return [QueryWanted(order.symbol, order.client_order_id, True)]
 
     def withdraw(self, cid: ClientOrderId) -> None:
         """We cancelled ``cid`` and the venue does not hold it open: it is no longer wanted, so
@@ -110,41 +105,36 @@ class Followups:
         """The venue answered a request for ``cid`` for good: forget its re-sends."""
         self._resends.pop(cid, None)
 
-    def on_query(self, key: tuple[Symbol, ClientOrderId], result: object, unknown: bool) -> bool:
-        """A query answer for a pending follow-up; True when it was consumed here (re-sent, or
-        nothing to do), False when the caller applies the report as usual."""
+    def on_query(
+        self, key: tuple[Symbol, ClientOrderId], result: object, unknown: bool
+    ) -> Decisions | None:
+        """A query answer for a pending follow-up: what to do when it was consumed here
+        (re-sent, or nothing to do), None when the caller applies the report as usual."""
         if isinstance(result, OrderNotFoundReport) and not unknown:
             # A plain query may miss a request still on its way: only the resolution of an
             # unknown outcome (which waits until it can no longer land) proves it absent.
-            self.start_query(key[0], key[1], True)
-            return True
+            return [QueryWanted(key[0], key[1], True)]
         return self._settle(key, result)
 
-    def _settle(self, key: tuple[Symbol, ClientOrderId], result: object) -> bool:
+    def _settle(self, key: tuple[Symbol, ClientOrderId], result: object) -> Decisions | None:
         bw, cid = self._bw, key[1]
         cmd = self.pending.pop(cid)
         bw.journal.settle_outbox(cid)  # a re-send adds its own entry in this same batch
         order = bw.book.get(*key)
         if not isinstance(result, OrderNotFoundReport) or order is None:
             self._resends.pop(cid, None)
-            return False  # the venue has it: its report is applied as usual
+            return None  # the venue has it: its report is applied as usual
         if order.status not in _RESENDABLE:
             self._resends.pop(cid, None)
-            return True  # settled meanwhile (a snapshot listed it): nothing to send
+            return []  # settled meanwhile (a snapshot listed it): nothing to send
         sent = self._resends.get(cid, 0)
         if sent >= self._cfg.followup_resends:
             self._resends.pop(cid, None)
             log.error("ALERT group follow-up %s: never reached the venue in %d re-sends", cid, sent)
             bw.mark(order, Trigger.OUTCOME_UNKNOWN, "re-sends spent")  # not-found → REJECTED
-            return False
+            return None
         self._resends[cid] = sent + 1
         log.warning("group follow-up %s never reached the venue: sending it again", cid)
         if order.status is OrderStatus.PENDING_NEW:
             bw.mark(order, Trigger.SUBMIT, "never reached the venue: sent again")
-        self._outgoing.send_now(cmd, followup=True)
-        return True
-
-    def retry(self) -> None:
-        """Ask again about every pending follow-up (a query failed, or the timer fired)."""
-        for cid, cmd in self.pending.items():
-            self.start_query(cmd.symbol, cid, True)
+        return [Send(Flight(cmd.symbol, (cmd,)), followup=True)]

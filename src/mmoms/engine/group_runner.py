@@ -35,11 +35,13 @@ from mmoms.core.events import OrderEvent, OrderRejected
 from mmoms.core.fsm import Trigger
 from mmoms.core.ids import StrategyId
 from mmoms.core.snapshot import decode_snapshot
+from mmoms.engine.batcher import Flight
 from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.group_watch import GroupWatch
 from mmoms.engine.groups import GroupBook
-from mmoms.engine.outgoing import Outgoing
+from mmoms.engine.messages import Decisions, GroupIntentMsg, GroupOrderEvent, Send
+from mmoms.engine.metrics import ActionTimings
 from mmoms.engine.planner import Rejection
 from mmoms.engine.protection import (
     ProtectionFailed,
@@ -58,27 +60,28 @@ __all__ = ["GroupRunner"]
 class GroupRunner:
     def __init__(
         self,
-        bw: BookWriter,
-        outgoing: Outgoing,
+        book_writer: BookWriter,
+        groups: GroupBook,
         risk: RiskEngine,
         watch: GroupWatch,
+        timings: ActionTimings,
         config: OmsConfig,
         clock: Clock,
         limits: StrategyRisk,
     ) -> None:
-        self._bw = bw
-        self._outgoing = outgoing
+        self._bw = book_writer
         self._risk = risk
+        self._timings = timings
         self._cfg = config
         self._clock = clock
-        self.groups = GroupBook()
+        self.groups = groups
         self.watch = watch
         self.limits = limits  # the planner's per-strategy limits (shares its window)
-        risk.group_resting = self.groups.resting  # a group counts once, not leg by leg
 
     # -- intents ----------------------------------------------------------------------------------
 
-    def on_intent(self, intent: PlaceGroup | CancelGroup) -> None:
+    def on_intent(self, msg: GroupIntentMsg) -> Decisions:
+        intent = msg.intent
         if isinstance(intent, PlaceGroup) and not self._cfg.flatten_overfill:
             options = msgspec.structs.replace(intent.group.options, flatten_overfill=False)
             group = msgspec.structs.replace(intent.group, options=options)
@@ -95,14 +98,12 @@ class GroupRunner:
         )
         if isinstance(intent, CancelGroup):
             state = self.groups.get(group_id)
-            if state is not None:
-                self.apply_plan(cancel_group(state, self._bw.now))
-            return
+            return [] if state is None else self.apply_plan(cancel_group(state, self._bw.now))
         whose = (intent.strategy_id, intent.group.symbol)
         if group_id in self.groups:
             refusal = RiskRejection("group", f"group {group_id} already exists")
             self._bw.reject(Rejection(refusal, None, None, *whose))
-            return
+            return []
         plan = start_group(intent.group, self._bw.now)
         # The group passes risk as one position: its worst case, not the sum of its legs.
         reference = self._risk.reference_prices.get(intent.group.symbol)
@@ -113,8 +114,8 @@ class GroupRunner:
         )
         if rejection is not None:
             self._bw.reject(Rejection(rejection, None, None, *whose))
-            return
-        self.apply_plan(plan, intent.strategy_id)
+            return []
+        return self.apply_plan(plan, intent.strategy_id)
 
     def _strategy_check(
         self, intent: PlaceGroup, exposure: GroupExposure, sent_now: int
@@ -137,13 +138,14 @@ class GroupRunner:
 
     def apply_plan(
         self, plan: Plan, strategy_id: StrategyId | None = None, *, followup: bool = False
-    ) -> None:
+    ) -> Decisions:
         """Journal a group's new state, events and commands in this batch; the commands go on
         the wire right after the commit, in the plan's order, without waiting for a window.
         Follow-ups (protective stops, sibling cancels, flattens) are not risk-checked: they only
         ever reduce exposure, and blocking them would leave a position unprotected. They go to
         the outbox with the fill that caused them (one commit), so a restart completes them."""
         bw, journal = self._bw, self._bw.journal
+        out: Decisions = []
         state = plan.state
         group_id = state.spec.group_id
         self.groups.put(state, strategy_id)
@@ -176,7 +178,7 @@ class GroupRunner:
                 bw.create(
                     cmd, strategy_id=strategy_id or StrategyId(""), tag=None, group_id=group_id
                 )
-                self._outgoing.timings.start(cmd.client_order_id, decided, decided)
+                self._timings.start(cmd.client_order_id, decided, decided)
             else:
                 trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
                 if order is None or not bw.mark(order, trigger):
@@ -184,43 +186,46 @@ class GroupRunner:
                 if isinstance(cmd, CancelOrder) and order.order_type.is_conditional:
                     # The planner does not know where orders live; the gateway's routing hint.
                     cmd = msgspec.structs.replace(cmd, conditional=True)
-            self._outgoing.send_now(cmd, followup=followup)
+            out.append(Send(Flight(cmd.symbol, (cmd,)), followup))
+        return out
 
-    def on_order_event(self, event: OrderEvent) -> None:
-        """An event of an order that carries a group id (the book writer's hook)."""
+    def on_order_event(self, msg: GroupOrderEvent) -> Decisions:
+        """An event of an order that carries a group id."""
+        event = msg.event
         state = self.groups.for_order(event.client_order_id)
         if state is None:
             self._watch_protection_flatten(event)
-            return
+            return []
         self.watch.order_event(state, event, self._clock.monotonic_ns())
         plan = plan_group(event, state)
-        if plan.state is not state:
-            self.apply_plan(plan, followup=True)
+        out = self.apply_plan(plan, followup=True) if plan.state is not state else []
         if isinstance(event, OrderRejected):
-            self._protect(event)
+            out += self._protect(event)
+        return out
 
     # -- protection -------------------------------------------------------------------------------
 
-    def _protect(self, event: OrderRejected) -> None:
+    def _protect(self, event: OrderRejected) -> Decisions:
         """A group order was rejected: if it was the protective stop of a position, alert and
         (by default) cancel the group and flatten (see :mod:`mmoms.engine.protection`)."""
         bw = self._bw
         state = self.groups.for_order(event.client_order_id)
         order = bw.book.get(event.symbol, event.client_order_id)
         if state is None or order is None:
-            return
+            return []
         reaction = on_rejected(state, event, order, flatten=self._cfg.flatten_unprotected)
         if reaction is None:
-            return
+            return []
         group_id = state.spec.group_id
         self._alert(reaction.alert)
         flatten = reaction.flatten
         if flatten is None or bw.book.get(flatten.symbol, flatten.client_order_id) is not None:
-            return
-        self.apply_plan(cancel_group(state, bw.now), followup=True)
+            return []
+        out = self.apply_plan(cancel_group(state, bw.now), followup=True)
         strategy_id = self.groups.strategy(group_id) or StrategyId("")
         bw.create(flatten, strategy_id=strategy_id, tag=None, group_id=group_id)
-        self._outgoing.send_now(flatten, followup=True)
+        out.append(Send(Flight(flatten.symbol, (flatten,)), followup=True))
+        return out
 
     def _watch_protection_flatten(self, event: OrderEvent) -> None:
         order = self._bw.book.get(event.symbol, event.client_order_id)

@@ -1,4 +1,22 @@
-"""What reaches the engine loop. Every input is one of these, through one bounded queue."""
+"""Everything the engine loop routes: inputs from outside, follow-ons and effects.
+
+The loop (:mod:`mmoms.engine.routing`) takes one message at a time and hands it to the one
+handler its type names. A handler changes the state (the book, through the book writer that
+journals each change as it makes it) and *returns* everything else that should happen as a list
+of the messages below; the loop routes them in order, after the book's own reactions to the
+change. No handler calls another one, nothing is called back, nothing is re-entered.
+
+Three kinds, by who posts them:
+
+* **inputs** — from the queue: intents, stream, replies, query answers, snapshots, fills,
+  timers. Posted by the public API and by the engine's tasks (:mod:`.venue_tasks`).
+* **follow-ons** — decided in the loop, routed to a handler in the same batch
+  (``OrderSettled``, ``GroupOrderEvent``, ``CancelWanted``, ``QueryWanted``...).
+* **effects** — applied by the loop itself, never a handler: a command to send once the batch is
+  durable (:class:`Send`), a timer (:class:`ArmTimer`), a request to the venue whose answer
+  comes back as an input (:class:`FetchOrder`, :class:`FetchTruth`, :class:`FetchFills`,
+  :class:`Heartbeat`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mmoms.contingent.intents import CancelGroup, PlaceGroup
-from mmoms.core.ids import Symbol
+from mmoms.core.events import OrderEvent
+from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
 from mmoms.core.intents import AnyIntent
+from mmoms.core.order import Order
 from mmoms.core.reports import (
     FillReport,
     OpenOrdersSnapshot,
@@ -19,10 +39,22 @@ from mmoms.engine.batcher import Flight
 from mmoms.venues.gateway import StreamMessage
 from mmoms.venues.reports import AlgoOrderReport
 
+# -- inputs ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class IntentMsg:
-    intent: AnyIntent | PlaceGroup | CancelGroup
+    """A strategy's order intent (quotes, an order, a cancel, an amend, a cancel-all)."""
+
+    intent: AnyIntent
+    received_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupIntentMsg:
+    """A strategy's contingent group intent."""
+
+    intent: PlaceGroup | CancelGroup
     received_ns: int
 
 
@@ -58,8 +90,8 @@ class ReconcileMsg:
     snapshot: OpenOrdersSnapshot | None
     positions: Sequence[PositionReport]
     error: BaseException | None = None
-    # Conditional orders the venue keeps apart (Binance's algo service) listed for these
-    # symbols: the ones of ours waiting there were looked for in this list.
+    # Conditional orders a venue keeps apart from its order book until they trigger, listed
+    # for these symbols: the ones of ours waiting there were looked for in this list.
     waiting: Sequence[AlgoOrderReport] = ()
     waiting_symbols: Sequence[Symbol] = ()
 
@@ -75,7 +107,156 @@ class FillsMsg:
 
 @dataclass(frozen=True, slots=True)
 class TimerMsg:
-    kind: str  # "flush", "reconcile", "retry"
+    kind: str  # see :data:`mmoms.engine.routing.TIMERS`
 
 
-EngineMsg = IntentMsg | StreamMsg | ReplyMsg | QueryMsg | ReconcileMsg | FillsMsg | TimerMsg
+EngineMsg = (
+    IntentMsg
+    | GroupIntentMsg
+    | StreamMsg
+    | ReplyMsg
+    | QueryMsg
+    | ReconcileMsg
+    | FillsMsg
+    | TimerMsg
+)
+
+# -- follow-ons: decided in the loop, routed to a handler -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSettled:
+    """The order has no request in flight any more: what waited for it may go now."""
+
+    order: Order
+
+
+@dataclass(frozen=True, slots=True)
+class GroupOrderEvent:
+    """An event of an order that belongs to a contingent group."""
+
+    event: OrderEvent
+
+
+@dataclass(frozen=True, slots=True)
+class FillBooked:
+    """A fill was booked on ``symbol``: the automatic kill switch looks at the position."""
+
+    symbol: Symbol
+
+
+@dataclass(frozen=True, slots=True)
+class CancelWanted:
+    """Pull this order as soon as it can be (a cancel that could not be sent, a failed amend,
+    a cancel committed before a restart)."""
+
+    order: Order
+    now: bool = False  # in this window if it can go; else when it settles or on the retry timer
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWanted:
+    """Ask the venue about one order (``unknown``: resolve an unknown outcome)."""
+
+    symbol: Symbol
+    client_order_id: ClientOrderId
+    unknown: bool
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileWanted:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillWanted:
+    symbol: Symbol
+    since_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReleased:
+    """A reconciliation's snapshot is applied: the stream items buffered meanwhile go now."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendingHeld:
+    """The gateway refuses to send until this monotonic time (429 cool-down, 418 halt)."""
+
+    until_ns: int
+
+
+# -- effects: applied by the loop -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Journal these commands in this batch; they go on the wire once it is durable. A group
+    follow-up is also put in the outbox, so a restart completes it."""
+
+    flight: Flight
+    followup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTimer:
+    kind: str
+    delay_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOrder:
+    """Query one order (a task; the answer comes back as a :class:`QueryMsg`)."""
+
+    symbol: Symbol
+    client_order_id: ClientOrderId
+    unknown: bool
+    conditional: bool
+    placed: VenueOrderId | None  # a triggered stop: asked for as the order it placed
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchTruth:
+    """Fetch open orders, waiting conditional orders and positions (a :class:`ReconcileMsg`)."""
+
+    reason: str
+    waiting_symbols: tuple[Symbol, ...]
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFills:
+    """Fetch a symbol's trades since ``since_ns`` (a :class:`FillsMsg`)."""
+
+    symbol: Symbol
+    since_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Re-arm the venue's dead-man switch on ``symbol``."""
+
+    symbol: Symbol
+    timeout_ms: int
+
+
+Decision = (
+    OrderSettled
+    | GroupOrderEvent
+    | FillBooked
+    | CancelWanted
+    | QueryWanted
+    | ReconcileWanted
+    | BackfillWanted
+    | StreamReleased
+    | SendingHeld
+    | Send
+    | ArmTimer
+    | FetchOrder
+    | FetchTruth
+    | FetchFills
+    | Heartbeat
+)
+Decisions = list[Decision]

@@ -22,20 +22,23 @@ Truth comes from three sources merged by the book: REST replies, the user-data s
 reconciliation (at startup, every ``reconcile_interval_s``, on every stream gap, and per order
 for unknown outcomes and orders missing from a snapshot).
 
-The handlers are plain objects the loop calls, each in its own module; none awaits, none starts
-a task of its own to change state:
+Each input is routed by one table (:mod:`.routing`: message type → handler); a handler changes
+the state and returns what should happen next, which the router routes in turn. The rooms:
 
 ========================  =====================================================================
-:mod:`.book_writer`       every book change, journaled as it is made; events fanned out
-:mod:`.journal_writer`    the batch being built: records, outbox, order rows
-:mod:`.commits`           the pipelined group commit, and the release after it
-:mod:`.outgoing`          the quoting window, flights, the release after the commit
+:mod:`.routing`           the routing table and the cascade of one input
+:mod:`.messages`          every message: inputs, follow-ons, effects
+:mod:`.book_writer`       every book change, journaled as it is made; its reactions collected
+:mod:`.quoting`           intents, the quoting window, the order-rate budget (:mod:`.planner`)
+:mod:`.group_runner`      contingent groups: intents, plans, protection
 :mod:`.replies`           the venue's answers and failures
 :mod:`.followups`         group follow-ups of unknown fate: resolved by query, re-sent (bounded)
 :mod:`.reconciler`        queries, reconciliation, fills backfill
 :mod:`.stream_handler`    the user-data stream and its gaps
-:mod:`.group_runner`      contingent groups: intents, plans, protection
-:mod:`.timers`            the timers (window, reconciliation, retries, dead-man switch)
+:mod:`.outgoing`          this batch's flights; on the wire after the commit
+:mod:`.venue_tasks`       the tasks that ask the venue; answers come back as inputs
+:mod:`.journal_writer`    the batch being built: records, outbox, order rows
+:mod:`.commits`           the pipelined group commit, and the release after it
 :mod:`.listeners`         who hears of a durable batch, and when
 ========================  =====================================================================
 """
@@ -65,7 +68,6 @@ from mmoms.core.intents import (
     SetQuotes,
 )
 from mmoms.core.ledger import Ledger
-from mmoms.core.order import Order
 from mmoms.core.validation import check_client_order_id, check_symbol
 from mmoms.engine import intake
 from mmoms.engine.background import Background
@@ -76,33 +78,52 @@ from mmoms.engine.config import OmsConfig
 from mmoms.engine.followups import Followups
 from mmoms.engine.group_runner import GroupRunner
 from mmoms.engine.group_watch import GroupStats, GroupWatch
+from mmoms.engine.groups import GroupBook
 from mmoms.engine.journal_writer import JournalWriter
 from mmoms.engine.listeners import Listener, Listeners
 from mmoms.engine.messages import (
+    ArmTimer,
+    BackfillWanted,
+    CancelWanted,
     EngineMsg,
+    FetchFills,
+    FetchOrder,
+    FetchTruth,
+    FillBooked,
     FillsMsg,
+    GroupIntentMsg,
+    GroupOrderEvent,
+    Heartbeat,
     IntentMsg,
+    OrderSettled,
     QueryMsg,
+    QueryWanted,
     ReconcileMsg,
+    ReconcileWanted,
     ReplyMsg,
+    Send,
+    SendingHeld,
     StreamMsg,
+    StreamReleased,
     TimerMsg,
 )
-from mmoms.engine.metrics import OmsMetrics
+from mmoms.engine.metrics import ActionTimings, OmsMetrics
 from mmoms.engine.outgoing import Outgoing
 from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner
+from mmoms.engine.quoting import Quoting
 from mmoms.engine.reconciler import Reconciler
 from mmoms.engine.replies import ReplyHandler
 from mmoms.engine.risk import ErrorRate, RiskEngine
+from mmoms.engine.routing import Router
 from mmoms.engine.stream_handler import StreamHandler
-from mmoms.engine.timers import TimerHandler
-from mmoms.journal.records import IntentReceived
+from mmoms.engine.venue_tasks import VenueTasks
 from mmoms.journal.store import JournalIdentity, JournalStore
 from mmoms.venues.gateway import ExchangeGateway
 
 log = logging.getLogger(__name__)
 
 _DRAIN_MAX = 1_000
+_FLUSH = TimerMsg("flush")
 
 
 class OmsOverloadedError(MmomsError):
@@ -129,7 +150,7 @@ class OrderManager:
         self._cfg = config
         self._clock = clock = clock or LiveClock()
         self.metrics = metrics = OmsMetrics()
-        self.risk = RiskEngine(config.risk, clock, error_rate=self._gateway_error_rate)
+        caps = gateway.capabilities
         self._ids = ClientOrderIdFactory(
             config.client_id_prefix,
             clock.time_ns() // NANOS_PER_MILLI,
@@ -137,40 +158,81 @@ class OrderManager:
         )
         self._queue: asyncio.Queue[EngineMsg] = asyncio.Queue(maxsize=config.queue_size)
         self._instruments: dict[Symbol, Instrument] = {}
-        self._journal = JournalWriter()
-        self._bw = bw = BookWriter(ManualClock(clock.time_ns()), self._journal, self.risk, metrics)
-        self.risk.book_version = lambda: bw.version
+        self._journal = journal = JournalWriter()
+        self._bw = bw = BookWriter(ManualClock(clock.time_ns()), journal, metrics)
+        group_book = GroupBook()
+        self.risk = risk = RiskEngine(
+            config.risk,
+            clock,
+            error_rate=self._gateway_error_rate,
+            group_resting=group_book.resting,  # a group counts once, not leg by leg
+            book_version=lambda: bw.version,
+        )
         self._background = background = Background(self._queue)
+        timings = ActionTimings(metrics.latency)
         self._planner = planner = ActionPlanner(
-            bw.book, self.risk, self._instruments, config, self._ids, metrics,
+            bw.book, risk, self._instruments, config, self._ids, metrics,
             venue=gateway.capabilities, strategy_position=self._strategy_position,
         )  # fmt: skip
-        self._outgoing = outgoing = Outgoing(
-            bw, planner, gateway, background, config, metrics, clock
-        )
+        # The handlers: each takes its messages and returns decisions (see .routing).
+        self._quoting = quoting = Quoting(bw, planner, timings, config, metrics, clock)
         watch = GroupWatch(metrics.latency["protect"])
-        self._groups = GroupRunner(bw, outgoing, self.risk, watch, config, clock, planner.limits)
-        self._followups = followups = Followups(bw, outgoing, config, metrics)
-        self._reconciler = reconciler = Reconciler(
-            bw, gateway, followups, background, config, metrics, clock
+        self._groups = groups = GroupRunner(
+            bw, group_book, risk, watch, timings, config, clock, planner.limits
         )
-        followups.start_query = reconciler.start_query
-        self._stream = StreamHandler(bw, reconciler, outgoing.timings, metrics, clock)
-        self._replies = ReplyHandler(
-            bw, outgoing, followups, planner, reconciler.start_query, background, config,
-            metrics, clock,
-        )  # fmt: skip
-        self._timers = TimerHandler(
-            bw, planner, outgoing, reconciler, followups, background, gateway, config,
-            lambda: self._running,
-        )  # fmt: skip
-        bw.on_settled = self._settled
-        bw.on_group_event = self._groups.on_order_event
+        self._followups = followups = Followups(bw, config, metrics)
+        reconciler = Reconciler(
+            bw, followups, config, metrics, conditional_apart=caps.supports_conditional
+        )
+        stream = StreamHandler(bw, timings, metrics, clock)
+        replies = ReplyHandler(bw, followups, timings, config, metrics, clock)
+        # The effects: applied by the router itself.
+        self._outgoing = outgoing = Outgoing(journal, gateway, background, timings, metrics, clock)
+        self._tasks = tasks = VenueTasks(gateway, background, config, clock)
+        self._router = Router(
+            routes={
+                IntentMsg: quoting.on_intent,
+                GroupIntentMsg: groups.on_intent,
+                StreamMsg: stream.on_stream,
+                ReplyMsg: replies.on_reply,
+                QueryMsg: reconciler.on_query,
+                ReconcileMsg: reconciler.on_reconcile,
+                FillsMsg: reconciler.on_fills,
+                OrderSettled: quoting.on_settled,
+                GroupOrderEvent: groups.on_order_event,
+                FillBooked: self._after_fill,
+                CancelWanted: quoting.on_cancel_wanted,
+                SendingHeld: quoting.on_sending_held,
+                QueryWanted: reconciler.on_query_wanted,
+                ReconcileWanted: reconciler.on_reconcile_wanted,
+                BackfillWanted: reconciler.on_backfill_wanted,
+                StreamReleased: stream.on_released,
+            },
+            effects={
+                Send: outgoing.add,
+                ArmTimer: lambda t: background.arm_timer(t.delay_s, t.kind),
+                FetchOrder: tasks.fetch_order,
+                FetchTruth: tasks.fetch_truth,
+                FetchFills: tasks.fetch_fills,
+                Heartbeat: tasks.heartbeat,
+            },
+            timers={
+                "flush": quoting.on_flush,
+                "budget": quoting.on_budget,
+                "retry": lambda: quoting.on_retry() + reconciler.on_retry(),
+                "reconcile": self._periodic_reconcile,
+                "heartbeat": self._heartbeat,
+            },
+            reactions=bw.reactions,
+        )
         self._listeners = listeners = Listeners(outgoing)
         self._commits = CommitPipeline(
-            store, listeners.durable, listeners.caught_up, clock.monotonic_ns
+            store,
+            listeners.durable,
+            listeners.caught_up,
+            clock.monotonic_ns,
+            wake=lambda: background.post_timer("journal"),
         )
-        self._commits.wake = lambda: background.post_timer("journal")
         self._error_rate: ErrorRate | None = None  # the gateway's, as of this drained batch
         self._running = False
         self.failure: BaseException | None = None  # why run() ended, if it did not end by stop()
@@ -274,16 +336,16 @@ class OrderManager:
             OmsOverloadedError, OmsNotRunningError.
         """
         checked = intake.group(self._cfg.symbols, group)
-        self._post_intent(PlaceGroup(strategy_id=intake.strategy_id(strategy_id), group=checked))
+        intent = PlaceGroup(strategy_id=intake.strategy_id(strategy_id), group=checked)
+        self._post(GroupIntentMsg(intent, self._clock.monotonic_ns()))
         return checked.group_id
 
     def cancel_group(self, strategy_id: StrategyId, group_id: GroupId) -> None:
         """Raises: InvalidOrderError, OmsOverloadedError, OmsNotRunningError."""
         if not isinstance(group_id, str):
             raise InvalidOrderError(f"group id must be a string: {group_id!r:.40}")
-        self._post_intent(
-            CancelGroup(strategy_id=intake.strategy_id(strategy_id), group_id=group_id)
-        )
+        intent = CancelGroup(strategy_id=intake.strategy_id(strategy_id), group_id=group_id)
+        self._post(GroupIntentMsg(intent, self._clock.monotonic_ns()))
 
     def group(self, group_id: GroupId) -> GroupState | None:
         return self._groups.groups.get(group_id)
@@ -340,10 +402,13 @@ class OrderManager:
         """True while intents are accepted (started, not stopped, the loop alive)."""
         return self._running
 
-    def _post_intent(self, intent: AnyIntent | PlaceGroup | CancelGroup) -> None:
+    def _post_intent(self, intent: AnyIntent) -> None:
+        self._post(IntentMsg(intent, self._clock.monotonic_ns()))
+
+    def _post(self, msg: IntentMsg | GroupIntentMsg) -> None:
         self._check_running()
         try:
-            self._queue.put_nowait(IntentMsg(intent, self._clock.monotonic_ns()))
+            self._queue.put_nowait(msg)
         except asyncio.QueueFull:
             raise OmsOverloadedError(f"inbound queue full ({self._queue.maxsize})") from None
 
@@ -390,14 +455,16 @@ class OrderManager:
         if missing:
             raise MmomsError(f"the venue does not list {missing}")
         self._bw.tick(self._clock.time_ns())
-        self._followups.resume(state.in_flight, state.pending_outbox, self._planner)
+        for decision in self._followups.resume(state.in_flight, state.pending_outbox):
+            self._router.dispatch(decision)
         self._end_batch()
         await self._commits.drain()
         self._running = True
-        self._background.spawn(self._stream.pump(self._gw, self._queue))
-        self._reconciler.start("startup")  # the stream's first gap may come later, or never
+        self._tasks.pump_stream()
+        # The stream's first gap may come later, or never: reconcile now.
+        self._router.dispatch(ReconcileWanted("startup"))
         for order in state.in_flight:
-            self._reconciler.start_query(order.symbol, order.client_order_id, True)
+            self._router.dispatch(QueryWanted(order.symbol, order.client_order_id, True))
         self._background.arm_timer(self._cfg.reconcile_interval_s, "reconcile")
         if self._cfg.dead_man_switch_ms:
             self._background.arm_timer(self._cfg.dead_man_switch_ms / 3000, "heartbeat")
@@ -418,7 +485,7 @@ class OrderManager:
             raise
 
     async def _loop(self) -> None:
-        queue, handle, commits = self._queue, self._handle, self._commits
+        queue, handle, commits, quoting = self._queue, self._handle, self._commits, self._quoting
         while self._running or not queue.empty():
             msg = await queue.get()
             self._error_rate = None  # replies change it between batches, not within one
@@ -427,9 +494,8 @@ class OrderManager:
             while drained < _DRAIN_MAX and not queue.empty():
                 handle(queue.get_nowait())
                 drained += 1
-            no_window = self._cfg.batch_window_s <= 0 and self._outgoing.flush_handle is None
-            if self._planner.needs_flush and no_window:
-                self._outgoing.flush()  # no window: decide in this batch, one commit, no timer hop
+            if quoting.flush_now:
+                handle(_FLUSH)  # no window: decide in this batch, one commit, no timer hop
             self._end_batch()  # handed to the store; the loop goes on while it is written
             if commits.backlogged:
                 await commits.drain()
@@ -445,7 +511,7 @@ class OrderManager:
         is swept with cancel-all on every symbol at once, so our orders do not outlive us.
         """
         if cancel_orders and self._running:
-            self._planner.pull_all()
+            self._quoting.pull_all()
             self._queue.put_nowait(IntentMsg(CancelAllIntent(strategy_id=EVERY_STRATEGY), 0))
             try:
                 await asyncio.wait_for(self._wait_flat(), self._cfg.stop_timeout_s)
@@ -463,7 +529,6 @@ class OrderManager:
         self._running = False
         self._queue.put_nowait(TimerMsg("stop"))
         self._background.cancel_timers()
-        self._outgoing.cancel_window()
 
     async def _sweep(self) -> None:
         """Cancel-all on every traded symbol, straight through the gateway (no journal)."""
@@ -493,20 +558,7 @@ class OrderManager:
 
     def _handle(self, msg: EngineMsg) -> None:
         self._bw.tick(self._clock.time_ns())
-        if isinstance(msg, IntentMsg):
-            self._on_intent(msg)
-        elif isinstance(msg, StreamMsg):
-            self._stream.on_stream(msg)
-        elif isinstance(msg, ReplyMsg):
-            self._replies.on_reply(msg)
-        elif isinstance(msg, QueryMsg):
-            self._reconciler.on_query(msg)
-        elif isinstance(msg, ReconcileMsg):
-            self._reconciler.on_reconcile(msg)
-        elif isinstance(msg, FillsMsg):
-            self._reconciler.on_fills(msg)
-        else:
-            self._timers.on_timer(msg)
+        self._router.dispatch(msg)
 
     def _end_batch(self) -> None:
         flights, followups = self._outgoing.take()
@@ -518,19 +570,25 @@ class OrderManager:
         extensions = {"groups": self._groups.groups.to_raw()}
         await self._store.save_snapshot(self._journal.snapshot(self.book, extensions))
 
-    def _on_intent(self, msg: IntentMsg) -> None:
-        intent = msg.intent
-        if isinstance(intent, (PlaceGroup, CancelGroup)):
-            self._groups.on_intent(intent)
-            return
-        self._journal.record(IntentReceived(intent=intent))
-        self._planner.intent(intent, msg.received_ns, self._bw.now)
-        self._outgoing.after_planning()
+    # -- the few routes that are the engine's own ------------------------------------------------
 
-    def _settled(self, order: Order) -> None:
-        """An order has no request in flight any more: what waited for it may go now."""
-        self._planner.settled(order)
-        self._outgoing.after_planning()
+    def _after_fill(self, msg: FillBooked) -> list[object]:
+        self.risk.after_fill(self._bw.book, msg.symbol)  # the automatic kill switch
+        return []
+
+    def _periodic_reconcile(self) -> list[object]:
+        out: list[object] = [ReconcileWanted("periodic")]
+        if self._running:
+            out.append(ArmTimer("reconcile", self._cfg.reconcile_interval_s))
+        return out
+
+    def _heartbeat(self) -> list[object]:
+        if not self._running:
+            return []
+        timeout_ms = self._cfg.dead_man_switch_ms
+        out: list[object] = [Heartbeat(symbol, timeout_ms) for symbol in self._cfg.symbols]
+        out.append(ArmTimer("heartbeat", timeout_ms / 3000))
+        return out
 
     def _strategy_position(self, strategy_id: StrategyId, symbol: Symbol) -> Decimal:
         found = self._bw.ledger.get(strategy_id, symbol)  # the ledger is rebuilt at start

@@ -1,6 +1,9 @@
 """Truth from the venue, asked for and merged in the engine loop: per-order queries, whole
 reconciliations and fills backfill.
 
+The venue is asked by tasks (:mod:`mmoms.engine.venue_tasks`): this handler decides what to
+ask (a ``Fetch*`` effect) and merges the answers; it never awaits.
+
 * **Queries** by client order id: for unknown outcomes (through the gateway's
   ``resolve_unknown``, which waits until the request can no longer land), for orders a
   snapshot no longer lists and for orders stuck in flight. A conditional order is asked for with
@@ -26,7 +29,7 @@ reconciliations and fills backfill.
   own: the periodic chain stays one chain).
 * **A triggered stop** is asked about as the order it placed (by that order's venue order
   id), not through the algo service, whose replies do not say how that order ended (see
-  :mod:`mmoms.engine.groups`); the book asks for it (``ask_placed_order``) when the algo
+  :mod:`mmoms.engine.groups`); the book asks for it (a :class:`QueryWanted`) when the algo
   service says the stop is done without proving how.
 * **Backfill**: an order whose filled quantity is ahead of the fills we hold lost a fill on the
   stream; the symbol's trades since that order are fetched and matched to our orders by venue
@@ -37,21 +40,30 @@ reconciliations and fills backfill.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 
-from mmoms.core.clock import NANOS_PER_SECOND, Clock
-from mmoms.core.commands import QueryOrder
+from mmoms.core.clock import NANOS_PER_SECOND
 from mmoms.core.enums import OrderStatus
 from mmoms.core.ids import ClientOrderId, Symbol
 from mmoms.core.order import Order
 from mmoms.core.reports import OrderNotFoundReport
-from mmoms.engine.background import Background
 from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.followups import Followups
-from mmoms.engine.messages import FillsMsg, QueryMsg, ReconcileMsg
+from mmoms.engine.messages import (
+    ArmTimer,
+    BackfillWanted,
+    Decisions,
+    FetchFills,
+    FetchOrder,
+    FetchTruth,
+    FillsMsg,
+    QueryMsg,
+    QueryWanted,
+    ReconcileMsg,
+    ReconcileWanted,
+    StreamReleased,
+)
 from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.reconcile import (
     compare_positions,
@@ -61,7 +73,6 @@ from mmoms.engine.reconcile import (
     waiting_symbols,
 )
 from mmoms.journal.records import Reconciled
-from mmoms.venues.gateway import ExchangeGateway
 from mmoms.venues.reports import AlgoOrderReport
 
 log = logging.getLogger(__name__)
@@ -71,10 +82,6 @@ __all__ = ["Reconciler"]
 _BACKFILL_MARGIN_NS = 60 * NANOS_PER_SECOND  # the venue's clock may run behind ours
 _NOT_FOUND_RETRIES = 5  # "not found" for an order in flight: asked again this many times
 _STUCK = (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE)
-
-
-def _no_release() -> None:
-    return None
 
 
 def _placed_at_trigger(order: Order) -> bool:
@@ -87,84 +94,61 @@ def _placed_at_trigger(order: Order) -> bool:
 class Reconciler:
     def __init__(
         self,
-        bw: BookWriter,
-        gateway: ExchangeGateway,
+        book_writer: BookWriter,
         followups: Followups,
-        background: Background,
         config: OmsConfig,
         metrics: OmsMetrics,
-        clock: Clock,
+        *,
+        conditional_apart: bool,
     ) -> None:
-        self._bw = bw
-        self._gw = gateway
+        self._bw = book_writer
         self._followups = followups
-        self._background = background
         self._cfg = config
         self._metrics = metrics
-        self._clock = clock
-        self.release_stream: Callable[[], None] = _no_release  # buffered stream items, in order
         self._querying: set[tuple[Symbol, ClientOrderId]] = set()
         self._not_found: dict[tuple[Symbol, ClientOrderId], int] = {}  # re-asks after "not found"
         self._reconciling = False
         self._reconcile_again: str | None = None
         self._backfilling: set[Symbol] = set()
         self._backfill_again: dict[Symbol, int] = {}
-        # Conditional orders live apart from the order book until they trigger.
-        self._apart = gateway.capabilities.supports_conditional
-        bw.ask_placed_order = self.ask_placed_order
+        # The venue keeps conditional orders apart from its order book until they trigger.
+        self._apart = conditional_apart
 
     # -- queries ----------------------------------------------------------------------------------
 
-    def start_query(
-        self, symbol: Symbol, cid: ClientOrderId, unknown: bool, *, delay_s: float = 0.0
-    ) -> None:
-        if (symbol, cid) in self._querying:
-            return
-        self._querying.add((symbol, cid))
-        self._background.spawn(self._query(symbol, cid, unknown, delay_s))
+    def on_query_wanted(self, msg: QueryWanted) -> Decisions:
+        return self._query(msg.symbol, msg.client_order_id, msg.unknown, msg.delay_s)
 
-    async def _query(
+    def _query(
         self, symbol: Symbol, cid: ClientOrderId, unknown: bool, delay_s: float = 0.0
-    ) -> None:
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)  # a backoff: the venue's answer may not have settled
+    ) -> Decisions:
+        """One query per order at a time."""
+        if (symbol, cid) in self._querying:
+            return []
+        self._querying.add((symbol, cid))
         # The book knows the order's type: a conditional order is asked for where the venue
         # keeps those, even by a gateway restarted since it was placed.
         order = self._bw.book.get(symbol, cid)
         conditional = order is not None and order.order_type.is_conditional
         # A triggered one is the order it placed now: asked for by that order's venue id.
         placed = order.venue_order_id if conditional and order is not None else None
-        try:
-            if unknown:
-                result = await self._gw.resolve_unknown(symbol, cid, conditional=conditional)
-            else:
-                query = QueryOrder(
-                    ts_ns=self._clock.time_ns(),
-                    client_order_id=cid,
-                    symbol=symbol,
-                    venue_order_id=placed,
-                )
-                result = await self._gw.query(query, conditional=conditional and placed is None)
-            msg = QueryMsg(result, symbol, cid, unknown=unknown)
-        except Exception as exc:  # the answer is "not yet": the engine retries
-            msg = QueryMsg(None, symbol, cid, error=exc)
-        await self._background.queue.put(msg)
+        return [FetchOrder(symbol, cid, unknown, conditional, placed, delay_s)]
 
-    def on_query(self, msg: QueryMsg) -> None:
+    def on_query(self, msg: QueryMsg) -> Decisions:
         bw = self._bw
         key = (Symbol(msg.symbol), ClientOrderId(msg.client_order_id))
         self._querying.discard(key)
         if msg.result is None:
             log.warning("query of %s failed (%s): retrying", msg.client_order_id, msg.error)
-            self._background.arm_timer(self._cfg.retry_unknown_s, "retry")
-            return
-        if key[1] in self._followups.pending and self._followups.on_query(
-            key, msg.result, msg.unknown
-        ):
-            return
+            return [ArmTimer("retry", self._cfg.retry_unknown_s)]
+        if key[1] in self._followups.pending:
+            consumed = self._followups.on_query(key, msg.result, msg.unknown)
+            if consumed is not None:
+                return consumed
         if isinstance(msg.result, OrderNotFoundReport):
-            if self._ask_again(key, msg.unknown):
-                return
+            again = self._ask_again(key, msg.unknown)
+            if again is not None:
+                return again
         else:
             self._not_found.pop(key, None)
         if isinstance(msg.result, AlgoOrderReport):
@@ -173,81 +157,64 @@ class Reconciler:
             bw.apply(msg.result)
         order = bw.book.get(key[0], key[1])
         if order is not None and order.venue_order_id and order.filled_qty > order.fills_qty:
-            self._start_backfill(order.symbol, order.created_ns)  # its fills were lost
+            return self._backfill(order.symbol, order.created_ns)  # its fills were lost
+        return []
 
-    def _ask_again(self, key: tuple[Symbol, ClientOrderId], unknown: bool) -> bool:
-        """A "not found" that may be stale: True if the order is asked about again instead of
-        the answer being applied (see the module docstring)."""
+    def _ask_again(self, key: tuple[Symbol, ClientOrderId], unknown: bool) -> Decisions | None:
+        """A "not found" that may be stale: the query to ask again instead of applying the
+        answer (see the module docstring); None to apply it."""
         order = self._bw.book.get(*key)
         if order is None or not (order.status.is_in_flight or _placed_at_trigger(order)):
-            return False  # a live order missing: the book records the anomaly
+            return None  # a live order missing: the book records the anomaly
         if order.status is OrderStatus.UNKNOWN and order.venue_order_id is None:
             if unknown:
-                return False  # resolved: it never reached the venue (REJECTED)
-            self.start_query(key[0], key[1], True)  # only the resolution is proof
-            return True
+                return None  # resolved: it never reached the venue (REJECTED)
+            return self._query(key[0], key[1], True)  # only the resolution is proof
         tries = self._not_found.get(key, 0)
         if tries >= _NOT_FOUND_RETRIES:
-            return False  # the venue keeps saying so: record it; reconciliation asks again
+            return None  # the venue keeps saying so: record it; reconciliation asks again
         self._not_found[key] = tries + 1
         delay_s = min(self._cfg.retry_unknown_s, self._cfg.reconcile_interval_s) * 2**tries
-        self.start_query(key[0], key[1], unknown, delay_s=delay_s)
-        return True
+        return self._query(key[0], key[1], unknown, delay_s)
 
-    def ask_placed_order(self, order: Order) -> None:
-        """Ask how the order a triggered stop placed ended (the book's hook)."""
-        self.start_query(order.symbol, order.client_order_id, False)
+    def on_retry(self) -> Decisions:
+        """Query every order whose outcome is still unknown, and every pending follow-up."""
+        out = self._query_unknown()
+        for cid, cmd in self._followups.pending.items():
+            out += self._query(cmd.symbol, cid, True)
+        return out
 
-    def query_unknown(self) -> None:
-        """Query every order whose outcome is still unknown."""
+    def _query_unknown(self) -> Decisions:
+        out: Decisions = []
         for order in self._bw.book.orders():
             if order.status is OrderStatus.UNKNOWN:
-                self.start_query(order.symbol, order.client_order_id, True)
+                out += self._query(order.symbol, order.client_order_id, True)
+        return out
 
     # -- reconciliation ---------------------------------------------------------------------------
 
-    def start(self, reason: str) -> None:
+    def on_reconcile_wanted(self, msg: ReconcileWanted) -> Decisions:
+        """One at a time; a request during one runs after it."""
         if self._reconciling:
-            self._reconcile_again = reason
-            return
+            self._reconcile_again = msg.reason
+            return []
         self._reconciling = True
-        self._background.spawn(self._fetch_truth(reason, self._waiting_symbols()))
+        return [FetchTruth(msg.reason, self._waiting_symbols())]
 
     def _waiting_symbols(self) -> tuple[Symbol, ...]:
         if not self._apart:
             return ()
         return waiting_symbols(self._bw.book, self._cfg.symbols)
 
-    async def _fetch_truth(
-        self, reason: str, waiting_on: tuple[Symbol, ...], delay_s: float = 0.0
-    ) -> None:
-        if delay_s > 0:
-            await asyncio.sleep(delay_s)
-        try:
-            # The order book first: a stop that triggers between the two reads is then in
-            # neither list (and queried), never in both.
-            snapshot = await self._gw.open_orders(list(self._cfg.symbols))
-            waiting = await self._gw.open_conditional_orders(waiting_on) if waiting_on else []
-            positions = await self._gw.positions()
-            msg = ReconcileMsg(
-                reason, snapshot, positions, waiting=waiting, waiting_symbols=waiting_on
-            )
-        except Exception as exc:  # reported and retried by the loop
-            msg = ReconcileMsg(reason, None, (), error=exc)
-        await self._background.queue.put(msg)
-
-    def on_reconcile(self, msg: ReconcileMsg) -> None:
+    def on_reconcile(self, msg: ReconcileMsg) -> Decisions:
         bw, book = self._bw, self._bw.book
         if msg.snapshot is None:
             log.warning("reconciliation (%s) failed: %s; retrying", msg.reason, msg.error)
             # The same reconciliation again, after a pause: still one at a time, and no timer
             # of the periodic kind (each failure would start another periodic chain).
-            retry = self._fetch_truth(
-                msg.reason, self._waiting_symbols(), delay_s=self._cfg.retry_unknown_s
-            )
-            self._background.spawn(retry)
-            return
+            return [FetchTruth(msg.reason, self._waiting_symbols(), self._cfg.retry_unknown_s)]
         self._reconciling = False
+        out: Decisions = []
         before = order_fingerprints(book)
         bw.apply(msg.snapshot)
         for report in msg.waiting:
@@ -260,23 +227,24 @@ class Reconciler:
             differences.append(
                 f"{order.client_order_id}: {order.status.value} here, not open on venue"
             )
-            self.start_query(order.symbol, order.client_order_id, False)
+            out += self._query(order.symbol, order.client_order_id, False)
         for order in self._stuck_in_flight():
-            self.start_query(order.symbol, order.client_order_id, False)
+            out += self._query(order.symbol, order.client_order_id, False)
         for position in msg.positions:
             bw.apply(position)
         differences += compare_positions(book, msg.positions, self._cfg.symbols)
-        self._backfill_missing_fills()
+        out += self._backfill_missing_fills()
         bw.journal.record(
             Reconciled(reason=msg.reason, symbols=self._cfg.symbols, differences=tuple(differences))
         )
         self._metrics.reconciliations += 1
         self._metrics.reconciliation_differences += len(differences)
-        self.release_stream()
-        self.query_unknown()
+        out.append(StreamReleased())
+        out += self._query_unknown()
         if self._reconcile_again is not None:
             again, self._reconcile_again = self._reconcile_again, None
-            self.start(again)
+            out += self.on_reconcile_wanted(ReconcileWanted(again))
+        return out
 
     def _stuck_in_flight(self) -> list[Order]:
         """Orders whose request has had no answer for a whole reconciliation interval: a reply
@@ -298,49 +266,47 @@ class Reconciler:
 
     # -- fills backfill ---------------------------------------------------------------------------
 
-    def _backfill_missing_fills(self) -> None:
+    def _backfill_missing_fills(self) -> Decisions:
         """Orders whose filled quantity is ahead of the fills we hold lost a fill on the
         stream: fetch the symbol's trades since the oldest such order (the book counts each
         trade id once, so fills we already have change nothing)."""
         since: dict[Symbol, int] = {}
+        out: Decisions = []
         for order in self._bw.book.orders():
             if order.filled_qty <= order.fills_qty:
                 continue
             if order.venue_order_id is None:
                 # Its trades could not be told apart: ask which order the venue filled (the
                 # algo service names the order a stop placed); the answer starts the backfill.
-                self.start_query(order.symbol, order.client_order_id, False)
+                out += self._query(order.symbol, order.client_order_id, False)
                 continue
             oldest = since.get(order.symbol, order.created_ns)
             since[order.symbol] = min(oldest, order.created_ns)
         for symbol, since_ns in since.items():
-            self._start_backfill(symbol, since_ns)
+            out += self._backfill(symbol, since_ns)
+        return out
 
-    def _start_backfill(self, symbol: Symbol, since_ns: int) -> None:
+    def on_backfill_wanted(self, msg: BackfillWanted) -> Decisions:
+        return self._backfill(msg.symbol, msg.since_ns)
+
+    def _backfill(self, symbol: Symbol, since_ns: int) -> Decisions:
         if symbol in self._backfilling:  # one fetch at a time; ask again when it is back
             self._backfill_again[symbol] = min(self._backfill_again.get(symbol, since_ns), since_ns)
-            return
+            return []
         self._backfilling.add(symbol)
-        self._background.spawn(self._fetch_fills(symbol, since_ns - _BACKFILL_MARGIN_NS))
+        return [FetchFills(symbol, since_ns - _BACKFILL_MARGIN_NS)]
 
-    async def _fetch_fills(self, symbol: Symbol, since_ns: int) -> None:
-        try:
-            msg = FillsMsg(symbol, await self._gw.fills(symbol, since_ns))
-        except Exception as exc:  # reported; the next reconciliation tries again
-            msg = FillsMsg(symbol, (), error=exc)
-        await self._background.queue.put(msg)
-
-    def on_fills(self, msg: FillsMsg) -> None:
+    def on_fills(self, msg: FillsMsg) -> Decisions:
         symbol = Symbol(msg.symbol)
         self._backfilling.discard(symbol)
         again = self._backfill_again.pop(symbol, None)
-        if again is not None:
-            self._start_backfill(symbol, again)
+        out = self._backfill(symbol, again) if again is not None else []
         if msg.error is not None:
             log.warning("fetching %s trades failed: %s", msg.symbol, msg.error)
-            return
+            return out
         for fill in msg.fills:
             order = self._bw.book.by_venue_id(fill.symbol, fill.venue_order_id)
             if order is not None and fill.trade_id not in {f.trade_id for f in order.fills}:
                 self._metrics.fills_backfilled += 1
                 self._bw.apply(fill)
+        return out

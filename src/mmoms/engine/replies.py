@@ -30,14 +30,18 @@ from mmoms.core.errors import MmomsError
 from mmoms.core.fsm import Trigger
 from mmoms.core.order import Order
 from mmoms.core.reports import FillReport, OrderNotFoundReport, OrderStatusReport
-from mmoms.engine.background import Background
 from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
-from mmoms.engine.followups import Followups, StartQuery
-from mmoms.engine.messages import ReplyMsg
-from mmoms.engine.metrics import OmsMetrics
-from mmoms.engine.outgoing import Outgoing
-from mmoms.engine.planner import ActionPlanner
+from mmoms.engine.followups import Followups
+from mmoms.engine.messages import (
+    ArmTimer,
+    CancelWanted,
+    Decisions,
+    QueryWanted,
+    ReplyMsg,
+    SendingHeld,
+)
+from mmoms.engine.metrics import ActionTimings, OmsMetrics
 from mmoms.journal.records import ApiErrorRecorded
 from mmoms.venues.errors import (
     DuplicateClientOrderId,
@@ -60,28 +64,23 @@ Action = SubmitOrder | AmendOrder | CancelOrder
 class ReplyHandler:
     def __init__(
         self,
-        bw: BookWriter,
-        outgoing: Outgoing,
+        book_writer: BookWriter,
         followups: Followups,
-        planner: ActionPlanner,
-        start_query: StartQuery,
-        background: Background,
+        timings: ActionTimings,
         config: OmsConfig,
         metrics: OmsMetrics,
         clock: Clock,
     ) -> None:
-        self._bw = bw
-        self._outgoing = outgoing
+        self._bw = book_writer
         self._followups = followups
-        self._planner = planner
-        self._start_query = start_query
-        self._background = background
+        self._timings = timings
         self._cfg = config
         self._metrics = metrics
         self._clock = clock
 
-    def on_reply(self, msg: ReplyMsg) -> None:
+    def on_reply(self, msg: ReplyMsg) -> Decisions:
         bw, journal = self._bw, self._bw.journal
+        out: Decisions = []
         for action, result in zip(msg.flight.actions, msg.results, strict=True):
             cid = action.client_order_id
             order = bw.book.get(action.symbol, cid)
@@ -92,29 +91,31 @@ class ReplyHandler:
                 and order is not None
                 and not venue_refused(result)
             ):
-                self._followups.defer(action, order, result, self._record_api_error(action, result))
+                out += self._record_api_error(action, result)
+                out += self._followups.defer(action, order, result, self._reason(result))
                 continue
             journal.settle_outbox(cid)  # answered, whatever the answer: the order's state says more
             self._followups.answered(cid)
-            self._outgoing.timings.acked(cid, msg.replied_ns)
+            self._timings.acked(cid, msg.replied_ns)
             if isinstance(result, (OrderStatusReport, FillReport)):
                 if isinstance(action, CancelOrder) and getattr(result, "status", None) is _FILLED:
                     self._metrics.cancel_races += 1  # -2011: the gateway answered with the fill
                 bw.apply(result)
             elif isinstance(result, OrderNotFoundReport):
                 if order is not None:
-                    self._not_found(action, order, "venue: unknown order")
+                    out += self._not_found(action, order, "venue: unknown order")
             elif isinstance(result, BaseException) and order is not None:
-                self._on_failure(action, order, result)
+                out += self._on_failure(action, order, result)
             elif isinstance(result, AlgoOrderReport):
                 bw.apply_algo(result)
+        return out
 
-    def _on_failure(self, action: Action, order: Order, exc: BaseException) -> None:
+    def _on_failure(self, action: Action, order: Order, exc: BaseException) -> Decisions:
         bw = self._bw
         if isinstance(action, CancelOrder) and isinstance(exc, OrderNotFound):
-            self._not_found(action, order, "venue: unknown order (ended before cancel)")
-            return
-        reason = self._record_api_error(action, exc)
+            return self._not_found(action, order, "venue: unknown order (ended before cancel)")
+        out = self._record_api_error(action, exc)
+        reason = self._reason(exc)
         may_have_executed = isinstance(exc, VenueError) and exc.may_have_executed
         if not isinstance(exc, MmomsError):
             may_have_executed = True  # not classified: assume the worst, resolve by query
@@ -123,24 +124,26 @@ class ReplyHandler:
         if may_have_executed:
             self._metrics.unknown_outcomes += 1
             bw.mark(order, Trigger.OUTCOME_UNKNOWN, reason)
-            self._start_query(order.symbol, order.client_order_id, True)
-            return
+            out.append(QueryWanted(order.symbol, order.client_order_id, True))
+            return out
         if isinstance(action, SubmitOrder):
             bw.mark(order, Trigger.REJECTED, reason)
         elif isinstance(action, AmendOrder):
             if isinstance(exc, OrderNotFound):
-                self._not_found(action, order, reason)
+                out += self._not_found(action, order, reason)
             else:
                 bw.mark(order, Trigger.AMEND_FAILED, reason)
         else:  # not sent (budget, halt): keep wanting it gone
             bw.mark(order, Trigger.CANCEL_FAILED, reason)
-            self._planner.want_cancel(order)
-            self._background.arm_timer(self._cfg.retry_unknown_s, "retry")
+            out.append(CancelWanted(order))
+            out.append(ArmTimer("retry", self._cfg.retry_unknown_s))
+        return out
 
-    def _not_found(self, action: Action, order: Order, reason: str) -> None:
+    def _not_found(self, action: Action, order: Order, reason: str) -> Decisions:
         """The venue does not hold ``order`` open: it ended (its fill was missed, or not read
         yet), or it never existed."""
         bw = self._bw
+        out: Decisions = []
         if isinstance(action, CancelOrder):
             # -2011: routine, not an API error. Not open on the venue, so not live here either:
             # UNKNOWN, settled by the fill or the final report, or by resolving its client id.
@@ -149,20 +152,27 @@ class ReplyHandler:
             bw.mark(order, Trigger.CANCEL_NOT_FOUND, reason)
             if not order.status.is_terminal:
                 unknown = order.status is OrderStatus.UNKNOWN
-                self._start_query(order.symbol, order.client_order_id, unknown)
+                out.append(QueryWanted(order.symbol, order.client_order_id, unknown))
         elif isinstance(action, AmendOrder):
             # -2013: the amend failed; pull the order: the cancel answers with its state.
-            self._planner.want_cancel(order)
+            out.append(CancelWanted(order, now=True))
             bw.mark(order, Trigger.AMEND_FAILED, reason)
         elif not order.status.is_terminal:  # not an answer a new order gets: ask
-            self._start_query(order.symbol, order.client_order_id, False)
+            out.append(QueryWanted(order.symbol, order.client_order_id, False))
+        return out
 
-    def _record_api_error(self, action: Action, exc: BaseException) -> str:
-        """Journal and count a failed request; hold the window if the gateway refuses for
-        rate. Returns the reason to put on the order."""
+    @staticmethod
+    def _reason(exc: BaseException) -> str:
+        """The reason put on the order for a failed request."""
         code = getattr(exc, "code", None)
         kind = getattr(exc, "kind", "LOCAL")
-        reason = f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
+        return f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
+
+    def _record_api_error(self, action: Action, exc: BaseException) -> Decisions:
+        """Journal and count a failed request; hold the window if the gateway refuses for
+        rate."""
+        code = getattr(exc, "code", None)
+        kind = getattr(exc, "kind", "LOCAL")
         self._metrics.count(self._metrics.api_errors, str(code) if code is not None else kind)
         self._bw.journal.record(
             ApiErrorRecorded(
@@ -176,9 +186,7 @@ class ReplyHandler:
         )
         now_mono = self._clock.monotonic_ns()
         hold_ns = refused_for_ns(exc, now_mono, self._cfg.retry_unknown_s)
-        outgoing = self._outgoing
-        outgoing.hold_until_ns = max(outgoing.hold_until_ns, now_mono + hold_ns)
-        return reason
+        return [SendingHeld(now_mono + hold_ns)] if hold_ns else []
 
 
 def venue_refused(exc: BaseException) -> bool:

@@ -1,6 +1,7 @@
 """The user-data stream in the engine loop: reports merged into the book, gaps reconciled.
 
-A task pumps the gateway's stream into the engine's queue; the loop hands each message here.
+A task pumps the gateway's stream into the engine's queue (:mod:`.venue_tasks`); the loop hands
+each message here.
 A :class:`~mmoms.venues.gateway.StreamGap` (every (re)connect, the first included) means events
 may have been missed: a reconciliation starts, and the stream's items are buffered until its
 snapshot is applied, then applied in order (an item older than the snapshot changes nothing:
@@ -10,15 +11,12 @@ first reconciliation.
 
 from __future__ import annotations
 
-import asyncio
-
 from mmoms.core.clock import Clock
 from mmoms.core.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
 from mmoms.engine.book_writer import BookWriter
-from mmoms.engine.messages import EngineMsg, StreamMsg
+from mmoms.engine.messages import Decisions, ReconcileWanted, StreamMsg, StreamReleased
 from mmoms.engine.metrics import ActionTimings, OmsMetrics
-from mmoms.engine.reconciler import Reconciler
-from mmoms.venues.gateway import ExchangeGateway, StreamGap, StreamItem
+from mmoms.venues.gateway import StreamGap, StreamItem
 from mmoms.venues.reports import AlgoOrderReport
 
 __all__ = ["StreamHandler"]
@@ -29,45 +27,38 @@ _BOOK_REPORTS = (OrderStatusReport, FillReport, PositionReport, BalanceReport)
 class StreamHandler:
     def __init__(
         self,
-        bw: BookWriter,
-        reconciler: Reconciler,
+        book_writer: BookWriter,
         timings: ActionTimings,
         metrics: OmsMetrics,
         clock: Clock,
     ) -> None:
-        self._bw = bw
-        self._reconciler = reconciler
+        self._bw = book_writer
         self._timings = timings
         self._metrics = metrics
         self._clock = clock
         self._buffer: list[StreamItem] | None = []  # buffer until the first reconciliation
-        reconciler.release_stream = self.release
 
-    async def pump(self, gateway: ExchangeGateway, queue: asyncio.Queue[EngineMsg]) -> None:
-        """The stream reader's task: every message onto the engine's queue."""
-        async for message in gateway.stream():
-            await queue.put(StreamMsg(message))
-
-    def on_stream(self, msg: StreamMsg) -> None:
+    def on_stream(self, msg: StreamMsg) -> Decisions:
         message = msg.message
         if isinstance(message, StreamGap):
             self._metrics.stream_gaps += 1
             if self._buffer is None:
                 self._buffer = []
-            self._reconciler.start("stream_gap" if message.down_since_ns else "startup")
-            return
+            return [ReconcileWanted("stream_gap" if message.down_since_ns else "startup")]
         if self._buffer is not None:
             self._buffer.append(message)
-            return
-        self.apply(message)
+            return []
+        self._apply(message)
+        return []
 
-    def release(self) -> None:
+    def on_released(self, _: StreamReleased) -> Decisions:
         """The reconciliation's snapshot is applied: apply what the stream brought meanwhile."""
         buffered, self._buffer = self._buffer or [], None
         for item in buffered:
-            self.apply(item)
+            self._apply(item)
+        return []
 
-    def apply(self, item: StreamItem) -> None:
+    def _apply(self, item: StreamItem) -> None:
         report = item.report
         if isinstance(report, _BOOK_REPORTS):
             cid = getattr(report, "client_order_id", None)

@@ -1,0 +1,169 @@
+"""The quoting handler: strategies' order intents through the window to the flights.
+
+* An intent is journaled and given to the planner (:mod:`.planner`), which keeps what is wanted.
+  The window (``batch_window_s``) is armed when the planner has something to decide; with no
+  window the loop decides in the same batch (:attr:`Quoting.flush_now`).
+* When the window closes (:meth:`Quoting.on_flush`) the planner diffs, checks risk, nets and
+  batches; each flight is booked and journaled now and returned as a :class:`Send`, which leaves
+  once the batch is durable.
+* While the gateway refuses to send (a 429 cool-down, a 418 halt: :class:`SendingHeld`) the
+  window is held until it can.
+* Quotes the order-rate budget could not pay for wait for it: a ``budget`` timer is armed for the
+  moment the planner says the budget grows, one at a time.
+* An order that settles (:class:`OrderSettled`) may release what waited for it; a cancel that
+  could not be sent is wanted again (:class:`CancelWanted`).
+"""
+
+from __future__ import annotations
+
+from mmoms.core.clock import NANOS_PER_SECOND, Clock
+from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.fsm import Trigger
+from mmoms.engine.batcher import Flight
+from mmoms.engine.book_writer import BookWriter
+from mmoms.engine.config import OmsConfig
+from mmoms.engine.messages import (
+    ArmTimer,
+    CancelWanted,
+    Decisions,
+    IntentMsg,
+    OrderSettled,
+    Send,
+    SendingHeld,
+)
+from mmoms.engine.metrics import ActionTimings, OmsMetrics
+from mmoms.engine.planner import ActionPlanner
+from mmoms.journal.records import IntentReceived
+
+Command = SubmitOrder | AmendOrder | CancelOrder
+
+__all__ = ["Quoting"]
+
+
+class Quoting:
+    def __init__(
+        self,
+        book_writer: BookWriter,
+        planner: ActionPlanner,
+        timings: ActionTimings,
+        config: OmsConfig,
+        metrics: OmsMetrics,
+        clock: Clock,
+    ) -> None:
+        self._writer = book_writer
+        self.planner = planner
+        self._timings = timings
+        self._cfg = config
+        self._metrics = metrics
+        self._clock = clock
+        self.window_armed = False  # a flush timer is on its way
+        self.hold_until_ns = 0  # no flush before (monotonic): the gateway cannot send yet
+        self._budget_timer_ns = 0  # monotonic time the armed budget timer fires at; 0: none
+
+    @property
+    def flush_now(self) -> bool:
+        """Something to decide and no window to wait for: decide in this batch."""
+        no_window = self._cfg.batch_window_s <= 0 and not self.window_armed
+        return no_window and self.planner.needs_flush
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    def on_intent(self, msg: IntentMsg) -> Decisions:
+        self._writer.journal.record(IntentReceived(intent=msg.intent))
+        self.planner.intent(msg.intent, msg.received_ns, self._writer.now)
+        return self._after_planning()
+
+    def on_settled(self, msg: OrderSettled) -> Decisions:
+        self.planner.settled(msg.order)
+        return self._after_planning()
+
+    def on_cancel_wanted(self, msg: CancelWanted) -> Decisions:
+        order = msg.order
+        self.planner.want_cancel(order)
+        if not msg.now or order.status.is_in_flight:
+            return []  # sent when it settles (OrderSettled), or on the retry timer
+        self.planner.settled(order)  # not in flight: it may go in this window
+        return self._after_planning()
+
+    def on_sending_held(self, msg: SendingHeld) -> Decisions:
+        self.hold_until_ns = max(self.hold_until_ns, msg.until_ns)
+        return []
+
+    def on_budget(self) -> Decisions:
+        self._budget_timer_ns = 0
+        self.planner.budget_returned()
+        return self._after_planning()
+
+    def on_retry(self) -> Decisions:
+        self.planner.retry_deferred(self._writer.now)
+        return self._after_planning()
+
+    def pull_all(self) -> None:
+        """Stop quoting everywhere (the engine is stopping)."""
+        self.planner.pull_all()
+
+    # -- the window -------------------------------------------------------------------------------
+
+    def on_flush(self) -> Decisions:
+        """The window closed: decide, book and journal its flights."""
+        self.window_armed = False
+        decided = self._clock.monotonic_ns()
+        flights = self.planner.flush(self._writer.now, decided)
+        out = self._after_planning()
+        for flight in flights:
+            kept = self._book(flight, decided)
+            if kept is not None:
+                out.append(Send(kept))
+        return out
+
+    def _after_planning(self) -> Decisions:
+        """Journal the planner's risk rejections and withdrawn orders; arm the timers it needs."""
+        planner, writer, out = self.planner, self._writer, []
+        for rejection in planner.rejections:
+            writer.reject(rejection)
+        planner.rejections.clear()
+        withdrawn, planner.withdrawn = planner.withdrawn, []
+        for cmd, meta in withdrawn:
+            writer.withdraw(cmd, strategy_id=meta.strategy_id, tag=meta.tag)
+        if planner.budget_at_ns is not None:
+            out += self._budget_timer(planner.budget_at_ns)
+            planner.budget_at_ns = None
+        if planner.needs_flush and not self.window_armed:
+            hold_s = (self.hold_until_ns - self._clock.monotonic_ns()) / NANOS_PER_SECOND
+            if self._cfg.batch_window_s > 0 or hold_s > 0:
+                self.window_armed = True
+                out.append(ArmTimer("flush", max(self._cfg.batch_window_s, hold_s)))
+        return out
+
+    def _budget_timer(self, at_ns: int) -> Decisions:
+        """Wake the planner when the budget grows, unless a timer already fires by then."""
+        if self._budget_timer_ns and self._budget_timer_ns <= at_ns:
+            return []
+        self._budget_timer_ns = at_ns
+        delay_ns = max(at_ns - self._clock.monotonic_ns(), 0)
+        # 1 ms late: a timer fired a hair early would find no budget and re-arm at once
+        return [ArmTimer("budget", delay_ns / NANOS_PER_SECOND + 0.001)]
+
+    def _book(self, flight: Flight, decided: int) -> Flight | None:
+        """Book the flight's actions now; they go on the wire after the commit."""
+        writer, planner, metrics, timings = self._writer, self.planner, self._metrics, self._timings
+        kept: list[Command] = []
+        for action in flight.actions:
+            cid = action.client_order_id
+            if isinstance(action, SubmitOrder):
+                meta = planner.meta(cid, decided)
+                writer.create(action, strategy_id=meta.strategy_id, tag=meta.tag)
+                timings.start(cid, meta.intent_ns, decided)
+                metrics.count(metrics.actions, "new")
+            else:
+                order = writer.book.get(action.symbol, cid)
+                amend = isinstance(action, AmendOrder)
+                trigger = Trigger.AMEND_SENT if amend else Trigger.CANCEL_SENT
+                if order is None or not writer.mark(order, trigger):
+                    continue  # settled meanwhile (filled, canceled): nothing to send
+                intent_ns = planner.intent_ns(cid)
+                if intent_ns is not None:
+                    timings.start(cid, intent_ns, decided)
+                metrics.count(metrics.actions, "amend" if amend else "cancel")
+            kept.append(action)
+        return Flight(flight.symbol, tuple(kept)) if kept else None
