@@ -1,4 +1,5 @@
-"""Enumerations of the domain. Values equal Binance's wire spelling where one exists."""
+"""Enumerations of the domain, venue-neutral. Values are the common exchange spellings (they
+happen to equal Binance's); each gateway maps its venue's own spelling to and from them."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class OrderType(StrEnum):
 
     @property
     def is_conditional(self) -> bool:
-        """Conditional types go through Binance's Algo service since 2025-12-09."""
+        """Waits for a trigger price before it works (a venue may hold these apart from its
+        book: ``GatewayCapabilities.supports_conditional``)."""
         return self not in (OrderType.LIMIT, OrderType.MARKET)
 
 
@@ -38,7 +40,7 @@ class TimeInForce(StrEnum):
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"
-    GTX = "GTX"  # post-only: rejected (-5022) if it would take
+    GTX = "GTX"  # post-only: rejected by the venue if it would take
     GTD = "GTD"
 
 
@@ -97,7 +99,7 @@ _IN_FLIGHT = frozenset(
 
 
 class VenueOrderStatus(StrEnum):
-    """Order status as the venue reports it (Binance ``X``)."""
+    """Order status as the venue reports it."""
 
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"

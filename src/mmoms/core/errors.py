@@ -16,4 +16,5 @@ class UnrepresentableValueError(InvalidOrderError):
 
 
 class InstrumentError(MmomsError, ValueError):
-    """An exchangeInfo entry we cannot build an instrument from."""
+    """A venue's listing of a contract (e.g. a Binance ``exchangeInfo`` entry) that no instrument
+    can be built from."""

@@ -130,7 +130,7 @@ class Instrument:
         return self.round_qty(qty, market=market)
 
     def check_notional(self, price: Decimal, qty: Decimal, *, reduce_only: bool = False) -> None:
-        """Check the minimum notional (reduce-only orders are exempt, as on Binance).
+        """Check the minimum notional; reduce-only orders are exempt (as on Binance, for one).
 
         Raises:
             UnrepresentableValueError: notional below the minimum.

@@ -10,9 +10,11 @@ Per symbol and side:
    remaining quantity within ``qty_pct`` percent) stays — keeping preserves queue position.
    Levels with a tag prefer the order carrying the same tag; otherwise the closest price wins.
 3. Amend: the remaining live orders and levels are paired best-price first; a pair becomes one
-   modify when Binance allows it (LIMIT, same side, same time in force) and amending is enabled.
-   The quantity sent is filled + wanted, so it always stays above what is filled (Binance
-   cancels an order modified to a quantity at or below its executed quantity).
+   modify when the order can be modified (LIMIT, same side, same time in force) and amending is
+   allowed (``allow_amend``: the engine's setting and the venue's declared ``supports_amend``;
+   without it the pair is a cancel + new). The quantity sent is filled + wanted, so it always
+   stays above what is filled (a venue may cancel an order modified to a quantity at or below
+   its executed quantity; Binance does).
    A modify re-queues the order just as cancel+new would, but costs one request instead of two
    and never leaves the level empty or doubled in between.
 4. Cancel what is left of the orders, place what is left of the levels.
@@ -153,8 +155,9 @@ def _closest(
 
 
 def _amendable(order: Order, level: QuoteLevel) -> bool:
-    # Binance modifies LIMIT orders only, and cannot change side or time in force. The total
-    # sent is filled + wanted, always above filled, so the modify never turns into a cancel.
+    # Only a LIMIT order is modified, never its side or time in force (the common ground; all
+    # Binance allows). The total sent is filled + wanted, always above filled, so the modify
+    # never turns into a cancel.
     return (
         order.order_type is OrderType.LIMIT
         and order.side is level.side
