@@ -16,7 +16,7 @@ from mmoms.core.enums import OrderStatus, OrderType, Side
 from mmoms.core.ids import ClientOrderId, GroupId
 from mmoms.engine.protection import ProtectionFailed
 from mmoms.journal.memory import MemoryJournal
-from mmoms.journal.records import BookCreate, decode_entry
+from mmoms.journal.records import BookCreate, CommandSent, decode_entry
 from mmoms.venues.errors import OutcomeUnknown, Rejected
 
 from .fake_gateway import Failure, FakeGateway
@@ -201,5 +201,40 @@ async def test_cancels_and_queries_of_a_stop_carry_the_conditional_hint() -> Non
         venue.fill(TP, D(1))  # the take-profit closes the position: the stop is canceled
         await h.until(lambda: status(h, "b-sl") is OrderStatus.CANCELED)
         assert venue.conditional_hints == [(SL, True)]
+    finally:
+        await shutdown(h)
+
+
+def _pending_outbox_commands(journal: MemoryJournal) -> list[tuple[str, str]]:
+    pending = [e for oid, e in journal.outbox.items() if oid not in journal.done_ns]
+    out = []
+    for entry in pending:
+        sent = decode_entry(entry.payload)
+        assert isinstance(sent, CommandSent)
+        out.append((type(sent.command).__name__, sent.command.client_order_id))
+    return out
+
+
+@pytest.mark.asyncio
+async def test_a_follow_ups_answer_settles_its_own_outbox_entry_not_its_cancels() -> None:
+    """The stop (a follow-up, in the outbox) is acknowledged late; meanwhile the group is
+    cancelled, so the stop's cancel is in the outbox too. The stop's answer must settle the
+    stop's entry only: the cancel's must stay until the cancel is answered, or a crash then
+    would leave the stop live on the venue with nobody wanting it gone."""
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal)
+    try:
+        reply = venue.hold_reply[SL] = asyncio.Event()
+        await _entry_filled(h)
+        await h.until(lambda: live(h, "b-sl", "b-tp"))  # the stream says so; no reply yet
+        cancel_gate = venue.hold[SL] = asyncio.Event()
+        h.oms.cancel_group(S, GroupId("b"))
+        await h.until(lambda: ("CancelOrder", SL) in _pending_outbox_commands(journal))
+        reply.set()
+        await h.until(lambda: ("SubmitOrder", SL) not in _pending_outbox_commands(journal))
+        assert ("CancelOrder", SL) in _pending_outbox_commands(journal)
+        cancel_gate.set()
+        await h.until(lambda: status(h, "b-sl") is OrderStatus.CANCELED)
+        await h.until(lambda: _outbox_settled(journal))
     finally:
         await shutdown(h)

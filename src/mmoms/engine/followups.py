@@ -68,7 +68,8 @@ class Followups:
                 order = bw.book.get(command.symbol, command.client_order_id)
                 if order is not None and order.status in _RESENDABLE:
                     self.pending[command.client_order_id] = command
-                    bw.journal.outbox_ids[command.client_order_id] = entry.id  # done once settled
+                    key = (command.client_order_id, "submit")
+                    bw.journal.outbox_ids[key] = entry.id  # done once settled
                     continue
             elif isinstance(command, CancelOrder):
                 cancels.append((entry, command))
@@ -119,7 +120,7 @@ class Followups:
     def _settle(self, key: tuple[Symbol, ClientOrderId], result: object) -> Decisions | None:
         bw, cid = self._bw, key[1]
         cmd = self.pending.pop(cid)
-        bw.journal.settle_outbox(cid)  # a re-send adds its own entry in this same batch
+        bw.journal.settle_outbox(cid, "submit")  # a re-send adds its own entry in this batch
         order = bw.book.get(*key)
         if not isinstance(result, OrderNotFoundReport) or order is None:
             self._resends.pop(cid, None)

@@ -8,7 +8,8 @@ hands it to the store: one transaction, so a crash leaves the batch whole or not
 
 Commands that must happen even if the process dies right after the commit — cancels, and a
 contingent group's follow-up orders — also go to the outbox, keyed by client order id until the
-venue's answer settles them (:meth:`JournalWriter.settle_outbox`).
+venue's answer settles them (:meth:`JournalWriter.settle_outbox`). An id can have both at once
+(a follow-up order not answered yet, and its cancel): each entry is settled by its own answer.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class JournalWriter:
         self.seq = 0  # the last seq handed out
         self.batch = Batch()
         self.touched: dict[tuple[Symbol, ClientOrderId], Order] = {}  # their rows go in the batch
-        self.outbox_ids: dict[ClientOrderId, str] = {}  # outbox entries not settled yet
+        # outbox entries not settled yet, per (client id, "submit" | "cancel")
+        self.outbox_ids: dict[tuple[ClientOrderId, str], str] = {}
         self.records_since_snapshot = 0
 
     def record(self, entry: Entry, key: str = "") -> None:
@@ -58,19 +60,20 @@ class JournalWriter:
             kind = "cancel" if isinstance(cmd, CancelOrder) else "submit"
             outbox_id = f"{self.seq}:{cid}:{kind}"
             self.batch.outbox_add.append(OutboxEntry(outbox_id, self.now, payload))
-            self.outbox_ids[cid] = outbox_id
+            self.outbox_ids[(cid, kind)] = outbox_id
 
-    def settle_outbox(self, cid: ClientOrderId) -> None:
-        """The command for ``cid`` is settled: its outbox entry is done in this batch."""
-        outbox_id = self.outbox_ids.pop(cid, None)
+    def settle_outbox(self, cid: ClientOrderId, kind: str) -> None:
+        """The ``kind`` ("submit" / "cancel") command for ``cid`` is settled: its outbox entry
+        is done in this batch."""
+        outbox_id = self.outbox_ids.pop((cid, kind), None)
         if outbox_id is not None:
             self.batch.outbox_done.append(outbox_id)
 
     def outbox_done(self, outbox_id: str) -> None:
         self.batch.outbox_done.append(outbox_id)
 
-    def in_outbox(self, cid: ClientOrderId) -> bool:
-        return cid in self.outbox_ids
+    def in_outbox(self, cid: ClientOrderId, kind: str) -> bool:
+        return (cid, kind) in self.outbox_ids
 
     def snapshot(self, book: LocalOrderBook, extensions: dict[str, msgspec.Raw]) -> Snapshot:
         """The book as of the last record handed out (save it once that record is durable)."""

@@ -59,6 +59,7 @@ __all__ = ["ReplyHandler", "refused_for_ns", "venue_refused"]
 
 _FILLED = VenueOrderStatus.FILLED
 Action = SubmitOrder | AmendOrder | CancelOrder
+_OUTBOX_KIND: dict[type, str] = {SubmitOrder: "submit", CancelOrder: "cancel"}
 
 
 class ReplyHandler:
@@ -87,14 +88,17 @@ class ReplyHandler:
             if (
                 isinstance(result, BaseException)
                 and isinstance(action, SubmitOrder)
-                and journal.in_outbox(cid)  # a group follow-up order
+                and journal.in_outbox(cid, "submit")  # a group follow-up order
                 and order is not None
                 and not venue_refused(result)
             ):
                 out += self._record_api_error(action, result)
                 out += self._followups.defer(action, order, result, self._reason(result))
                 continue
-            journal.settle_outbox(cid)  # answered, whatever the answer: the order's state says more
+            # Answered, whatever the answer: the order's state says more. Only this command's
+            # entry: a cancel of the same order has its own, settled by its own answer.
+            if isinstance(action, (SubmitOrder, CancelOrder)):
+                journal.settle_outbox(cid, _OUTBOX_KIND[type(action)])
             self._followups.answered(cid)
             self._timings.acked(cid, msg.replied_ns)
             if isinstance(result, (OrderStatusReport, FillReport)):
