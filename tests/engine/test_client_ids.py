@@ -80,3 +80,16 @@ def test_running_out_of_length_is_an_error_not_a_bad_id() -> None:
 def test_rule_accepts_exactly_its_characters_and_length(value: str) -> None:
     expected = bool(re.fullmatch(r"[.A-Z:/a-z0-9_-]{1,36}", value))
     assert BINANCE_LIKE.accepts(value) is expected
+
+
+def test_the_call_time_check_is_not_a_venues_rule() -> None:
+    from mmoms.core.errors import InvalidOrderError
+    from mmoms.core.validation import check_client_order_id
+
+    long_but_ours = "mm-" + "x" * 40  # longer than Binance's 36: fine until a venue says no
+    assert check_client_order_id(long_but_ours) == long_but_ours
+    for bad in ("", "has spaces", "x" * 65, "tab\t", 42):
+        with pytest.raises(InvalidOrderError, match="not a client order id"):
+            check_client_order_id(bad)
+    with pytest.raises(InvalidOrderError):
+        check_client_order_id(long_but_ours, BINANCE_LIKE)
