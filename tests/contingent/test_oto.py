@@ -140,3 +140,25 @@ def test_a_leg_with_two_triggers_waits_for_both_and_dies_with_either() -> None:
     assert submits(both.feed(full("g-q", "1")).commands) == [("g-c", D(1))]
     one_dead = Run.of(graph("g", SYM, legs, edges))
     assert one_dead.feed(canceled("g-q")).discarded == ("g-c",)  # p still working
+
+
+def test_a_stop_child_with_a_fill_is_replaced_by_what_is_still_wanted_never_more() -> None:
+    run = Run.of(
+        oto(
+            "o",
+            SYM,
+            limit(BUY, D(2), D(100)),
+            [stop_market(SELL, D(2), D(90))],
+            partial_trigger=True,
+        )
+    )
+    run.feed(filled("o-parent", "1"))  # the child goes live for 1
+    run.feed(filled("o-c1", "0.4"))  # it triggered and filled 0.4 of it
+    p = run.feed(full("o-parent", "2"))  # the child now wants 2 in all: 0.4 done, 1.6 more
+    assert submits(p.commands) == [("o-c1.2", D("1.6"))]
+    assert cancels(p.commands) == ["o-c1"]
+    leg = run.state.legs[1]
+    assert [(s.client_order_id, s.quantity, s.filled) for s in leg.slots] == [
+        ("o-c1", D(1), D("0.4")),
+        ("o-c1.2", D("1.6"), D(0)),
+    ]

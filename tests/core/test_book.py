@@ -1,3 +1,4 @@
+import dataclasses
 from decimal import Decimal as D
 
 import pytest
@@ -21,9 +22,9 @@ from mmoms.core.events import (
 )
 from mmoms.core.fsm import InvalidTransitionError, Trigger
 from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
-from mmoms.core.reports import OpenOrdersSnapshot, OrderNotFoundReport
+from mmoms.core.reports import OpenOrdersSnapshot, OrderNotFoundReport, ReportSource
 
-from .factories import SYM, fill, status, submit
+from .factories import MS, SYM, fill, status, submit
 
 A = ClientOrderId("a")
 
@@ -313,3 +314,158 @@ def test_a_self_trade_counts_both_of_our_fills(book: LocalOrderBook) -> None:
     assert [o.filled_qty for o in book.orders(SYM)] == [D(1), D(1)]
     assert book.position(SYM) == D(0)
     assert book.apply(fill("ask", 2, 77, "1", cum="1", side=Side.SELL)) == []  # still once
+
+
+# -- the rules that keep money right (each written to fail on one wrong line of the book) ------
+
+
+def not_found(cid: ClientOrderId = A) -> OrderNotFoundReport:
+    return OrderNotFoundReport(ts_event_ns=1, ts_recv_ns=3, symbol=SYM, client_order_id=cid)
+
+
+def test_orders_are_read_only_outside_the_book(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    order = order_a(book)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        order.status = OrderStatus.FILLED  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        order.filled_qty = D(1)  # type: ignore[misc]
+    assert isinstance(order.fills, tuple)  # nothing to append to either
+    assert order.status is OrderStatus.PENDING_NEW
+
+
+def test_a_fill_for_an_order_not_known_yet_counts_once_by_its_trade_id(
+    book: LocalOrderBook,
+) -> None:
+    assert book.apply(fill("ext", 99, 5, "0.3")) == []
+    assert book.apply(fill("ext", 99, 5, "0.3", source=ReportSource.REST)) == []  # userTrades
+    assert book.position(SYM) == D("0.3")
+    book.apply(status("ext", 99, V.PARTIALLY_FILLED, "0.3"))
+    order = book.get(SYM, ClientOrderId("ext"))
+    assert order is not None
+    assert [f.trade_id for f in order.fills] == [5]  # attached once
+    assert book.apply(fill("ext", 99, 5, "0.3")) == []  # and counted once, after adoption too
+    assert book.position(SYM) == D("0.3")
+    assert order.filled_qty == D("0.3")
+
+
+def test_a_late_new_after_the_venues_rejected_does_not_resurrect_the_order(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a"))
+    events = book.apply(status("a", 7, V.REJECTED, ts_ms=2))
+    assert isinstance(events[0], OrderRejected)
+    assert book.apply(status("a", 7, V.NEW, ts_ms=1)) == []  # older news
+    assert order_a(book).status is OrderStatus.REJECTED
+    assert book.open_orders(SYM) == []
+    assert book.open_count(SYM) == 0
+
+
+def test_an_order_we_inferred_rejected_that_the_venue_holds_is_live_again(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a"))
+    book.mark(SYM, A, Trigger.REJECTED, "-1001 disconnected")  # our inference, not the venue's
+    assert book.open_count(SYM) == 0
+    book.apply(status("a", 7, V.NEW))
+    assert order_a(book).status is OrderStatus.NEW  # never orphan a live order
+    assert book.open_orders(SYM) == [order_a(book)]
+
+
+def test_not_found_after_unknown_outcome_rejects_through_the_state_machine(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a"))
+    book.mark(SYM, A, Trigger.OUTCOME_UNKNOWN, "timeout")
+    assert book.open_count(SYM) == 1
+    (event,) = book.apply(not_found())
+    assert isinstance(event, OrderRejected)
+    assert (event.status, event.ts_ns, event.client_order_id) == (OrderStatus.REJECTED, 3, A)
+    assert "not found" in event.reason
+    order = order_a(book)
+    assert (order.status, order.updated_ns) == (OrderStatus.REJECTED, 3)
+    assert book.open_count(SYM) == 0
+    (again,) = book.apply(not_found())  # REJECTED has no NOT_FOUND row: an anomaly
+    assert isinstance(again, OrderAnomaly)
+    assert book.anomaly_count == 1
+
+
+@pytest.mark.parametrize("trigger", [None, Trigger.CANCEL_SENT])
+def test_not_found_for_an_order_in_flight_is_an_anomaly_not_a_rejection(
+    book: LocalOrderBook, trigger: Trigger | None
+) -> None:
+    """PENDING_NEW / PENDING_CANCEL without a venue id: the request may still land."""
+    book.create(submit("a"))
+    if trigger is not None:
+        book.mark(SYM, A, trigger)
+    before = order_a(book).status
+    (event,) = book.apply(not_found())
+    assert isinstance(event, OrderAnomaly)
+    assert "does not know an order in" in event.reason
+    assert order_a(book).status is before
+    assert book.open_count(SYM) == 1
+
+
+def test_not_found_for_an_order_we_do_not_hold_changes_nothing(book: LocalOrderBook) -> None:
+    assert book.apply(not_found()) == []
+    assert book.anomaly_count == 0
+
+
+def test_an_amend_report_with_fills_leaves_the_order_partially_filled(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2", ts_ms=1))
+    events = book.apply(
+        status("a", 7, V.PARTIALLY_FILLED, "0.5", qty="3", price="99", ts_ms=2, amended=True)
+    )
+    assert isinstance(events[0], OrderAmended)
+    order = order_a(book)
+    assert (order.status, order.filled_qty) == (OrderStatus.PARTIALLY_FILLED, D("0.5"))
+    assert (order.quantity, order.price) == (D(3), D(99))
+
+
+def test_an_older_amend_report_does_not_undo_a_newer_one(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2", ts_ms=1))
+    book.apply(status("a", 7, V.NEW, qty="3", price="99", ts_ms=5, amended=True))
+    book.apply(status("a", 7, V.NEW, qty="4", price="98", ts_ms=4, amended=True))  # older
+    order = order_a(book)
+    assert (order.quantity, order.price, order.last_event_ns) == (D(3), D(99), 5 * MS)
+    book.apply(status("a", 7, V.NEW, qty="4", price="98", ts_ms=5, amended=True))  # same ms
+    assert (order.quantity, order.price) == (D(4), D(98))  # a tie goes to the later report
+
+
+def test_every_change_is_stamped_with_the_time_it_was_received(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2", ts_ms=3))
+    assert order_a(book).updated_ns == 3 * MS
+    book.apply(fill("a", 7, 1, "1", cum="1", ts_ms=4))
+    assert order_a(book).updated_ns == 4 * MS
+    assert order_a(book).venue_rank == 2
+    book.apply(fill("a", 7, 2, "1", cum="2", ts_ms=6))
+    assert (order_a(book).updated_ns, order_a(book).venue_rank) == (6 * MS, 3)
+
+
+def test_an_adopted_order_clashing_with_ours_is_kept_apart(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.NEW))
+    (adopted,) = book.apply(status("a", 8, V.NEW, side=Side.SELL))  # same id, another order
+    assert isinstance(adopted, OrderAdopted)
+    assert adopted.client_order_id == "a#8"
+    other = book.get(SYM, ClientOrderId("a#8"))
+    assert other is not None
+    assert (other.external, other.side, other.venue_order_id) == (True, Side.SELL, 8)
+    assert book.by_venue_id(SYM, VenueOrderId(8)) is other
+    assert order_a(book).side is Side.BUY
+    assert book.open_count(SYM) == 2
+
+
+def test_a_fill_that_would_overfill_is_an_anomaly_and_not_counted(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="1"))
+    book.apply(fill("a", 7, 1, "0.6"))
+    (event,) = book.apply(fill("a", 7, 2, "0.5"))
+    assert isinstance(event, OrderAnomaly)
+    assert book.position(SYM) == D("0.6")
+    book.apply(fill("a", 7, 3, "0.4"))  # exactly the rest: fine
+    assert (order_a(book).status, book.position(SYM)) == (OrderStatus.FILLED, D(1))

@@ -1,5 +1,7 @@
+import dataclasses
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -135,3 +137,137 @@ def test_after_the_diff_the_desired_book_is_reached(
     assert result.actions <= result.naive_actions
     for keep in result.keeps:
         assert abs((keep.order.price or D(0)) - keep.level.price) <= TICK * TOL.price_ticks
+
+
+# -- what occupies a level, and the edges of "within tolerance" --------------------------------
+
+
+@pytest.mark.parametrize(
+    "status", [OrderStatus.PENDING_NEW, OrderStatus.PENDING_REPLACE, OrderStatus.UNKNOWN]
+)
+def test_an_order_with_a_request_in_flight_occupies_its_level(status: OrderStatus) -> None:
+    busy = order("100.0", status=status)
+    result = diff_side(Side.BUY, [level("100.0")], [busy], TICK, TOL)
+    assert (result.places, result.cancels, result.amends, result.keeps) == ([], [], [], [])
+    assert result.blocked == 1
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        OrderStatus.PENDING_CANCEL,
+        OrderStatus.INACTIVE,
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REJECTED,
+    ],
+)
+def test_an_order_on_its_way_out_or_gone_occupies_nothing(status: OrderStatus) -> None:
+    gone = order("100.0", status=status)
+    result = diff_side(Side.BUY, [level("100.0")], [gone], TICK, TOL)
+    assert [p.level.price for p in result.places] == [D("100.0")]
+    assert (result.cancels, result.amends, result.blocked) == ([], [], 0)
+    assert result.naive_actions == 1
+
+
+def test_each_in_flight_order_blocks_one_level() -> None:
+    busy = [
+        order("100.0", status=OrderStatus.PENDING_NEW),
+        order("99.0", status=OrderStatus.UNKNOWN),
+    ]
+    result = diff_side(Side.BUY, [level("100.0"), level("99.0"), level("98.0")], busy, TICK, TOL)
+    assert result.blocked == 2
+    assert [p.level.price for p in result.places] == [D("98.0")]
+
+
+def test_a_partially_filled_order_is_kept_on_what_remains() -> None:
+    live = [order("100.0", qty="3", filled="2", status=OrderStatus.PARTIALLY_FILLED)]
+    assert len(diff_side(Side.BUY, [level("100.0", "1")], live, TICK, TOL).keeps) == 1
+    assert diff_side(Side.BUY, [level("100.0", "3")], live, TICK, TOL).keeps == []
+
+
+@pytest.mark.parametrize(
+    ("price", "qty", "kept"),
+    [
+        ("100.2", "1", True),  # exactly 2 ticks away
+        ("100.3", "1", False),
+        ("100.0", "1.1", True),  # exactly 10 % more than the level wants... of the level
+        ("100.0", "0.9", True),
+        ("100.0", "1.11", False),
+        ("100.0", "0.89", False),
+    ],
+)
+def test_tolerance_edges(price: str, qty: str, kept: bool) -> None:
+    result = diff_side(Side.BUY, [level("100.0", "1")], [order(price, qty)], TICK, TOL)
+    assert (len(result.keeps) == 1) is kept
+
+
+def test_an_order_without_a_price_is_never_kept() -> None:
+    priceless = order("100.0")
+    priceless = dataclasses.replace(priceless, price=None, order_type=OrderType.MARKET)
+    result = diff_side(Side.BUY, [level("100.0")], [priceless], TICK, TOL)
+    assert ([c.order for c in result.cancels], len(result.places)) == ([priceless], 1)
+
+
+def test_the_closest_level_is_kept() -> None:
+    live = [order("100.0")]
+    result = diff_side(Side.BUY, [level("99.8"), level("100.1")], live, TICK, TOL)
+    assert [k.level.price for k in result.keeps] == [D("100.1")]
+
+
+def test_an_untagged_order_keeps_the_closest_level_whatever_the_levels_tags() -> None:
+    live = [order("100.0")]
+    result = diff_side(Side.BUY, [level("100.0", tag="x"), level("100.1")], live, TICK, TOL)
+    assert [k.level.price for k in result.keeps] == [D("100.0")]
+
+
+def test_a_tag_match_beats_a_closer_level() -> None:
+    live = [order("100.0", tag="b1")]
+    result = diff_side(
+        Side.BUY, [level("100.0", tag="b2"), level("100.2", tag="b1")], live, TICK, TOL
+    )
+    assert [k.level.tag for k in result.keeps] == ["b1"]
+
+
+def test_tagged_orders_choose_before_untagged_ones() -> None:
+    untagged, tagged = order("100.0"), order("100.1", tag="b1")
+    result = diff_side(Side.BUY, [level("100.0", tag="b1")], [untagged, tagged], TICK, TOL)
+    assert [k.order for k in result.keeps] == [tagged]
+    assert [c.order for c in result.cancels] == [untagged]
+
+
+@pytest.mark.parametrize(
+    ("side", "orders", "levels", "pairs"),
+    [
+        # best price first on both lists: the best order goes to the best level
+        (Side.BUY, ["100", "99"], ["97", "96"], [("100", "97"), ("99", "96")]),
+        (Side.SELL, ["100", "101"], ["103", "104"], [("100", "103"), ("101", "104")]),
+    ],
+)
+def test_amends_pair_best_price_first(
+    side: Side, orders: list[str], levels: list[str], pairs: list[tuple[str, str]]
+) -> None:
+    live = [order(p, side=side) for p in reversed(orders)]
+    wanted = [level(p, side=side) for p in reversed(levels)]
+    result = diff_side(side, wanted, live, TICK, TOL)
+    got = [(str(a.order.price), str(a.level.price)) for a in result.amends]
+    assert got == pairs
+
+
+def test_only_a_limit_order_on_the_same_side_is_amended() -> None:
+    stop = dataclasses.replace(order("100.0"), order_type=OrderType.STOP)
+    result = diff_side(Side.BUY, [level("98.0")], [stop], TICK, TOL)
+    assert (len(result.amends), len(result.cancels), len(result.places)) == (0, 1, 1)
+    post_only = order("100.0", tif=TimeInForce.GTC)
+    gtc_level = QuoteLevel(side=Side.BUY, price=D("98.0"), quantity=D(1), post_only=False)
+    result = diff_side(Side.BUY, [gtc_level], [post_only], TICK, TOL)
+    assert [(a.order, a.new_quantity) for a in result.amends] == [(post_only, D(1))]
+
+
+def test_what_diffing_saved_is_counted_and_never_negative() -> None:
+    live = [order("100.0"), order("99.0")]
+    result = diff_side(Side.BUY, [level("100.0"), level("97.0")], live, TICK, TOL)
+    assert (result.naive_actions, result.actions, result.saved) == (4, 1, 3)
+    no_amend = diff_side(Side.BUY, [level("97.0")], [order("99.0")], TICK, TOL, allow_amend=False)
+    assert (no_amend.naive_actions, no_amend.actions, no_amend.saved) == (2, 2, 0)

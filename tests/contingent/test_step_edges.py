@@ -1,0 +1,90 @@
+"""Edges of the planning step that the semantics tables do not reach: a flatten that ends short,
+the exact amend a resize sends, and a discard that must reach a leg planned earlier."""
+
+from decimal import Decimal as D
+
+from mmoms.contingent import (
+    Edge,
+    EdgeKind,
+    EdgeOn,
+    FlattenFailed,
+    GroupCanceled,
+    GroupStatus,
+    LegPhase,
+    graph,
+    limit,
+    oco,
+)
+from mmoms.core.commands import AmendOrder
+from mmoms.core.enums import Side
+
+from .helpers import SYM, Run, canceled, cid, filled, full, rejected
+
+BUY, SELL = Side.BUY, Side.SELL
+
+
+def overfilled() -> Run:
+    """An OCO whose two legs both filled: 1 too many, flattened by g-flat-1 (a SELL of 1)."""
+    run = Run.of(oco("g", SYM, [limit(BUY, D(1), D(100)), limit(BUY, D(1), D(99))]))
+    run.feed(full("g-a", "1"))
+    run.feed(full("g-b", "1"))
+    assert [f.client_order_id for f in run.state.flattens] == ["g-flat-1"]
+    return run
+
+
+def failures(run: Run) -> list[FlattenFailed]:
+    return [e for e in run.events if isinstance(e, FlattenFailed)]
+
+
+def test_a_flatten_that_ends_short_is_reported_once_with_what_it_left() -> None:
+    run = overfilled()
+    run.feed(filled("g-flat-1", "0.3"))  # part of it: not an end, nothing to report yet
+    assert failures(run) == []
+    run.feed(canceled("g-flat-1", ts=30))
+    assert failures(run) == [
+        FlattenFailed(ts_ns=30, group_id="g", client_order_id=cid("g-flat-1"), unfilled=D("0.7"))
+    ]
+    run.feed(filled("g-flat-1", "0.5", ts=40))  # a late fill of the ended flatten
+    assert len(failures(run)) == 1
+    assert run.state.flattens[0].filled == D("0.5")
+
+
+def test_a_flatten_that_fills_completely_is_no_failure() -> None:
+    run = overfilled()
+    run.feed(full("g-flat-1", "1"))
+    assert failures(run) == []
+    assert run.state.status is GroupStatus.COMPLETED
+
+
+def test_a_rejected_flatten_reports_all_of_it() -> None:
+    run = overfilled()
+    run.feed(rejected("g-flat-1"))
+    assert [f.unfilled for f in failures(run)] == [D(1)]
+
+
+def test_a_resize_amends_the_order_at_its_own_terms() -> None:
+    run = Run.of(oco("g", SYM, [limit(BUY, D(2), D(100)), limit(BUY, D(2), D(99))]))
+    p = run.feed(filled("g-a", "0.5", ts=15))
+    (amend,) = [c for c in p.commands if isinstance(c, AmendOrder)]
+    assert amend == AmendOrder(
+        ts_ns=15, client_order_id=cid("g-b"), symbol=SYM, side=BUY, quantity=D("1.5"), price=D(99)
+    )
+
+
+def test_a_discard_reaches_a_leg_planned_before_the_one_discarded() -> None:
+    # c (planned first) waits for b's fill; b waits for a's. a rejected: b is dead, so is c.
+    legs = {
+        "c": limit(SELL, D(1), D(110)),
+        "b": limit(BUY, D(1), D(99)),
+        "a": limit(BUY, D(1), D(100)),
+    }
+    edges = [
+        Edge("a", "b", EdgeKind.TRIGGER, EdgeOn.FILL),
+        Edge("b", "c", EdgeKind.TRIGGER, EdgeOn.FILL),
+    ]
+    run = Run.of(graph("g", SYM, legs, edges))
+    p = run.feed(rejected("g-a"))
+    assert sorted(p.discarded) == ["g-b", "g-c"]
+    assert [leg.phase for leg in run.state.legs] == [LegPhase.DISCARDED] * 2 + [LegPhase.DONE]
+    assert run.state.status is GroupStatus.CANCELED
+    assert [type(e) for e in p.events] == [GroupCanceled]
