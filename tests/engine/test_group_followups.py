@@ -12,14 +12,14 @@ import pytest
 
 from mmoms.contingent import FlattenFailed, GroupStatus
 from mmoms.core.clock import LiveClock
-from mmoms.core.enums import OrderStatus, OrderType, Side
+from mmoms.core.enums import OrderStatus, OrderType, Side, VenueOrderStatus
 from mmoms.core.ids import ClientOrderId, GroupId
 from mmoms.engine.protection import ProtectionFailed
 from mmoms.journal.memory import MemoryJournal
 from mmoms.journal.records import BookCreate, CommandSent, decode_entry
-from mmoms.venues.errors import OutcomeUnknown, Rejected
+from mmoms.venues.errors import OutcomeUnknown, Rejected, SendingHaltedError
 
-from .fake_gateway import Failure, FakeGateway
+from .fake_gateway import SYM, Failure, FakeGateway
 from .test_groups_oms import _crash, a_bracket, group_status, live, status
 from .test_oms import Harness, S, shutdown, start
 
@@ -236,5 +236,35 @@ async def test_a_follow_ups_answer_settles_its_own_outbox_entry_not_its_cancels(
         cancel_gate.set()
         await h.until(lambda: status(h, "b-sl") is OrderStatus.CANCELED)
         await h.until(lambda: _outbox_settled(journal))
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_a_cancel_not_sent_for_an_order_never_acknowledged_leaves_it_unknown() -> None:
+    """The entry reached the venue but neither its reply nor its report came back; the group
+    is cancelled and the cancel cannot be sent at all (the gateway halted). The order was never
+    acknowledged: it must not turn NEW on our word. It is unknown, resolved by query, and the
+    cancel still goes once the venue can be asked."""
+    venue, journal = FakeGateway(LiveClock()), MemoryJournal()
+    h = await start(venue, journal)
+    try:
+        venue.drop_stream = True
+        reply = venue.hold_reply[ENTRY] = asyncio.Event()
+        h.oms.place_group(S, a_bracket())
+        await h.until(lambda: ENTRY in venue.orders)
+        venue.fail_next = [Failure(SendingHaltedError("halted", until_ns=None))]  # the cancel
+        seen: list[OrderStatus] = []
+        h.oms.add_batch_listener(lambda: seen.append(status(h, "b-entry") or OrderStatus.NEW))
+        h.oms.cancel_group(S, GroupId("b"))
+        await h.until(lambda: status(h, "b-entry") is OrderStatus.UNKNOWN)
+        order = h.oms.book.get(SYM, ENTRY)
+        assert order is not None
+        assert order.venue_order_id is None
+        assert OrderStatus.NEW not in seen
+        venue.drop_stream = False
+        reply.set()
+        await h.until(lambda: status(h, "b-entry") is OrderStatus.CANCELED)
+        assert venue.orders[ENTRY].status is VenueOrderStatus.CANCELED
     finally:
         await shutdown(h)

@@ -138,7 +138,13 @@ class ReplyHandler:
             else:
                 bw.mark(order, Trigger.AMEND_FAILED, reason)
         else:  # not sent (budget, halt): keep wanting it gone
-            bw.mark(order, Trigger.CANCEL_FAILED, reason)
+            if order.venue_order_id is None:
+                # Never acknowledged: whether the venue holds it is not known. Not NEW on our
+                # word: unknown, resolved by query, and cancelled once it is settled.
+                bw.mark(order, Trigger.OUTCOME_UNKNOWN, f"{reason}; never acknowledged")
+                out.append(QueryWanted(order.symbol, order.client_order_id, True))
+            else:
+                bw.mark(order, Trigger.CANCEL_FAILED, reason)
             out.append(CancelWanted(order))
             out.append(ArmTimer("retry", self._cfg.retry_unknown_s))
         return out
