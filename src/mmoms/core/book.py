@@ -54,7 +54,7 @@ from mmoms.core.events import (
 )
 from mmoms.core.fsm import InvalidTransitionError, Trigger, is_allowed, next_status
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol, TradeId, VenueOrderId
-from mmoms.core.order import Fill, Order
+from mmoms.core.order import Fill, Order, new_order
 from mmoms.core.reports import (
     AnyReport,
     BalanceReport,
@@ -249,7 +249,7 @@ class LocalOrderBook:
         """A book in exactly the state ``snapshot`` was taken in."""
         book = cls(clock)
         for s in snapshot.orders:
-            order = Order(
+            order = new_order(
                 client_order_id=s.client_order_id,
                 symbol=s.symbol,
                 side=s.side,
@@ -310,7 +310,7 @@ class LocalOrderBook:
             raise ValueError(f"client order id {cmd.client_order_id!r} already used")
         status = OrderStatus.INACTIVE if inactive else OrderStatus.PENDING_NEW
         now = self._clock.time_ns()
-        by_id[cmd.client_order_id] = Order(
+        by_id[cmd.client_order_id] = new_order(
             client_order_id=cmd.client_order_id,
             symbol=cmd.symbol,
             side=cmd.side,
@@ -485,7 +485,7 @@ class LocalOrderBook:
         cid = r.client_order_id
         if cid in by_id:  # an id clash with one of ours: keep both, key apart
             cid = ClientOrderId(f"{r.client_order_id}#{r.venue_order_id}")
-        order = Order(
+        order = new_order(
             client_order_id=cid,
             symbol=r.symbol,
             side=r.side,
