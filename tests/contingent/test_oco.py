@@ -145,12 +145,35 @@ def test_without_flattening_an_overfill_is_only_reported() -> None:
     assert run.state.status is GroupStatus.COMPLETED
 
 
-def test_a_straddle_overfill_is_flattened_on_the_losing_legs_opposite_side() -> None:
+def test_a_straddle_filled_on_both_sides_is_flat_and_is_not_flattened() -> None:
+    """Bought 1 and sold 1: the account is flat. A "flatten" would open a position (and a
+    reduce-only one is refused, a false FlattenFailed). The overfill is still reported."""
     run = Run.of(oco("g", SYM, [stop_market(BUY, D(1), D(110)), stop_market(SELL, D(1), D(90))]))
     run.feed(full("g-a", "1"))
     p = run.feed(full("g-b", "1"))
+    (alert,) = [e for e in p.events if isinstance(e, OverfillDetected)]
+    assert (alert.excess, alert.flatten_client_order_id) == (D(1), None)
+    assert submits(p.commands) == []
+
+
+def test_an_opposite_leg_overfill_flattens_only_what_goes_beyond_the_design() -> None:
+    """Bought 1 (the design), then sold 3: net short 2, one beyond the design's size of 1.
+    Only that 1 is bought back; the rest of the excess took the position toward flat."""
+    legs = [stop_market(BUY, D(1), D(110)), stop_market(SELL, D(3), D(90))]
+    run = Run.of(oco("g", SYM, legs))
+    run.feed(full("g-a", "1"))
+    p = run.feed(full("g-b", "3"))
     (flat,) = [c for c in p.commands if isinstance(c, SubmitOrder)]
-    assert (flat.side, flat.quantity) == (BUY, D(1))  # the SELL leg lost: buy it back
+    assert (flat.side, flat.quantity) == (BUY, D(1))
+
+
+def test_a_same_side_overfill_is_flattened_in_full() -> None:
+    legs = [limit(BUY, D(1), D(100)), limit(BUY, D(2), D(99))]
+    run = Run.of(oco("g", SYM, legs))
+    run.feed(full("g-a", "1"))
+    p = run.feed(full("g-b", "2"))
+    (flat,) = [c for c in p.commands if isinstance(c, SubmitOrder)]
+    assert (flat.side, flat.quantity) == (SELL, D(2))
 
 
 def test_both_legs_canceled_unfilled_cancels_the_group() -> None:

@@ -16,8 +16,10 @@ drains. Invariants:
 * the planner's view of the fills equals the venue's once everything is reported;
 * the allowed fills satisfy the design (OCO: one capacity; cancel-on-first-fill: one winner;
   OTO: children within the parent; bracket: exits within the entry); whatever was filled beyond
-  it was flagged and flattened, so the venue's net position equals the design's; with no
-  overfill detected there is no excess at all;
+  it was flagged, and flattened as far as it took the net position beyond the design's (an
+  excess that moved it toward flat — a straddle filled on both sides — is not "flattened" into
+  a new position), so the venue's net position is no larger than the design's and no flatten
+  exceeds its leg's excess; with no overfill detected there is no excess at all;
 * the group ends COMPLETED or CANCELED. (The venue may reject a flatten too: then the net
   position differs from the design by exactly what a FlattenFailed alert reported.)
 """
@@ -125,9 +127,9 @@ def check(t: Trace, kind: str) -> None:
         assert leg.allowed + leg.excess == at_venue, leg
     failed = {e.client_order_id: e.unfilled for e in t.events if isinstance(e, FlattenFailed)}
     unflattened = D(0)  # signed: what failed flattens left on
-    for leg in state.legs:  # every excess was flattened (or the failure reported), only excess
+    for leg in state.legs:  # only excess is flattened (or the failure reported)
         flats = [f for f in state.flattens if f.leg == leg.name]
-        assert sum((f.quantity for f in flats), D(0)) == leg.excess
+        assert sum((f.quantity for f in flats), D(0)) <= leg.excess
         for f in flats:
             short = f.quantity - venue.orders[f.client_order_id].filled
             assert failed.get(f.client_order_id, D(0)) == short
@@ -140,7 +142,8 @@ def check(t: Trace, kind: str) -> None:
     venue_net = sum(
         (o.cmd.side.sign * o.filled for o in venue.orders.values()), D(0)
     )  # legs' orders and flattens alike
-    assert venue_net == design_net + unflattened
+    settled_net = venue_net - unflattened  # as if every flatten had filled
+    assert abs(settled_net) <= abs(design_net), (settled_net, design_net)
     _allowed_fills_fit_the_design(kind, t)
 
 

@@ -49,7 +49,7 @@ from mmoms.contingent.state import (
     SlotState,
 )
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
-from mmoms.core.enums import OrderStatus, OrderType, PositionSide
+from mmoms.core.enums import OrderStatus, OrderType, PositionSide, Side
 from mmoms.core.events import OrderEvent, OrderFilled, OrderUpdated
 from mmoms.core.ids import ClientOrderId
 
@@ -135,7 +135,7 @@ class Step:
                     allowed += room
                     delta -= room
                 excess += delta
-                self._overfill(i, cid, delta)
+                self._overfill(i, cid, delta, allowed, excess)
         slots = (*leg.slots[:j], _replace(slot, filled=filled, final=final), *leg.slots[j + 1 :])
         self.legs[i] = _replace(leg, slots=slots, allowed=allowed, excess=excess)
         return True
@@ -164,21 +164,27 @@ class Step:
         self.flattens[k] = _replace(flat, filled=filled, final=final)
         return True
 
-    def _overfill(self, i: int, cid: ClientOrderId, excess: Decimal) -> None:
+    def _overfill(
+        self, i: int, cid: ClientOrderId, excess: Decimal, allowed: Decimal, total: Decimal
+    ) -> None:
+        """Leg ``i`` filled ``excess`` beyond the design (its new allowed and excess totals are
+        ``allowed`` and ``total``): an alert, and a flatten of what it put beyond the design."""
         group = self.state.spec
         flat_cid = None
-        if group.options.flatten_overfill:
+        beyond = self._beyond_design(i, allowed, total)
+        if group.options.flatten_overfill and beyond:
             flat_cid = flatten_client_order_id(group.group_id, len(self.flattens) + 1)
             order = group.legs[i].order
             hedge = order.position_side is not PositionSide.BOTH  # reduceOnly not allowed there
+            side = Side.SELL if beyond > 0 else Side.BUY
             self.flatten_commands.append(
                 SubmitOrder(
                     ts_ns=self.ts,
                     client_order_id=flat_cid,
                     symbol=group.symbol,
-                    side=order.side.opposite,
+                    side=side,
                     order_type=OrderType.MARKET,
-                    quantity=excess,
+                    quantity=abs(beyond),
                     reduce_only=group.options.flatten_reduce_only and not hedge,
                     position_side=order.position_side,
                 )
@@ -187,8 +193,8 @@ class Step:
                 FlattenState(
                     client_order_id=flat_cid,
                     leg=group.legs[i].name,
-                    side=order.side.opposite,
-                    quantity=excess,
+                    side=side,
+                    quantity=abs(beyond),
                 )
             )
         self.events.append(
@@ -201,6 +207,25 @@ class Step:
                 flatten_client_order_id=flat_cid,
             )
         )
+
+    def _beyond_design(self, i: int, allowed: Decimal, total: Decimal) -> Decimal:
+        """How far the group's net position is beyond the largest the design allows, signed by
+        the side it is on (flattens already sent count as done); 0 when an excess fill moved
+        it toward flat — a straddle whose both sides filled is flat, and a "flatten" would
+        open a position (and, reduce-only, be refused)."""
+        spec = self.state.spec
+        design = actual = ZERO
+        for k, leg in enumerate(self.legs):
+            sign = spec.legs[k].order.side.sign
+            leg_allowed, leg_total = (allowed, total) if k == i else (leg.allowed, leg.excess)
+            design += sign * leg_allowed
+            actual += sign * (leg_allowed + leg_total)
+        for flat in self.flattens:
+            actual += flat.side.sign * flat.quantity
+        beyond = abs(actual) - abs(design)
+        if beyond <= 0:
+            return ZERO
+        return beyond if actual > 0 else -beyond
 
     # -- 2. settle --------------------------------------------------------------------------
 
