@@ -11,14 +11,19 @@ from mmoms.core.events import (
     OrderAccepted,
     OrderAdopted,
     OrderAmended,
+    OrderAmendRejected,
     OrderAnomaly,
     OrderCanceled,
     OrderCancelRejected,
     OrderCreated,
+    OrderExpired,
     OrderFilled,
     OrderOutcomeUnknown,
+    OrderPendingAmend,
     OrderPendingCancel,
     OrderRejected,
+    OrderSubmitted,
+    OrderUpdated,
 )
 from mmoms.core.fsm import InvalidTransitionError, Trigger
 from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
@@ -469,3 +474,95 @@ def test_a_fill_that_would_overfill_is_an_anomaly_and_not_counted(book: LocalOrd
     assert book.position(SYM) == D("0.6")
     book.apply(fill("a", 7, 3, "0.4"))  # exactly the rest: fine
     assert (order_a(book).status, book.position(SYM)) == (OrderStatus.FILLED, D(1))
+
+
+# -- which event each change is told as ---------------------------------------------------------
+
+_LOCAL_STEPS: list[tuple[str, list[Trigger], Trigger, OrderStatus, type]] = [
+    # (where it starts: INACTIVE / PENDING_NEW / NEW, triggers before, the trigger, status
+    # after, the event it is told as)
+    ("inactive", [], Trigger.SUBMIT, OrderStatus.PENDING_NEW, OrderSubmitted),
+    ("inactive", [], Trigger.CANCELED, OrderStatus.CANCELED, OrderCanceled),
+    ("pending", [], Trigger.OUTCOME_UNKNOWN, OrderStatus.UNKNOWN, OrderOutcomeUnknown),
+    ("pending", [], Trigger.REJECTED, OrderStatus.REJECTED, OrderRejected),
+    ("live", [], Trigger.CANCEL_SENT, OrderStatus.PENDING_CANCEL, OrderPendingCancel),
+    ("live", [], Trigger.AMEND_SENT, OrderStatus.PENDING_REPLACE, OrderPendingAmend),
+    ("live", [Trigger.CANCEL_SENT], Trigger.CANCEL_FAILED, OrderStatus.NEW, OrderCancelRejected),
+    (
+        "live",
+        [Trigger.CANCEL_SENT],
+        Trigger.CANCEL_NOT_FOUND,
+        OrderStatus.UNKNOWN,
+        OrderCancelRejected,
+    ),
+    ("live", [Trigger.AMEND_SENT], Trigger.AMEND_FAILED, OrderStatus.NEW, OrderAmendRejected),
+]
+
+
+@pytest.mark.parametrize(("start", "before", "trigger", "after", "event"), _LOCAL_STEPS)
+def test_each_of_our_own_steps_is_told_as_its_event(
+    book: LocalOrderBook,
+    start: str,
+    before: list[Trigger],
+    trigger: Trigger,
+    after: OrderStatus,
+    event: type,
+) -> None:
+    book.create(submit("a"), inactive=start == "inactive")
+    if start == "live":
+        book.apply(status("a", 7, V.NEW))
+    for t in before:
+        book.mark(SYM, A, t)
+    (told,) = book.mark(SYM, A, trigger, "why")
+    assert type(told) is event
+    assert (told.client_order_id, told.symbol, told.status) == (A, SYM, after)
+    assert getattr(told, "reason", "why") == "why"
+    assert order_a(book).status is after
+    assert book.open_count(SYM) == (1 if after.is_open else 0)
+
+
+@pytest.mark.parametrize(
+    ("venue", "after", "event"),
+    [
+        (V.CANCELED, OrderStatus.CANCELED, OrderCanceled),
+        (V.EXPIRED, OrderStatus.EXPIRED, OrderExpired),
+        (V.EXPIRED_IN_MATCH, OrderStatus.EXPIRED, OrderExpired),  # self-trade prevention
+        (V.REJECTED, OrderStatus.REJECTED, OrderRejected),
+        (V.PARTIALLY_FILLED, OrderStatus.PARTIALLY_FILLED, OrderUpdated),
+        (V.FILLED, OrderStatus.FILLED, OrderUpdated),
+    ],
+)
+def test_each_venue_status_is_told_as_its_event(
+    book: LocalOrderBook, venue: V, after: OrderStatus, event: type
+) -> None:
+    book.create(submit("a"))
+    filled = {V.PARTIALLY_FILLED: "0.5", V.FILLED: "1"}.get(venue, "0")
+    (told,) = book.apply(status("a", 7, venue, filled, ts_ms=2))
+    assert type(told) is event
+    assert told.status is after
+    assert order_a(book).status is after
+
+
+@pytest.mark.parametrize(
+    ("venue", "after"),
+    [
+        (V.NEW, OrderStatus.NEW),
+        (V.PARTIALLY_FILLED, OrderStatus.PARTIALLY_FILLED),
+        (V.FILLED, OrderStatus.FILLED),
+        (V.CANCELED, OrderStatus.CANCELED),
+        (V.EXPIRED, OrderStatus.EXPIRED),
+        (V.EXPIRED_IN_MATCH, OrderStatus.EXPIRED),
+        (V.REJECTED, OrderStatus.REJECTED),
+    ],
+)
+def test_an_adopted_order_takes_the_venues_status(
+    book: LocalOrderBook, venue: V, after: OrderStatus
+) -> None:
+    filled = {V.PARTIALLY_FILLED: "0.5", V.FILLED: "1"}.get(venue, "0")
+    (adopted,) = book.apply(status("ext", 9, venue, filled))
+    assert isinstance(adopted, OrderAdopted)
+    assert adopted.status is after
+    order = book.get(SYM, ClientOrderId("ext"))
+    assert order is not None
+    assert (order.status, order.external, order.venue_rank) == (after, True, venue.rank)
+    assert book.open_count(SYM) == (1 if after.is_open else 0)
