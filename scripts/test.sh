@@ -21,6 +21,8 @@ if [ "$#" -gt 0 ]; then
 fi
 status=0
 .venv/bin/python -m pytest || status=$?
+echo "== the engine's tests again, against a second fake venue (no amend, batches of 3, other ids)"
+MMOMS_TEST_VENUE=fake-other .venv/bin/python -m pytest -q tests/engine || status=$?
 
 echo "== smoke (Python 3.13): unit tests and the headless demo"
 smoke=0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import string
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,15 @@ conditional orders, ids of at most 32 letters, digits and ``_``. Engine tests do
 against it yet; the engine must not need to know which one it talks to."""
 
 
+VENUES = {"fake": FAKE_VENUE, "fake-other": OTHER_VENUE}
+
+
+def default_venue() -> GatewayCapabilities:
+    """The venue the engine tests run against: ``MMOMS_TEST_VENUE`` (``fake`` by default;
+    the test script runs them a second time with ``fake-other``, unchanged)."""
+    return VENUES[os.environ.get("MMOMS_TEST_VENUE", "fake")]
+
+
 @dataclass
 class VenueOrder:
     cid: ClientOrderId
@@ -130,7 +140,7 @@ class FakeGateway:
     latency_s: float = 0.0  # each order request waits this long before the venue acts
     # What the venue declares (batch sizes, amend support, id rule): FAKE_VENUE unless a test
     # builds another venue, e.g. FakeGateway(clock, capabilities=OTHER_VENUE).
-    capabilities: GatewayCapabilities = field(default_factory=lambda: FAKE_VENUE)
+    capabilities: GatewayCapabilities = field(default_factory=lambda: default_venue())
     capability_violations: list[str] = field(default_factory=list)  # requests it refused
 
     # -- test controls ----------------------------------------------------------------------

@@ -129,6 +129,7 @@ async def test_quotes_are_placed_and_tracked(h: Harness) -> None:
     assert h.venue.requests.count("submit_batch") == 1  # four new orders, one request
 
 
+@pytest.mark.amend_venue
 @pytest.mark.asyncio
 async def test_sub_tolerance_moves_cost_nothing_and_one_level_costs_one(h: Harness) -> None:
     h.oms.set_quotes(S, SYM, quotes("95000", "95010"))

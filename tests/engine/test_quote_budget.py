@@ -156,6 +156,7 @@ def most_in_one_second(times_ns: list[int]) -> int:
     return most
 
 
+@pytest.mark.amend_venue
 @pytest.mark.parametrize(
     "strategies",
     [(StrategyId("mm"),), (StrategyId("mm1"), StrategyId("mm2"))],
@@ -242,6 +243,7 @@ def test_an_explicit_order_over_the_budget_is_rejected_and_names_its_strategy() 
     assert deferred == 0  # a one-off order is not a quote: it is not deferred
 
 
+@pytest.mark.amend_venue
 def test_a_refused_quote_is_told_once_per_streak() -> None:
     """max_position lets two of three levels a side rest: the third is refused in every
     window. Told once per side when it starts, then counted; a spell without the third level

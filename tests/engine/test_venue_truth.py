@@ -213,6 +213,7 @@ class StaleVenue(FakeGateway):
         )
 
 
+@pytest.mark.amend_venue
 @pytest.mark.asyncio
 async def test_an_amend_answered_unknown_order_in_a_batch_settles_by_asking_again() -> None:
     # No periodic reconciliation to lean on: the engine's own follow-through must settle it.
