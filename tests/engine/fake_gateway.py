@@ -50,7 +50,6 @@ from mmoms.venues.gateway import (
     StreamItem,
     StreamMessage,
 )
-from mmoms.venues.reports import AlgoOrderReport
 from tests.venues.test_instruments import BTCUSDC
 
 SYM = Symbol("BTCUSDC")
@@ -284,7 +283,7 @@ class FakeGateway:
             ),
         )
 
-    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[AlgoOrderReport]:
+    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[OrderStatusReport]:
         return []  # conditional orders rest with the others here
 
     async def positions(self) -> list[PositionReport]:

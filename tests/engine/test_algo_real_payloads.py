@@ -26,11 +26,11 @@ from mmoms.core.enums import OrderStatus, Side, VenueOrderStatus
 from mmoms.core.ids import ClientOrderId, StrategyId
 from mmoms.core.reports import ReportSource
 from mmoms.engine.config import OmsConfig
-from mmoms.engine.groups import algo_status_report, asks_placed_order
 from mmoms.engine.oms import OrderManager
 from mmoms.engine.risk import RiskConfig, SymbolLimits
 from mmoms.journal.memory import InMemoryJournalStore, MemoryJournal
 from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials, codec, schemas
+from mmoms.venues.binance.algo_view import conditional_status_report
 from mmoms.venues.binance.streamcodec import UserStreamDecoder
 from mmoms.venues.reports import AlgoOrderReport
 from mmoms.venues.testing import FakeHttpTransport, FakeWsConnector
@@ -235,8 +235,8 @@ def test_the_rule_on_captured_algo_updates(
 ) -> None:
     [report] = UserStreamDecoder().decode(raw(payload_id), 1)
     assert isinstance(report, AlgoOrderReport)
-    seen = algo_status_report(report, None)
-    assert (seen.status, asks_placed_order(report, seen)) == (view, asks)
+    seen = conditional_status_report(report)
+    assert (seen.status, seen.ask_placed_order) == (view, asks)
     o = payload(payload_id)["o"]
     assert seen.venue_order_id == (int(o["ai"]) if o["ai"] else 0)
     assert seen.filled_qty == (D(o["aq"]) if o.get("aq") else 0)
@@ -250,7 +250,7 @@ def test_a_triggered_stop_read_by_a_query_is_never_final_without_proof(status: s
                 quantity="0.050", closePosition=False)  # fmt: skip
     reply = msgspec.json.decode(msgspec.json.encode(item), type=schemas.AlgoOrderReply)
     report = codec.algo_report(reply, 1, source=ReportSource.RECONCILIATION)
-    seen = algo_status_report(report, None)
+    seen = conditional_status_report(report)
     assert (seen.status, seen.venue_order_id, seen.filled_qty) == (VenueOrderStatus.NEW,
                                                                   88937381063, 0)  # fmt: skip
-    assert asks_placed_order(report, seen)
+    assert seen.ask_placed_order

@@ -22,8 +22,8 @@ from mmoms.core.enums import OrderStatus, OrderType, Side
 from mmoms.core.events import OrderAmendRejected, OrderCancelRejected
 from mmoms.core.ids import ClientOrderId, VenueOrderId
 from mmoms.core.reports import OrderNotFoundReport, OrderStatusReport, ReportSource
-from mmoms.engine.groups import algo_status_report
 from mmoms.journal.memory import MemoryJournal
+from mmoms.venues.binance.algo_view import conditional_status_report
 from mmoms.venues.errors import OrderNotFound, OutcomeUnknown
 from mmoms.venues.gateway import BatchResult, StreamItem
 from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
@@ -37,10 +37,11 @@ SL, TP, ENTRY = ClientOrderId("b-sl"), ClientOrderId("b-tp"), ClientOrderId("b-e
 
 @dataclass
 class AlgoVenue(FakeGateway):
-    """Conditional orders wait in an algo service, as on Binance: their replies and updates are
-    :class:`AlgoOrderReport` s. At trigger a regular order is placed under the same client id
-    with an order id of its own, which ALGO_UPDATE names (``ai``) when ``names_order`` and a
-    query of the algo order always does."""
+    """Conditional orders wait in an algo service, as on Binance: its replies and updates are
+    :class:`AlgoOrderReport` s, handed out as orders the way the Binance gateway does
+    (:func:`~mmoms.venues.binance.algo_view.conditional_status_report`). At trigger a regular
+    order is placed under the same client id with an order id of its own, which ALGO_UPDATE
+    names (``ai``) when ``names_order`` and a query of the algo order always does."""
 
     names_order: bool = True
     algos: dict[ClientOrderId, AlgoOrderReport] = field(default_factory=dict)
@@ -60,8 +61,11 @@ class AlgoVenue(FakeGateway):
             reduce_only=cmd.reduce_only,
         )  # fmt: skip
         self.algos[cmd.client_order_id] = report
-        self._stream.put_nowait(StreamItem(self._epoch, report))
-        return report  # type: ignore[return-value]
+        self._stream.put_nowait(StreamItem(self._epoch, self._seen(report)))
+        return self._seen(report)
+
+    def _seen(self, report: AlgoOrderReport) -> OrderStatusReport:
+        return conditional_status_report(report, self.algos[report.client_order_id].quantity)
 
     async def query(self, cmd: QueryOrder, *, conditional: bool = False) -> Any:
         algo = self.algos.get(cmd.client_order_id)
@@ -69,7 +73,7 @@ class AlgoVenue(FakeGateway):
             return await super().query(cmd, conditional=conditional)
         self.requests.append("query")
         self.conditional_hints.append((cmd.client_order_id, conditional))
-        return msgspec.structs.replace(algo, source=ReportSource.RECONCILIATION)
+        return self._seen(msgspec.structs.replace(algo, source=ReportSource.RECONCILIATION))
 
     def trigger_and_fill(self, cid: ClientOrderId, price: D) -> VenueOrder:
         """The stop fires and its market order fills; the order's own reports are lost, the
@@ -90,7 +94,7 @@ class AlgoVenue(FakeGateway):
         self.algos[cid] = finished
         unnamed = msgspec.structs.replace(finished, actual_order_id=None)
         update = finished if self.names_order else unnamed
-        self._stream.put_nowait(StreamItem(self._epoch, update))
+        self._stream.put_nowait(StreamItem(self._epoch, self._seen(update)))
         return placed
 
 
@@ -114,9 +118,9 @@ def test_the_algo_service_names_the_order_a_stop_placed_at_trigger() -> None:
         status=AlgoStatus.TRIGGERED, order_type=OrderType.STOP_MARKET, side=Side.SELL,
         quantity=D(1), price=None, trigger_price=D(93_000), actual_order_id=VenueOrderId(42),
     )  # fmt: skip
-    assert algo_status_report(report, None).venue_order_id == 42  # not the algo id (7)
+    assert conditional_status_report(report).venue_order_id == 42  # not the algo id (7)
     waiting = msgspec.structs.replace(report, status=AlgoStatus.NEW, actual_order_id=None)
-    assert algo_status_report(waiting, None).venue_order_id == 0  # not known yet
+    assert conditional_status_report(waiting).venue_order_id == 0  # not known yet
 
 
 @pytest.mark.asyncio

@@ -114,14 +114,14 @@ def _stop(cid: str, quantity: str = "0.01", **kw: object) -> SubmitOrder:
 
 @asynccontextmanager
 async def gateway(
-    *, as_orders: bool, user_stream: bool = False, venue: FakeBinance | None = None
+    *, user_stream: bool = False, venue: FakeBinance | None = None
 ) -> AsyncIterator[BinanceGateway]:
     clock = TestClock(start_ns=START_NS)
     cfg = BinanceConfig(rest_url="https://fapi.test", stream_url="wss://fstream.test",
                         ws_api_url="wss://ws.test/ws-fapi/v1", user_stream=user_stream)  # fmt: skip
     gw = BinanceGateway(cfg, Credentials.hmac(API_KEY, SECRET), clock=clock,
-                        http=FakeHttpTransport(venue or FakeBinance()), ws=FakeWsConnector(),
-                        conditional_as_orders=as_orders)  # fmt: skip
+                        http=FakeHttpTransport(venue or FakeBinance()),
+                        ws=FakeWsConnector())  # fmt: skip
     await gw.start()
     try:
         yield gw
@@ -131,7 +131,7 @@ async def gateway(
 
 @pytest.mark.asyncio
 async def test_with_the_flag_every_reply_about_a_conditional_order_is_an_order_report() -> None:
-    async with gateway(as_orders=True) as gw:
+    async with gateway() as gw:
         placed = await gw.submit(_stop("stop1"))
         assert isinstance(placed, OrderStatusReport)
         assert (placed.client_order_id, placed.status, placed.quantity) == (
@@ -159,11 +159,11 @@ async def test_a_close_position_stop_keeps_the_quantity_it_was_placed_with() -> 
     reply = payload("rest.algoOrder.open.ETHUSDC.2025")
     reply.update(symbol=SYM, clientAlgoId="stop2")
     venue.script("POST", "/fapi/v1/algoOrder", json_reply(200, reply))
-    async with gateway(as_orders=True, venue=venue) as gw:
+    async with gateway(venue=venue) as gw:
         placed = await gw.submit(_stop("stop2", quantity="0.7", close_position=True))
         assert isinstance(placed, OrderStatusReport)
         assert placed.quantity == D("0.7")
-    async with gateway(as_orders=True) as restarted:  # knows nothing of it: "not stated"
+    async with gateway() as restarted:  # knows nothing of it: "not stated"
         [listed] = await restarted.open_conditional_orders([SYM])
         assert listed.quantity == D("0.01")  # the fake lists a stop that does state its size
         report = _queried(clientAlgoId="stop2")
@@ -172,7 +172,7 @@ async def test_a_close_position_stop_keeps_the_quantity_it_was_placed_with() -> 
 
 @pytest.mark.asyncio
 async def test_with_the_flag_the_stream_hands_out_the_view() -> None:
-    async with gateway(as_orders=True, user_stream=True) as gw:
+    async with gateway(user_stream=True) as gw:
         ws = gw._ws
         assert isinstance(ws, FakeWsConnector)
         peer = await ws.next_peer()
@@ -187,8 +187,8 @@ async def test_with_the_flag_the_stream_hands_out_the_view() -> None:
 
 
 @pytest.mark.asyncio
-async def test_without_the_flag_the_algo_service_view_is_kept() -> None:
-    async with gateway(as_orders=False) as gw:
-        assert isinstance(await gw.submit(_stop("stop3")), AlgoOrderReport)
-        [listed] = await gw.open_conditional_orders([SYM])
+async def test_the_algo_service_view_stays_available_apart() -> None:
+    async with gateway() as gw:
+        await gw.submit(_stop("stop3"))
+        [listed] = await gw.open_algo_orders(SYM)
         assert isinstance(listed, AlgoOrderReport)

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from mmoms.core.commands import CancelOrder, QueryOrder, SubmitOrder
-from mmoms.core.enums import OrderType, Side, TimeInForce
+from mmoms.core.enums import OrderType, Side, TimeInForce, VenueOrderStatus
 from mmoms.core.ids import ClientOrderId
 from mmoms.core.reports import OrderNotFoundReport, OrderStatusReport
 from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials
@@ -91,12 +91,12 @@ async def test_a_fresh_gateway_queries_a_stop_it_never_saw_by_the_hint(
     assert not gw.algo.is_algo("rt-stop1")
     unhinted = await gw.query(_query("rt-stop1"))
     assert isinstance(unhinted, OrderNotFoundReport)  # why the hint exists
-    found = await gw.query(_query("rt-stop1"), conditional=True)
-    assert isinstance(found, AlgoOrderReport)
-    assert (found.client_order_id, found.status) == ("rt-stop1", AlgoStatus.NEW)
+    found = await gw.query(_query("rt-stop1"), conditional=True)  # seen as an order
+    assert isinstance(found, OrderStatusReport)
+    assert (found.client_order_id, found.status) == ("rt-stop1", VenueOrderStatus.NEW)
     resolved = await gw.resolve_unknown(SYM, ClientOrderId("rt-stop2"), conditional=True)
-    assert isinstance(resolved, AlgoOrderReport)
-    assert resolved.status is AlgoStatus.NEW
+    assert isinstance(resolved, OrderStatusReport)
+    assert resolved.status is VenueOrderStatus.NEW
 
 
 @pytest.mark.asyncio
@@ -105,9 +105,9 @@ async def test_a_fresh_gateway_cancels_a_stop_it_never_saw_by_the_hint(
 ) -> None:
     gw, _ = placed
     cancelled = await gw.cancel(_cancel("rt-stop1", conditional=True))
-    assert isinstance(cancelled, AlgoOrderReport)
-    assert cancelled.status is AlgoStatus.CANCELED
-    after = await gw.query(_query("rt-stop1"), conditional=True)
+    assert isinstance(cancelled, OrderStatusReport)
+    assert cancelled.status is VenueOrderStatus.CANCELED
+    after = await gw.algo.query(SYM, ClientOrderId("rt-stop1"))  # the algo service's own view
     assert isinstance(after, AlgoOrderReport)
     assert after.status is AlgoStatus.CANCELED
 
@@ -121,8 +121,8 @@ async def test_a_batch_cancel_splits_hinted_stops_from_regular_orders(
         [_cancel("rt-stop2", conditional=True), _cancel("rt-limit", conditional=False)]
     )
     stop, regular = results
-    assert isinstance(stop, AlgoOrderReport)
-    assert (stop.client_order_id, stop.status) == ("rt-stop2", AlgoStatus.CANCELED)
+    assert isinstance(stop, OrderStatusReport)
+    assert (stop.client_order_id, stop.status) == ("rt-stop2", VenueOrderStatus.CANCELED)
     assert isinstance(regular, OrderStatusReport)
     assert (regular.client_order_id, regular.status.value) == ("rt-limit", "CANCELED")
 
@@ -130,7 +130,7 @@ async def test_a_batch_cancel_splits_hinted_stops_from_regular_orders(
 async def _triggered(gw: BinanceGateway, cid: str) -> AlgoOrderReport:
     """Poll the algo service (the market steps every 100 ms) until the stop has triggered."""
     for _ in range(200):
-        report = await gw.query(_query(cid), conditional=True)
+        report = await gw.algo.query(SYM, ClientOrderId(cid))
         assert isinstance(report, AlgoOrderReport)
         if report.status in (AlgoStatus.TRIGGERED, AlgoStatus.FINISHED):
             return report
@@ -156,7 +156,7 @@ async def test_a_triggered_stop_limit_is_cancelled_as_the_order_it_placed(
                            side=Side.BUY, order_type=OrderType.STOP, quantity=Decimal("0.010"),
                            price=rest_at, trigger_price=mark + 5,
                            time_in_force=TimeInForce.GTC)  # fmt: skip
-        assert isinstance(await gw.submit(stop), AlgoOrderReport)
+        assert isinstance(await gw.submit(stop), OrderStatusReport)
         sim.exchange.set_mid(SYM, str(mark + 100))
         triggered = await _triggered(gw, "rt-sl")
         assert triggered.actual_order_id

@@ -25,7 +25,6 @@ from mmoms.venues.errors import (
     Rejected,
 )
 from mmoms.venues.gateway import ExchangeGateway, StreamGap, StreamItem
-from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
 from mmoms.venues.testing import FakeHttpTransport, FakeWsConnector, json_reply
 from tests.venues import payloads as p
 from tests.venues.conftest import API_KEY, SECRET, START_NS
@@ -150,15 +149,15 @@ async def test_conditional_orders_go_to_the_algo_service(clock: TestClock) -> No
         stop = limit("stop1", order_type=OrderType.STOP_MARKET, price=None, time_in_force=None,
                      trigger_price=Decimal("60000"), reduce_only=True)  # fmt: skip
         report = await env.gw.submit(stop)
-        assert isinstance(report, AlgoOrderReport)
+        assert isinstance(report, OrderStatusReport)  # handed out as an order
         assert env.venue.calls("POST", "/fapi/v1/order") == []
         [req] = env.venue.calls("POST", "/fapi/v1/algoOrder")
         assert req.params["algoType"] == "CONDITIONAL"
         assert req.params["triggerPrice"] == "60000"
         assert req.params["clientAlgoId"] == "stop1"
         cancelled = await env.gw.cancel(cancel("stop1"))
-        assert isinstance(cancelled, AlgoOrderReport)
-        assert cancelled.status is AlgoStatus.CANCELED
+        assert isinstance(cancelled, OrderStatusReport)
+        assert cancelled.status is VenueOrderStatus.CANCELED
         [del_req] = env.venue.calls("DELETE", "/fapi/v1/algoOrder")
         assert del_req.params == {**del_req.params, "algoId": "2146760"}
         assert env.venue.calls("DELETE", "/fapi/v1/order") == []
@@ -512,7 +511,7 @@ async def test_stream_gap_and_algo_tracking(clock: TestClock) -> None:
         await peer.send(p.ALGO_UPDATE.replace(b'"X":"CANCELED"', b'"X":"NEW"').decode())
         item = await anext(stream)
         assert isinstance(item, StreamItem)
-        assert isinstance(item.report, AlgoOrderReport)
+        assert isinstance(item.report, OrderStatusReport)  # the algo update, seen as an order
         await env.gw.cancel(cancel("Q5xaq5EGKgXXa0fD7fs0Ip"))
         assert len(env.venue.calls("DELETE", "/fapi/v1/algoOrder")) == 1
 

@@ -306,7 +306,7 @@ def test_an_algo_order(payload_id: str) -> None:
     sym, cid = Symbol(raw["symbol"]), ClientOrderId(raw["clientAlgoId"])
     assert_algo(served("GET", "/fapi/v1/algoOrder", raw, lambda gw: gw.algo.query(sym, cid)), raw)
     [listed] = served("GET", "/fapi/v1/openAlgoOrders", [raw],
-                      lambda gw: gw.open_conditional_orders([sym]))  # fmt: skip
+                      lambda gw: gw.open_algo_orders(sym))  # fmt: skip
     assert_algo(listed, raw)
 
 

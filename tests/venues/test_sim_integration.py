@@ -28,7 +28,6 @@ from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials, Ord
 from mmoms.venues.binance.endpoints import Endpoint, OpKind, Security
 from mmoms.venues.errors import Rejected
 from mmoms.venues.gateway import StreamGap, StreamItem, StreamMessage
-from mmoms.venues.reports import AlgoOrderReport
 
 API_KEY = "gwtestkey0123456789"
 API_SECRET = "gwtestsecret0123456789"
@@ -258,11 +257,11 @@ async def test_conditional_order_via_algo_service(sim: Sim, gateway: BinanceGate
                        side=Side.SELL, order_type=OrderType.STOP_MARKET,
                        quantity=Decimal("0.010"), trigger_price=price)  # fmt: skip
     report = await gateway.submit(stop)
-    assert isinstance(report, AlgoOrderReport)
+    assert isinstance(report, OrderStatusReport)
     cancelled = await gateway.cancel(
         CancelOrder(ts_ns=0, client_order_id=ClientOrderId("int-stop"), symbol=SYM)
     )
-    assert isinstance(cancelled, AlgoOrderReport)
+    assert isinstance(cancelled, OrderStatusReport)
 
 
 async def test_orders_over_the_ws_api(sim: Sim) -> None:

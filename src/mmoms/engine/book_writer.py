@@ -16,17 +16,19 @@ automatic kill switch), a triggered stop whose outcome only the order it placed 
 
 from __future__ import annotations
 
+import msgspec
+
 from mmoms.contingent import AnyGroupEvent
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import ManualClock
 from mmoms.core.commands import SubmitOrder
+from mmoms.core.enums import VenueOrderStatus
 from mmoms.core.events import Event, OrderEvent, OrderFilled
 from mmoms.core.fsm import Trigger, is_allowed
 from mmoms.core.ids import GroupId, StrategyId
 from mmoms.core.ledger import Fill, Ledger
 from mmoms.core.order import Order
-from mmoms.core.reports import Report
-from mmoms.engine.groups import algo_status_report, asks_placed_order
+from mmoms.core.reports import OrderStatusReport, Report
 from mmoms.engine.journal_writer import JournalWriter
 from mmoms.engine.messages import (
     Decision,
@@ -39,7 +41,6 @@ from mmoms.engine.metrics import OmsMetrics
 from mmoms.engine.planner import Rejection
 from mmoms.engine.protection import ProtectionFailed
 from mmoms.journal.records import BookCreate, BookMark, BookReport, EventRecorded, RiskRejected
-from mmoms.venues.reports import AlgoOrderReport
 
 Notification = Event | RiskRejected | AnyGroupEvent | ProtectionFailed | Fill
 
@@ -113,19 +114,18 @@ class BookWriter:
         return True
 
     def apply(self, report: Report) -> None:
+        if type(report) is OrderStatusReport and report.quantity == 0:
+            report = _with_known_quantity(
+                report, self.book.get(report.symbol, report.client_order_id)
+            )
         key = getattr(report, "client_order_id", "")
         self.journal.record(BookReport(report=report), key)  # type: ignore[arg-type]
         self.version += 1
         self.take(self.book.apply(report))  # type: ignore[arg-type]
-
-    def apply_algo(self, report: AlgoOrderReport) -> None:
-        """A conditional order's report, as the book's view of it (see :mod:`.groups`). When
-        the algo service says the stop is done without proving how, the order it placed at
-        trigger is asked about."""
-        view = algo_status_report(report, self.book.get(report.symbol, report.client_order_id))
-        self.apply(view)
-        if asks_placed_order(report, view):
-            order = self.book.by_venue_id(report.symbol, view.venue_order_id)
+        if type(report) is OrderStatusReport and report.ask_placed_order:
+            # The venue says a conditional order is done (or may be) without proving how: the
+            # order it placed at trigger, by that order's venue id, tells.
+            order = self.book.by_venue_id(report.symbol, report.venue_order_id)
             if order is not None and not order.status.is_terminal:
                 self.reactions.append(QueryWanted(order.symbol, order.client_order_id, False))
 
@@ -178,3 +178,17 @@ class BookWriter:
         self.journal.record(entry, getattr(rejection.command, "client_order_id", ""))
         self.notifications.append(entry)
         self.metrics.count(self.metrics.risk_rejections, check.check)
+
+
+def _with_known_quantity(report: OrderStatusReport, order: Order | None) -> OrderStatusReport:
+    """A report that does not state the order's quantity (0: a venue's view of a conditional
+    order after a restart) is read with the quantity the book knows: what it proves filled,
+    capped there, and FILLED once that reaches it — never a quantity of 0."""
+    if order is None:
+        return report
+    quantity = order.quantity
+    filled = min(report.filled_qty, quantity)
+    status = report.status
+    if status is VenueOrderStatus.PARTIALLY_FILLED and filled >= quantity:
+        status = VenueOrderStatus.FILLED
+    return msgspec.structs.replace(report, quantity=quantity, filled_qty=filled, status=status)

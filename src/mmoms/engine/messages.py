@@ -37,7 +37,6 @@ from mmoms.core.reports import (
 )
 from mmoms.engine.batcher import Flight
 from mmoms.venues.gateway import StreamMessage
-from mmoms.venues.reports import AlgoOrderReport
 
 # -- inputs ---------------------------------------------------------------------------------------
 
@@ -77,7 +76,7 @@ class ReplyMsg:
 class QueryMsg:
     """The answer to a query by client order id (unknown outcome, missing in a snapshot)."""
 
-    result: OrderStatusReport | OrderNotFoundReport | AlgoOrderReport | None
+    result: OrderStatusReport | OrderNotFoundReport | None
     symbol: str
     client_order_id: str
     error: BaseException | None = None
@@ -92,7 +91,7 @@ class ReconcileMsg:
     error: BaseException | None = None
     # Conditional orders a venue keeps apart from its order book until they trigger, listed
     # for these symbols: the ones of ours waiting there were looked for in this list.
-    waiting: Sequence[AlgoOrderReport] = ()
+    waiting: Sequence[OrderStatusReport] = ()
     waiting_symbols: Sequence[Symbol] = ()
 
 

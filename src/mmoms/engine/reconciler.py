@@ -73,7 +73,6 @@ from mmoms.engine.reconcile import (
     waiting_symbols,
 )
 from mmoms.journal.records import Reconciled
-from mmoms.venues.reports import AlgoOrderReport
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +150,7 @@ class Reconciler:
                 return again
         else:
             self._not_found.pop(key, None)
-        if isinstance(msg.result, AlgoOrderReport):
-            bw.apply_algo(msg.result)
-        else:
-            bw.apply(msg.result)
+        bw.apply(msg.result)
         order = bw.book.get(key[0], key[1])
         if order is not None and order.venue_order_id and order.filled_qty > order.fills_qty:
             return self._backfill(order.symbol, order.created_ns)  # its fills were lost
@@ -218,7 +214,7 @@ class Reconciler:
         before = order_fingerprints(book)
         bw.apply(msg.snapshot)
         for report in msg.waiting:
-            bw.apply_algo(report)
+            bw.apply(report)
         differences = describe_changes(before, order_fingerprints(book))
         listed = [r.client_order_id for r in msg.waiting]
         missing = book.missing_from(msg.snapshot, apart=self._apart)

@@ -53,7 +53,6 @@ from mmoms.venues.errors import (
     SendingHaltedError,
     VenueError,
 )
-from mmoms.venues.reports import AlgoOrderReport
 
 __all__ = ["ReplyHandler", "refused_for_ns", "venue_refused"]
 
@@ -110,8 +109,6 @@ class ReplyHandler:
                     out += self._not_found(action, order, "venue: unknown order")
             elif isinstance(result, BaseException) and order is not None:
                 out += self._on_failure(action, order, result)
-            elif isinstance(result, AlgoOrderReport):
-                bw.apply_algo(result)
         return out
 
     def _on_failure(self, action: Action, order: Order, exc: BaseException) -> Decisions:

@@ -17,7 +17,6 @@ from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.messages import Decisions, ReconcileWanted, StreamMsg, StreamReleased
 from mmoms.engine.metrics import ActionTimings, OmsMetrics
 from mmoms.venues.gateway import StreamGap, StreamItem
-from mmoms.venues.reports import AlgoOrderReport
 
 __all__ = ["StreamHandler"]
 
@@ -65,5 +64,3 @@ class StreamHandler:
             if cid is not None:
                 self._timings.streamed(cid, self._clock.monotonic_ns())
             self._bw.apply(report)
-        elif isinstance(report, AlgoOrderReport):
-            self._bw.apply_algo(report)

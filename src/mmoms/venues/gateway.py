@@ -54,7 +54,7 @@ StreamReport = (
     | FillReport
     | PositionReport
     | BalanceReport
-    | AlgoOrderReport
+    | AlgoOrderReport  # decoded from the wire; the gateway hands it out as an OrderStatusReport
     | LiteFillReport
     | AccountConfigReport
     | MarginCallReport
@@ -142,7 +142,7 @@ class GatewayCapabilities(msgspec.Struct, frozen=True, kw_only=True):
         return ClientIdRule(self.client_id_max_len, self.client_id_chars)
 
 
-BatchResult = OrderStatusReport | AlgoOrderReport | OrderNotFoundReport | VenueError
+BatchResult = OrderStatusReport | OrderNotFoundReport | VenueError
 """One item of a batch reply: a report, or the error for that item alone."""
 
 
@@ -166,13 +166,11 @@ class ExchangeGateway(Protocol):
         """Reports and gap signals in arrival order. One consumer."""
         ...
 
-    async def submit(self, cmd: SubmitOrder) -> OrderStatusReport | AlgoOrderReport: ...
+    async def submit(self, cmd: SubmitOrder) -> OrderStatusReport: ...
 
     async def submit_batch(self, cmds: Sequence[SubmitOrder]) -> list[BatchResult]: ...
 
-    async def cancel(
-        self, cmd: CancelOrder
-    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport: ...
+    async def cancel(self, cmd: CancelOrder) -> OrderStatusReport | OrderNotFoundReport: ...
 
     async def cancel_batch(self, cmds: Sequence[CancelOrder]) -> list[BatchResult]: ...
 
@@ -184,21 +182,21 @@ class ExchangeGateway(Protocol):
 
     async def query(
         self, cmd: QueryOrder, *, conditional: bool = False
-    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+    ) -> OrderStatusReport | OrderNotFoundReport:
         """One order's state; ``conditional``: the caller knows it is a conditional order (a
         venue may keep those apart, and a restarted gateway cannot tell from the id)."""
         ...
 
     async def resolve_unknown(
         self, symbol: Symbol, client_order_id: ClientOrderId, *, conditional: bool = False
-    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+    ) -> OrderStatusReport | OrderNotFoundReport:
         """Settle an order whose request ended in ``OutcomeUnknown``, by client order id
         (``conditional`` as for :meth:`query`)."""
         ...
 
     async def open_orders(self, symbols: Sequence[Symbol] | None = None) -> OpenOrdersSnapshot: ...
 
-    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[AlgoOrderReport]:
+    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[OrderStatusReport]:
         """Conditional orders on ``symbols`` still waiting for their trigger, where the venue
         keeps them apart from its order book (``capabilities.supports_conditional``: Binance's
         algo service; ``open_orders`` never lists them). Other venues answer []."""

@@ -14,12 +14,11 @@ Conditional orders: a cancel or query goes to the algo service when the caller s
 is conditional (``CancelOrder.conditional``, ``query(..., conditional=True)``) or when this
 process has seen the id as an algo order; the hint is what makes it work after a restart.
 
-Conditional orders as orders: with ``conditional_as_orders=True`` every report about a
-conditional order that the gateway hands out (stream items, submit / cancel / query /
-resolve_unknown replies, batch-cancel results, :meth:`open_conditional_orders`) is an
-:class:`OrderStatusReport` made by :meth:`conditional_view` (the rule: :mod:`.algo_view`),
-never an :class:`AlgoOrderReport`; :meth:`submit_algo` and :meth:`open_algo_orders` stay the
-algo service's own view.
+Conditional orders as orders: every report about a conditional order that the gateway hands
+out (stream items, submit / cancel / query / resolve_unknown replies, batch-cancel results,
+:meth:`open_conditional_orders`) is an :class:`OrderStatusReport` made by
+:meth:`conditional_view` (the rule: :mod:`.algo_view`), never an :class:`AlgoOrderReport`;
+:meth:`submit_algo` and :meth:`open_algo_orders` stay the algo service's own view.
 
 Unknown outcomes: a submit or amend that ends in ``OutcomeUnknown`` / ``ProtocolError`` is never
 re-sent. The gateway remembers the ``timestamp`` it was signed with; :meth:`resolve_unknown`
@@ -124,12 +123,7 @@ class BinanceGateway:
         clock: Clock | None = None,
         http: HttpTransport | None = None,
         ws: WsConnector | None = None,
-        conditional_as_orders: bool = False,
     ) -> None:
-        """``conditional_as_orders``: hand conditional orders out as :class:`OrderStatusReport`
-        (see the module docstring); False keeps the :class:`AlgoOrderReport` of the algo service.
-        """
-        self._as_orders = conditional_as_orders
         self.config = cfg = config or BinanceConfig()
         self._clock = clock = clock or LiveClock()
         self._credentials = credentials
@@ -302,10 +296,7 @@ class BinanceGateway:
     async def _emit(self, message: StreamMessage) -> None:
         if isinstance(message, StreamItem) and isinstance(message.report, AlgoOrderReport):
             self.algo.observe(message.report)
-            if self._as_orders:
-                message = msgspec.structs.replace(
-                    message, report=self.conditional_view(message.report)
-                )
+            message = msgspec.structs.replace(message, report=self.conditional_view(message.report))
         await self._queue.put(message)
 
     async def stream(self) -> AsyncIterator[StreamMessage]:
@@ -382,7 +373,7 @@ class BinanceGateway:
         while len(self._unknown_sent_ms) > 10_000:
             self._unknown_sent_ms.popitem(last=False)
 
-    async def submit(self, cmd: SubmitOrder) -> OrderStatusReport | AlgoOrderReport:
+    async def submit(self, cmd: SubmitOrder) -> OrderStatusReport:
         """Place an order; conditional types go to the algo service.
 
         Raises:
@@ -392,7 +383,7 @@ class BinanceGateway:
                 mark it UNKNOWN and call :meth:`resolve_unknown`.
         """
         if cmd.order_type.is_conditional:
-            return self._handed_out(await self.submit_algo(cmd))
+            return self.conditional_view(await self.submit_algo(cmd))
         params = codec.new_order_params(cmd, response_type=self.config.new_order_response)
         coid = cmd.client_order_id
         priority = Priority.EXIT if cmd.reduce_only else Priority.NORMAL
@@ -450,9 +441,7 @@ class BinanceGateway:
             self._remember_unknown(exc, [cmd.client_order_id])
             raise
 
-    async def cancel(
-        self, cmd: CancelOrder
-    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+    async def cancel(self, cmd: CancelOrder) -> OrderStatusReport | OrderNotFoundReport:
         """Cancel one order. Retried per the schedule (repeating a cancel is harmless).
 
         "Unknown order" (-2011) means the order is already final or never existed; the answer is
@@ -645,7 +634,7 @@ class BinanceGateway:
 
     async def query(
         self, cmd: QueryOrder, *, conditional: bool = False
-    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+    ) -> OrderStatusReport | OrderNotFoundReport:
         """One order's state by client order id ("not found" is a report, not an error).
         ``conditional`` (or an id this process has seen as an algo order): ask the algo service;
         ``cmd.venue_order_id``: the matching engine's order of that id (a triggered conditional
@@ -662,7 +651,7 @@ class BinanceGateway:
 
     async def resolve_unknown(
         self, symbol: Symbol, client_order_id: ClientOrderId, *, conditional: bool = False
-    ) -> OrderStatusReport | AlgoOrderReport | OrderNotFoundReport:
+    ) -> OrderStatusReport | OrderNotFoundReport:
         """Settle an order whose request ended in an unknown outcome (see the module docstring);
         ``conditional`` routes the queries to the algo service (see :meth:`query`).
 
@@ -730,29 +719,25 @@ class BinanceGateway:
         """Conditional orders waiting in the algo service. Raises the venue error kinds."""
         return await self.algo.open_orders(symbol)
 
-    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[Any]:
-        """``openAlgoOrders`` per symbol (weight 1 each), concurrently: a list of
-        :class:`OrderStatusReport` with ``conditional_as_orders``, else of
-        :class:`AlgoOrderReport`. (``list[Any]``: the venue-neutral protocol says the latter
-        until the engine switches; this conforms to it before and after.)
+    async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[OrderStatusReport]:
+        """``openAlgoOrders`` per symbol (weight 1 each), concurrently, each seen as an order.
 
         Raises:
             Rejected, OutcomeUnknown, ProtocolError — after retries.
         """
         per_symbol = await asyncio.gather(*(self.algo.open_orders(s) for s in symbols))
-        reports = [r for batch in per_symbol for r in batch]
-        if self._as_orders:
-            return [self.conditional_view(r) for r in reports]
-        return reports
+        return [self.conditional_view(r) for batch in per_symbol for r in batch]
 
     def conditional_view(self, report: AlgoOrderReport) -> OrderStatusReport:
         """A conditional order as the core sees every order (the rule: :mod:`.algo_view`); the
         quantity it was placed with stands in where the report states none."""
         return conditional_status_report(report, self.algo.known_quantity(report.client_order_id))
 
-    def _handed_out(self, report: R) -> R | OrderStatusReport:
-        """``report`` as handed to the caller: an algo report becomes its view when asked to."""
-        if self._as_orders and isinstance(report, AlgoOrderReport):
+    def _handed_out(
+        self, report: AlgoOrderReport | OrderStatusReport | OrderNotFoundReport
+    ) -> OrderStatusReport | OrderNotFoundReport:
+        """``report`` as handed to the caller: an algo report becomes its view."""
+        if isinstance(report, AlgoOrderReport):
             return self.conditional_view(report)
         return report
 
