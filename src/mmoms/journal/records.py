@@ -53,8 +53,11 @@ class IntentReceived(Entry, frozen=True, tag=True, kw_only=True):
 
 
 class CommandSent(Entry, frozen=True, tag=True, kw_only=True):
+    """The command as decided, before it leaves (write-ahead). Which wire carried it (REST or
+    the WS API) is the gateway's choice at send time, not recorded here; records written
+    before this field was dropped carry ``"transport": "rest"``, ignored when read."""
+
     command: AnyCommand
-    transport: str = "rest"
 
 
 class EventRecorded(Entry, frozen=True, tag=True, kw_only=True):
