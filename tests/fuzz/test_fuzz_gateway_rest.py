@@ -31,7 +31,7 @@ from mmoms.core.errors import MmomsError
 from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
 from mmoms.venues.binance.config import BinanceConfig
 from mmoms.venues.binance.gateway import BinanceGateway
-from mmoms.venues.binance.rest import _retry_after_ms
+from mmoms.venues.binance.pipeline import retry_after_ms
 from mmoms.venues.binance.signing import Credentials
 from mmoms.venues.testing import FakeHttpTransport, FakeRequest
 from mmoms.venues.transport import HttpReply
@@ -256,7 +256,7 @@ def test_crashers(name: str, reply: HttpReply) -> None:
 @example(value="1e999")
 @example(value="-inf")
 def test_retry_after_is_believed_only_when_sane(value: str) -> None:
-    ms = _retry_after_ms({"retry-after": value})
+    ms = retry_after_ms({"retry-after": value})
     assert ms is None or 0 <= ms <= 86_400_000
 
 
