@@ -4,7 +4,8 @@ Properties:
 
 * garbage frames (damaged real envelopes, random JSON, bytes) never stop the reader: a valid
   reply sent after them still completes the request, and the connection task is alive;
-* the envelope's result / error / ``rateLimits`` parsing (:meth:`WsApiClient._result`) and the
+* the envelope's result / error / ``rateLimits`` parsing (the request pipeline's
+  :meth:`~mmoms.venues.binance.pipeline.RequestPipeline.on_ws_reply`) and the
   conversion to a report return a sane report or raise one of the project's errors, never
   anything else;
 * no log line or error text carries the API key, the secret or the request's signature.
@@ -102,7 +103,10 @@ def check_envelope(frame: bytes) -> None:
     except (msgspec.DecodeError, RecursionError, UnicodeError):
         return  # the reader logs and drops it: covered above
     try:
-        result = client._result(endpoints.WS_ORDER_PLACE, reply, schemas.OrderReply, "c1")
+        pipeline = client.pipeline
+        request = pipeline.prepare(endpoints.WS_ORDER_PLACE, PARAMS, client_order_id="c1")
+        attempt = pipeline.sign(request, request_id="1")
+        result = pipeline.on_ws_reply(attempt, reply, schemas.OrderReply).result()
         report = codec.order_report(result, START_NS)  # what the gateway does with it
     except MmomsError as exc:
         error = str(exc)
