@@ -157,6 +157,7 @@ def test_a_stop_child_with_a_fill_is_replaced_by_what_is_still_wanted_never_more
     p = run.feed(full("o-parent", "2"))  # the child now wants 2 in all: 0.4 done, 1.6 more
     assert submits(p.commands) == [("o-c1.2", D("1.6"))]
     assert cancels(p.commands) == ["o-c1"]
+    assert {c.ts_ns for c in p.commands} == {10}  # stamped with the event that caused them
     leg = run.state.legs[1]
     assert [(s.client_order_id, s.quantity, s.filled) for s in leg.slots] == [
         ("o-c1", D(1), D("0.4")),

@@ -9,14 +9,17 @@ from mmoms.contingent import (
     EdgeOn,
     FlattenFailed,
     GroupCanceled,
+    GroupOptions,
     GroupStatus,
     LegPhase,
+    OrderSpec,
+    OverfillDetected,
     graph,
     limit,
     oco,
 )
-from mmoms.core.commands import AmendOrder
-from mmoms.core.enums import Side
+from mmoms.core.commands import AmendOrder, SubmitOrder
+from mmoms.core.enums import OrderType, PositionSide, Side
 
 from .helpers import SYM, Run, canceled, cid, filled, full, rejected
 
@@ -88,3 +91,55 @@ def test_a_discard_reaches_a_leg_planned_before_the_one_discarded() -> None:
     assert [leg.phase for leg in run.state.legs] == [LegPhase.DISCARDED] * 2 + [LegPhase.DONE]
     assert run.state.status is GroupStatus.CANCELED
     assert [type(e) for e in p.events] == [GroupCanceled]
+
+
+def test_an_overfill_is_reported_and_flattened_by_a_market_order_of_the_excess() -> None:
+    run = Run.of(oco("g", SYM, [limit(BUY, D(1), D(100)), limit(BUY, D(1), D(99))]))
+    run.feed(full("g-a", "1"))
+    p = run.feed(full("g-b", "1", ts=50))
+    assert [e for e in p.events if isinstance(e, OverfillDetected)] == [
+        OverfillDetected(
+            ts_ns=50,
+            group_id="g",
+            leg="b",
+            client_order_id=cid("g-b"),
+            excess=D(1),
+            flatten_client_order_id=cid("g-flat-1"),
+        )
+    ]
+    assert [c for c in p.commands if isinstance(c, SubmitOrder)] == [
+        SubmitOrder(
+            ts_ns=50,
+            client_order_id=cid("g-flat-1"),
+            symbol=SYM,
+            side=SELL,
+            order_type=OrderType.MARKET,
+            quantity=D(1),
+            reduce_only=True,
+            position_side=PositionSide.BOTH,
+        )
+    ]
+
+
+def flatten_of(legs: list[OrderSpec], options: GroupOptions | None = None) -> SubmitOrder:
+    run = Run.of(oco("g", SYM, legs, options=options))
+    run.feed(full("g-a", "1"))
+    p = run.feed(full("g-b", "1"))
+    (flat,) = [c for c in p.commands if isinstance(c, SubmitOrder)]
+    return flat
+
+
+def test_a_hedge_mode_flatten_is_not_reduce_only_and_keeps_the_position_side() -> None:
+    long = PositionSide.LONG
+    legs = [
+        limit(BUY, D(1), D(100), position_side=long),
+        limit(BUY, D(1), D(99), position_side=long),
+    ]
+    flat = flatten_of(legs)
+    assert (flat.reduce_only, flat.position_side, flat.side) == (False, long, SELL)
+
+
+def test_a_flatten_is_reduce_only_only_if_the_group_says_so() -> None:
+    legs = [limit(BUY, D(1), D(100)), limit(BUY, D(1), D(99))]
+    assert flatten_of(legs, GroupOptions(flatten_reduce_only=False)).reduce_only is False
+    assert flatten_of(legs).reduce_only is True

@@ -1,11 +1,12 @@
 import dataclasses
 from decimal import Decimal as D
 
+import msgspec
 import pytest
 
 from mmoms.core.book import LocalOrderBook, UnknownOrderError
 from mmoms.core.clock import TestClock
-from mmoms.core.enums import OrderStatus, PositionSide, Side
+from mmoms.core.enums import OrderStatus, OrderType, PositionSide, Side, TimeInForce
 from mmoms.core.enums import VenueOrderStatus as V
 from mmoms.core.events import (
     OrderAccepted,
@@ -29,7 +30,7 @@ from mmoms.core.fsm import InvalidTransitionError, Trigger
 from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
 from mmoms.core.reports import OpenOrdersSnapshot, OrderNotFoundReport, ReportSource
 
-from .factories import MS, SYM, fill, status, submit
+from .factories import MS, SYM, fill, status, stop_loss, submit
 
 A = ClientOrderId("a")
 
@@ -566,3 +567,94 @@ def test_an_adopted_order_takes_the_venues_status(
     assert order is not None
     assert (order.status, order.external, order.venue_rank) == (after, True, venue.rank)
     assert book.open_count(SYM) == (1 if after.is_open else 0)
+
+
+def test_an_adopted_order_keeps_every_term_the_venue_reported(book: LocalOrderBook) -> None:
+    report = msgspec.structs.replace(
+        status("ext", 9, V.PARTIALLY_FILLED, "0.5", qty="2", price="101", ts_ms=4, side=Side.SELL),
+        time_in_force=TimeInForce.GTX,
+        reduce_only=True,
+        position_side=PositionSide.SHORT,
+    )
+    (adopted,) = book.apply(report)
+    assert adopted == OrderAdopted(
+        ts_ns=4 * MS,
+        client_order_id=ClientOrderId("ext"),
+        symbol=SYM,
+        status=OrderStatus.PARTIALLY_FILLED,
+        venue_order_id=VenueOrderId(9),
+        side=Side.SELL,
+        order_type=OrderType.LIMIT,
+        quantity=D(2),
+        price=D(101),
+    )
+    order = book.get(SYM, ClientOrderId("ext"))
+    assert order is not None
+    assert (order.time_in_force, order.reduce_only, order.position_side) == (
+        TimeInForce.GTX,
+        True,
+        PositionSide.SHORT,
+    )
+    assert (order.filled_qty, order.quantity, order.price, order.side) == (
+        D("0.5"),
+        D(2),
+        D(101),
+        Side.SELL,
+    )
+    assert (order.created_ns, order.updated_ns, order.last_event_ns) == (4 * MS,) * 3
+
+
+def test_each_anomaly_is_counted_and_names_its_order() -> None:
+    clock = TestClock()
+    book = LocalOrderBook(clock)
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.CANCELED))
+    clock.advance(123)
+    now = clock.time_ns()
+    first = book.apply(status("a", 7, V.EXPIRED))  # CANCELED has no EXPIRED row
+    second = book.apply(not_found())
+    assert first == [
+        OrderAnomaly(
+            ts_ns=now,
+            client_order_id=A,
+            symbol=SYM,
+            reason="no transition from CANCELED on EXPIRED",
+        )
+    ]
+    assert second == [
+        OrderAnomaly(
+            ts_ns=now,
+            client_order_id=A,
+            symbol=SYM,
+            reason="venue does not know an order in CANCELED",
+        )
+    ]
+    assert book.anomaly_count == 2
+
+
+def test_not_found_rejection_reason_is_exact(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    book.mark(SYM, A, Trigger.OUTCOME_UNKNOWN)
+    (event,) = book.apply(not_found())
+    assert event == OrderRejected(
+        ts_ns=3,
+        client_order_id=A,
+        symbol=SYM,
+        status=OrderStatus.REJECTED,
+        reason="not found on venue after unknown outcome",
+    )
+
+
+def test_an_order_live_without_a_venue_id_is_missing_from_a_snapshot_that_lacks_it(
+    book: LocalOrderBook,
+) -> None:
+    """Only a conditional order not triggered yet is kept apart from the open-orders list."""
+    book.create(submit("a"))
+    book.mark(SYM, A, Trigger.CANCEL_SENT)
+    book.mark(SYM, A, Trigger.CANCEL_FAILED)  # live again, no venue id known yet
+    book.create(stop_loss("95", cid="sl"))
+    book.mark(SYM, ClientOrderId("sl"), Trigger.CANCEL_SENT)
+    book.mark(SYM, ClientOrderId("sl"), Trigger.CANCEL_FAILED)
+    empty = OpenOrdersSnapshot(ts_event_ns=5, ts_recv_ns=5, symbols=(SYM,), orders=())
+    assert [o.client_order_id for o in book.missing_from(empty, apart=True)] == ["a"]
+    assert [o.client_order_id for o in book.missing_from(empty)] == ["a", "sl"]

@@ -1,6 +1,7 @@
 import dataclasses
 from decimal import Decimal as D
 
+import msgspec
 import pytest
 
 from mmoms.contingent import (
@@ -603,16 +604,76 @@ def test_an_amend_is_checked_for_size_notional_and_band_at_its_new_terms(
     )
 
 
+def reduce_only_order(book: LocalOrderBook, cid: str, side: Side, qty: str = "1") -> Order:
+    book.create(msgspec.structs.replace(submit(cid, qty=qty, side=side), reduce_only=True))
+    order = book.get(SYM, ClientOrderId(cid))
+    assert order is not None
+    assert order.reduce_only
+    return order
+
+
 def test_a_reduce_only_amend_is_not_charged_against_max_position(
     clock: TestClock, book: LocalOrderBook
 ) -> None:
     risk = engine_with(clock)
+    # A reduce-only BUY placed while short, the position long since: it cannot fill (the venue
+    # would make it flip), so amending it adds nothing to the worst case.
+    order = reduce_only_order(book, "r", Side.BUY)
     book.apply(fill("x", 9, 1, "3"))  # +3: at the limit
-    book.create(submit("r", qty="1", side=Side.SELL), inactive=False)
-    order = book.get(SYM, ClientOrderId("r"))
-    assert order is not None
-    reduce_only = dataclasses.replace(order, reduce_only=True, side=Side.BUY)
-    assert why(risk.check_amend(book, reduce_only, D(100), D(1))) is None
+    assert why(risk.check_amend(book, order, D(100), D(1))) is None
+
+
+def test_a_reduce_only_order_is_not_charged_against_max_position(
+    clock: TestClock, book: LocalOrderBook
+) -> None:
+    risk = engine_with(clock, max_open_orders=9)
+    book.apply(fill("x", 9, 1, "3"))  # +3
+    for cid in ("s1", "s2", "s3"):
+        book.create(submit(cid, qty="2", side=Side.SELL))  # worst case: 3 - 6 = -3
+    assert new_why(risk, book, "0.1", side=Side.SELL) == (
+        "max_position",
+        "worst case -3.1 beyond ±3",
+    )
+    assert new_why(risk, book, "1", side=Side.SELL, reduce_only=True) is None
+
+
+def test_a_market_order_is_never_banded(clock: TestClock, book: LocalOrderBook) -> None:
+    risk = engine_with(clock, max_order_notional=D(1000))
+    assert new_why(risk, book, "1", "200", order_type=OrderType.MARKET) is None
+
+
+def test_no_reference_price_refuses_an_amend_and_a_group_naming_the_symbol(
+    clock: TestClock, book: LocalOrderBook
+) -> None:
+    risk = engine_with(clock)
+    order = resting_buy(book)
+    risk.reference_prices.clear()
+    expected = ("price_band", "no reference price for BTCUSDC yet")
+    assert why(risk.check_amend(book, order, D(100), D(1))) == expected
+    rejection = why(check(risk, book, two_buys("g", "1")))
+    assert rejection == (expected[0], f"group g order g-a: {expected[1]}")
+
+
+def test_a_group_that_adds_nothing_on_a_side_is_not_checked_on_it(
+    clock: TestClock, book: LocalOrderBook
+) -> None:
+    risk = engine_with(clock)
+    book.apply(fill("x", 9, 1, "4", side=Side.SELL))  # short 4: beyond max_position already
+    buys = oco("b", SYM, [limit(Side.BUY, D(1), D(99)), limit(Side.BUY, D(1), D(98))])
+    assert why(check(risk, book, buys)) is None  # it can only bring the position back
+
+
+def test_a_group_charging_less_than_one_is_still_checked(
+    clock: TestClock, book: LocalOrderBook
+) -> None:
+    risk = engine_with(clock)
+    book.apply(fill("x", 9, 1, "2.6", side=Side.SELL))
+    sells = oco("s", SYM, [limit(Side.SELL, D("0.5"), D(101)), limit(Side.SELL, D("0.5"), D(102))])
+    assert why(check(risk, book, sells)) == (
+        "max_position",
+        "group s worst case -3.1 beyond ±3"
+        " (the group charges 0.5 SELL once, not the sum of its legs)",
+    )
 
 
 # -- the cached resting sum --------------------------------------------------------------------

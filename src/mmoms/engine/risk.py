@@ -301,7 +301,7 @@ class RiskEngine:
 
     @staticmethod
     def _open_orders(
-        book: LocalOrderBook, symbol: Symbol, limits: SymbolLimits, queued: int = 0
+        book: LocalOrderBook, symbol: Symbol, limits: SymbolLimits, queued: int
     ) -> RiskRejection | None:
         count = book.open_count(symbol) + queued
         if count >= limits.max_open_orders:
