@@ -127,9 +127,10 @@ def check(t: Trace, kind: str) -> None:
         assert leg.allowed + leg.excess == at_venue, leg
     failed = {e.client_order_id: e.unfilled for e in t.events if isinstance(e, FlattenFailed)}
     unflattened = D(0)  # signed: what failed flattens left on
-    for leg in state.legs:  # only excess is flattened (or the failure reported)
+    flattened = sum((f.quantity for f in state.flattens), D(0))
+    assert flattened <= sum((leg.excess for leg in state.legs), D(0))  # only excess is flattened
+    for leg in state.legs:  # (or the failure reported)
         flats = [f for f in state.flattens if f.leg == leg.name]
-        assert sum((f.quantity for f in flats), D(0)) <= leg.excess
         for f in flats:
             short = f.quantity - venue.orders[f.client_order_id].filled
             assert failed.get(f.client_order_id, D(0)) == short

@@ -121,6 +121,7 @@ class Step:
             return False
         delta = filled - slot.filled
         allowed, excess = leg.allowed, leg.excess
+        overfill = ZERO
         if delta > 0:
             # A leg is closed by a latch (set while it was live) or by a CANCEL edge that fires
             # now: a late fill of a leg that ended before its sibling filled is still excess.
@@ -135,9 +136,15 @@ class Step:
                     allowed += room
                     delta -= room
                 excess += delta
-                self._overfill(i, cid, delta, allowed, excess)
+                overfill = delta
         slots = (*leg.slots[:j], _replace(slot, filled=filled, final=final), *leg.slots[j + 1 :])
         self.legs[i] = _replace(leg, slots=slots, allowed=allowed, excess=excess)
+        if filled > slot.filled and (overfill or any(g.excess for g in self.legs)):
+            # After an excess fill, and after any fill once there is excess (an allowed fill
+            # can move the design away from where the excess left the position).
+            flat_cid = self._flatten_beyond_design()
+            if overfill:
+                self._alert_overfill(i, cid, overfill, flat_cid)
         return True
 
     def _ingest_flatten(self, event: OrderEvent) -> bool:
@@ -164,39 +171,47 @@ class Step:
         self.flattens[k] = _replace(flat, filled=filled, final=final)
         return True
 
-    def _overfill(
-        self, i: int, cid: ClientOrderId, excess: Decimal, allowed: Decimal, total: Decimal
-    ) -> None:
-        """Leg ``i`` filled ``excess`` beyond the design (its new allowed and excess totals are
-        ``allowed`` and ``total``): an alert, and a flatten of what it put beyond the design."""
+    def _flatten_beyond_design(self) -> ClientOrderId | None:
+        """A flatten of what takes the group's net position beyond the design's size, if
+        anything does and flattening is on; its client order id."""
         group = self.state.spec
-        flat_cid = None
-        beyond = self._beyond_design(i, allowed, total)
-        if group.options.flatten_overfill and beyond:
-            flat_cid = flatten_client_order_id(group.group_id, len(self.flattens) + 1)
-            order = group.legs[i].order
-            hedge = order.position_side is not PositionSide.BOTH  # reduceOnly not allowed there
-            side = Side.SELL if beyond > 0 else Side.BUY
-            self.flatten_commands.append(
-                SubmitOrder(
-                    ts_ns=self.ts,
-                    client_order_id=flat_cid,
-                    symbol=group.symbol,
-                    side=side,
-                    order_type=OrderType.MARKET,
-                    quantity=abs(beyond),
-                    reduce_only=group.options.flatten_reduce_only and not hedge,
-                    position_side=order.position_side,
-                )
+        beyond = self._beyond_design()
+        if not (group.options.flatten_overfill and beyond):
+            return None
+        # Charged to the leg with the most excess not flattened yet (the one that overfilled).
+        flattened = {leg.name: ZERO for leg in self.legs}
+        for flat in self.flattens:
+            flattened[flat.leg] += flat.quantity
+        k = max(
+            range(len(self.legs)), key=lambda n: self.legs[n].excess - flattened[self.legs[n].name]
+        )
+        order = group.legs[k].order
+        flat_cid = flatten_client_order_id(group.group_id, len(self.flattens) + 1)
+        hedge = order.position_side is not PositionSide.BOTH  # reduceOnly not allowed there
+        side = Side.SELL if beyond > 0 else Side.BUY
+        self.flatten_commands.append(
+            SubmitOrder(
+                ts_ns=self.ts,
+                client_order_id=flat_cid,
+                symbol=group.symbol,
+                side=side,
+                order_type=OrderType.MARKET,
+                quantity=abs(beyond),
+                reduce_only=group.options.flatten_reduce_only and not hedge,
+                position_side=order.position_side,
             )
-            self.flattens.append(
-                FlattenState(
-                    client_order_id=flat_cid,
-                    leg=group.legs[i].name,
-                    side=side,
-                    quantity=abs(beyond),
-                )
+        )
+        self.flattens.append(
+            FlattenState(
+                client_order_id=flat_cid, leg=group.legs[k].name, side=side, quantity=abs(beyond)
             )
+        )
+        return flat_cid
+
+    def _alert_overfill(
+        self, i: int, cid: ClientOrderId, excess: Decimal, flat_cid: ClientOrderId | None
+    ) -> None:
+        group = self.state.spec
         self.events.append(
             OverfillDetected(
                 ts_ns=self.ts,
@@ -208,18 +223,17 @@ class Step:
             )
         )
 
-    def _beyond_design(self, i: int, allowed: Decimal, total: Decimal) -> Decimal:
-        """How far the group's net position is beyond the largest the design allows, signed by
-        the side it is on (flattens already sent count as done); 0 when an excess fill moved
-        it toward flat — a straddle whose both sides filled is flat, and a "flatten" would
+    def _beyond_design(self) -> Decimal:
+        """How far the group's net position is beyond the largest the design allows now,
+        signed by the side it is on (flattens already sent count as done); 0 when excess fills
+        left it within — a straddle whose both sides filled is flat, and a "flatten" would
         open a position (and, reduce-only, be refused)."""
         spec = self.state.spec
         design = actual = ZERO
         for k, leg in enumerate(self.legs):
             sign = spec.legs[k].order.side.sign
-            leg_allowed, leg_total = (allowed, total) if k == i else (leg.allowed, leg.excess)
-            design += sign * leg_allowed
-            actual += sign * (leg_allowed + leg_total)
+            design += sign * leg.allowed
+            actual += sign * (leg.allowed + leg.excess)
         for flat in self.flattens:
             actual += flat.side.sign * flat.quantity
         beyond = abs(actual) - abs(design)
