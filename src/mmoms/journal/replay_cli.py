@@ -106,7 +106,7 @@ def describe(record: Record) -> str:
         status = getattr(entry.event, "status", "")
         return f"event {type(entry.event).__name__} {status}".rstrip()
     if isinstance(entry, CommandSent):
-        return f"sent {type(entry.command).__name__} via {entry.transport}"
+        return f"sent {type(entry.command).__name__}"
     return type(entry).__name__
 
 
