@@ -60,7 +60,7 @@ FAKE_VENUE = GatewayCapabilities(
     max_batch_amend=5,
     max_batch_cancel=10,
     supports_amend=True,
-    supports_conditional=False,  # conditional orders rest in the book with the others
+    stops_kept_apart=False,  # conditional orders rest in the book with the others
     client_id_max_len=36,
     client_id_chars=string.ascii_letters + string.digits + ".:/_-",
 )
@@ -73,12 +73,14 @@ OTHER_VENUE = msgspec.structs.replace(
     max_batch_amend=3,
     max_batch_cancel=3,
     supports_amend=False,
+    holds_stops=False,
     client_id_max_len=32,
     client_id_chars=string.ascii_letters + string.digits + "_",
 )
-"""A second venue: no amend (a quote moves by cancel + new), batches of 3, no separate book for
-conditional orders, ids of at most 32 letters, digits and ``_``. Engine tests do not run
-against it yet; the engine must not need to know which one it talks to."""
+"""A second venue: no amend (a quote moves by cancel + new), batches of 3, no stops held (the
+engine holds them: :mod:`mmoms.engine.local_stops`), ids of at most 32 letters, digits and
+``_``. The engine tests run against both (``MMOMS_TEST_VENUE``); the engine must not need to
+know which one it talks to."""
 
 
 VENUES = {"fake": FAKE_VENUE, "fake-other": OTHER_VENUE}
@@ -117,6 +119,7 @@ class FakeGateway:
     fail_next: list[Failure] = field(default_factory=list)
     fail_for: dict[ClientOrderId, list[Failure]] = field(default_factory=dict)  # per client id
     submitted: list[ClientOrderId] = field(default_factory=list)  # every submit, in order
+    order_types: dict[ClientOrderId, OrderType] = field(default_factory=dict)  # as submitted
     # (client id, conditional hint) of every cancel and query: the engine's routing hints
     conditional_hints: list[tuple[ClientOrderId, bool]] = field(default_factory=list)
     drop_stream: bool = False
@@ -372,6 +375,11 @@ class FakeGateway:
 
     def _submit(self, cmd: SubmitOrder) -> OrderStatusReport:
         self.submitted.append(cmd.client_order_id)
+        self.order_types[cmd.client_order_id] = cmd.order_type
+        if cmd.order_type.is_conditional and not self.capabilities.holds_stops:
+            problem = f"{cmd.order_type}: {self.capabilities.venue} holds no stops"
+            self.capability_violations.append(problem)
+            raise Rejected(problem)
         failure = self._inject(cmd.client_order_id)
         if failure is not None and not failure.executed:
             raise failure.error

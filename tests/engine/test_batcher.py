@@ -103,7 +103,7 @@ def test_limits_are_the_venues_declared_batch_sizes() -> None:
         max_batch_amend=2,
         max_batch_cancel=4,
         supports_amend=True,
-        supports_conditional=False,
+        stops_kept_apart=False,
         client_id_max_len=32,
         client_id_chars="abc0123456789-",
     )

@@ -44,6 +44,7 @@ def _outbox_settled(journal: MemoryJournal) -> bool:
     return set(journal.done_ns) >= set(journal.outbox)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_stop_lost_in_an_unknown_outcome_is_sent_again_under_its_id() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -64,6 +65,7 @@ async def test_a_stop_lost_in_an_unknown_outcome_is_sent_again_under_its_id() ->
         await shutdown(h)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_stop_whose_unknown_outcome_did_land_is_found_and_not_sent_again() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -78,6 +80,7 @@ async def test_a_stop_whose_unknown_outcome_did_land_is_found_and_not_sent_again
         await shutdown(h)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_re_sends_are_bounded_then_the_stop_is_rejected_and_the_position_flattened() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -104,6 +107,7 @@ async def test_re_sends_are_bounded_then_the_stop_is_rejected_and_the_position_f
         await shutdown(h)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_stop_the_venue_refuses_cancels_the_group_and_flattens_with_an_alert() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -134,6 +138,7 @@ async def test_a_stop_the_venue_refuses_cancels_the_group_and_flattens_with_an_a
         await shutdown(h)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_with_flatten_unprotected_off_a_refused_stop_is_only_alerted() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -152,6 +157,7 @@ async def test_with_flatten_unprotected_off_a_refused_stop_is_only_alerted() -> 
         await shutdown(h, cancel_orders=False)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_protection_flatten_the_venue_refuses_is_alerted() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -169,6 +175,7 @@ async def test_a_protection_flatten_the_venue_refuses_is_alerted() -> None:
         await shutdown(h, cancel_orders=False)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_stop_unknown_at_a_crash_is_resolved_and_sent_after_the_restart() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -191,6 +198,7 @@ async def test_a_stop_unknown_at_a_crash_is_resolved_and_sent_after_the_restart(
         await shutdown(second)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_cancels_and_queries_of_a_stop_carry_the_conditional_hint() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -215,6 +223,7 @@ def _pending_outbox_commands(journal: MemoryJournal) -> list[tuple[str, str]]:
     return out
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_follow_ups_answer_settles_its_own_outbox_entry_not_its_cancels() -> None:
     """The stop (a follow-up, in the outbox) is acknowledged late; meanwhile the group is

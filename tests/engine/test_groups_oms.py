@@ -154,6 +154,7 @@ def a_bracket(gid: str = "b") -> Group:
     )
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_unprotected_time_runs_from_entry_fill_until_the_stop_is_acknowledged() -> None:
     venue = FakeGateway(LiveClock())
@@ -188,6 +189,7 @@ async def _crash(h: Harness) -> None:
     await asyncio.gather(h.run_task, return_exceptions=True)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_protective_orders_committed_but_never_sent_are_sent_once_after_a_restart() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()
@@ -225,6 +227,7 @@ async def test_protective_orders_committed_but_never_sent_are_sent_once_after_a_
         await shutdown(second)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_follow_up_that_reached_the_venue_before_the_crash_is_not_sent_again() -> None:
     venue, journal = FakeGateway(LiveClock()), MemoryJournal()

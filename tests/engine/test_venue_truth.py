@@ -123,6 +123,7 @@ def test_the_algo_service_names_the_order_a_stop_placed_at_trigger() -> None:
     assert conditional_status_report(waiting).venue_order_id == 0  # not known yet
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_triggered_stops_lost_trade_is_backfilled_by_the_order_id_the_update_names() -> (
     None
@@ -140,6 +141,7 @@ async def test_a_triggered_stops_lost_trade_is_backfilled_by_the_order_id_the_up
         await shutdown(h, cancel_orders=False)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_triggered_stop_whose_order_id_is_not_known_is_queried_then_backfilled() -> None:
     venue = AlgoVenue(LiveClock(), names_order=False)
@@ -267,6 +269,7 @@ async def test_an_order_whose_cancel_never_answers_is_settled_by_reconciliation(
         await shutdown(h, cancel_orders=False)
 
 
+@pytest.mark.venue_stops
 @pytest.mark.asyncio
 async def test_a_cancelled_follow_up_the_venue_never_saw_is_not_sent_again() -> None:
     venue = FakeGateway(LiveClock())

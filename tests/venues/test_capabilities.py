@@ -24,7 +24,7 @@ def test_batch_sizes_amend_and_conditional_routing_are_declared() -> None:
     assert (caps.max_batch_submit, caps.max_batch_amend, caps.max_batch_cancel) == (5, 5, 10)
     assert caps.max_batch_submit == endpoints.MAX_BATCH_PLACE
     assert caps.supports_amend
-    assert caps.supports_conditional  # the Algo Service keeps stops apart
+    assert caps.stops_kept_apart  # the Algo Service keeps stops apart
 
 
 @given(st.text(alphabet=string.printable + "é", max_size=40))

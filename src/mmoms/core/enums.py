@@ -32,7 +32,7 @@ class OrderType(StrEnum):
     @property
     def is_conditional(self) -> bool:
         """Waits for a trigger price before it works (a venue may hold these apart from its
-        book: ``GatewayCapabilities.supports_conditional``)."""
+        book: ``GatewayCapabilities.stops_kept_apart``)."""
         return self not in (OrderType.LIMIT, OrderType.MARKET)
 
 

@@ -75,13 +75,22 @@ class BookWriter:
         strategy_id: StrategyId,
         tag: str | None,
         group_id: GroupId | None = None,
+        inactive: bool = False,
     ) -> None:
+        """Book a new order of ours: about to be sent (PENDING_NEW), or ``inactive``: held back
+        (a group leg waiting for its trigger, a stop held locally)."""
         self.journal.record(
-            BookCreate(command=cmd, strategy_id=strategy_id, tag=tag, group_id=group_id),
+            BookCreate(
+                command=cmd, strategy_id=strategy_id, tag=tag, group_id=group_id, inactive=inactive
+            ),
             cmd.client_order_id,
         )
         self.version += 1
-        self.take(self.book.create(cmd, strategy_id=strategy_id, tag=tag, group_id=group_id))
+        self.take(
+            self.book.create(
+                cmd, strategy_id=strategy_id, tag=tag, group_id=group_id, inactive=inactive
+            )
+        )
 
     def withdraw(self, cmd: SubmitOrder, *, strategy_id: StrategyId, tag: str | None) -> None:
         """A new order canceled before it was sent: booked as created (never live) and

@@ -24,13 +24,14 @@ from mmoms.contingent import (
     decode_state,
     encode_state,
     group_exposure,
+    waiting_orders,
 )
 from mmoms.contingent import plan as plan_group
 from mmoms.contingent import start as start_group
 from mmoms.contingent.exposure import GroupExposure
 from mmoms.core.clock import Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
-from mmoms.core.enums import Side
+from mmoms.core.enums import OrderStatus, Side
 from mmoms.core.events import OrderEvent, OrderRejected
 from mmoms.core.fsm import Trigger
 from mmoms.core.ids import StrategyId
@@ -40,6 +41,7 @@ from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.group_watch import GroupWatch
 from mmoms.engine.groups import GroupBook
+from mmoms.engine.local_stops import LocalStops
 from mmoms.engine.messages import Decisions, GroupIntentMsg, GroupOrderEvent, Send
 from mmoms.engine.metrics import ActionTimings
 from mmoms.engine.planner import Rejection
@@ -62,6 +64,7 @@ class GroupRunner:
         self,
         book_writer: BookWriter,
         groups: GroupBook,
+        local_stops: LocalStops,
         risk: RiskEngine,
         watch: GroupWatch,
         timings: ActionTimings,
@@ -71,6 +74,7 @@ class GroupRunner:
     ) -> None:
         self._bw = book_writer
         self._risk = risk
+        self._stops = local_stops
         self._timings = timings
         self._cfg = config
         self._clock = clock
@@ -115,7 +119,15 @@ class GroupRunner:
         if rejection is not None:
             self._bw.reject(Rejection(rejection, None, None, *whose))
             return []
-        return self.apply_plan(plan, intent.strategy_id)
+        out = self.apply_plan(plan, intent.strategy_id)
+        # The legs waiting for their trigger are in the book too, INACTIVE: the strategy sees
+        # the whole group from the start, and each leg's story begins when the group does.
+        for cmd in waiting_orders(plan.state, self._bw.now):
+            if self._bw.book.get(cmd.symbol, cmd.client_order_id) is None:
+                self._bw.create(
+                    cmd, strategy_id=intent.strategy_id, tag=None, group_id=group_id, inactive=True
+                )
+        return out
 
     def _strategy_check(
         self, intent: PlaceGroup, exposure: GroupExposure, sent_now: int
@@ -170,16 +182,32 @@ class GroupRunner:
         decided = self._clock.monotonic_ns()
         for event in plan.events:
             self.watch.group_event(event, decided)
+        for cid in plan.discarded:  # legs that will never be sent: their INACTIVE orders end
+            order = bw.book.get(state.spec.symbol, cid)
+            if order is not None and order.status is OrderStatus.INACTIVE:
+                bw.mark(order, Trigger.CANCELED, "group leg discarded: never sent")
         for cmd in plan.commands:
             order = bw.book.get(cmd.symbol, cmd.client_order_id)
             if isinstance(cmd, SubmitOrder):
-                if order is not None:
-                    continue  # already created: a plan is never executed twice
-                bw.create(
-                    cmd, strategy_id=strategy_id or StrategyId(""), tag=None, group_id=group_id
-                )
+                held = self._stops.holds(cmd)  # the venue holds no stops: held here
+                if order is None:
+                    bw.create(
+                        cmd, strategy_id=strategy_id or StrategyId(""), tag=None,
+                        group_id=group_id, inactive=held,
+                    )  # fmt: skip
+                elif order.status is not OrderStatus.INACTIVE or self._stops.is_armed(
+                    cmd.symbol, cmd.client_order_id
+                ):
+                    continue  # already sent (or armed): a plan is never executed twice
+                elif not held:
+                    bw.mark(order, Trigger.SUBMIT, "group leg triggered")
+                if held:
+                    self._stops.arm(cmd)
+                    continue
                 self._timings.start(cmd.client_order_id, decided, decided)
             else:
+                if order is not None and self._stops.disarm(order):
+                    continue  # held here, never sent: cancelled here
                 trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
                 if order is None or not bw.mark(order, trigger):
                     continue

@@ -44,6 +44,15 @@ class GroupBook:
         group_id = self._by_cid.get(client_order_id)
         return None if group_id is None else self._states[group_id]
 
+    def was_sent(self, client_order_id: ClientOrderId) -> bool:
+        """The group's plan has submitted this order (a leg past its trigger, not waiting)."""
+        state = self.for_order(client_order_id)
+        if state is None:
+            return False
+        return any(
+            slot.client_order_id == client_order_id for leg in state.legs for slot in leg.slots
+        )
+
     def strategy(self, group_id: GroupId) -> StrategyId | None:
         return self._strategies.get(group_id)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from mmoms.contingent.intents import CancelGroup, PlaceGroup
 from mmoms.core.events import OrderEvent
@@ -105,6 +106,14 @@ class FillsMsg:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceMsg:
+    """A new reference price on a symbol where a stop is held locally (:mod:`.local_stops`)."""
+
+    symbol: Symbol
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class TimerMsg:
     kind: str  # see :data:`mmoms.engine.routing.TIMERS`
 
@@ -117,6 +126,7 @@ EngineMsg = (
     | QueryMsg
     | ReconcileMsg
     | FillsMsg
+    | PriceMsg
     | TimerMsg
 )
 

@@ -56,7 +56,7 @@ from mmoms.contingent import CancelGroup, Group, GroupState, PlaceGroup
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import NANOS_PER_MILLI, Clock, LiveClock, ManualClock
 from mmoms.core.commands import CancelAllOrders
-from mmoms.core.enums import OrderType, Side, TimeInForce
+from mmoms.core.enums import OrderStatus, OrderType, Side, TimeInForce
 from mmoms.core.errors import InvalidOrderError, MmomsError
 from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol
 from mmoms.core.instrument import Instrument
@@ -81,6 +81,7 @@ from mmoms.engine.group_watch import GroupStats, GroupWatch
 from mmoms.engine.groups import GroupBook
 from mmoms.engine.journal_writer import JournalWriter
 from mmoms.engine.listeners import Listener, Listeners
+from mmoms.engine.local_stops import LocalStops, order_command
 from mmoms.engine.messages import (
     ArmTimer,
     BackfillWanted,
@@ -96,6 +97,7 @@ from mmoms.engine.messages import (
     Heartbeat,
     IntentMsg,
     OrderSettled,
+    PriceMsg,
     QueryMsg,
     QueryWanted,
     ReconcileMsg,
@@ -175,14 +177,15 @@ class OrderManager:
             venue=gateway.capabilities, strategy_position=self._strategy_position,
         )  # fmt: skip
         # The handlers: each takes its messages and returns decisions (see .routing).
-        self._quoting = quoting = Quoting(bw, planner, timings, config, metrics, clock)
+        self._stops = stops = LocalStops(bw, venue_holds_stops=caps.holds_stops)
+        self._quoting = quoting = Quoting(bw, planner, stops, timings, config, metrics, clock)
         watch = GroupWatch(metrics.latency["protect"])
         self._groups = groups = GroupRunner(
-            bw, group_book, risk, watch, timings, config, clock, planner.limits
+            bw, group_book, stops, risk, watch, timings, config, clock, planner.limits
         )
         self._followups = followups = Followups(bw, config, metrics)
         reconciler = Reconciler(
-            bw, followups, config, metrics, conditional_apart=caps.supports_conditional
+            bw, followups, config, metrics, conditional_apart=caps.stops_kept_apart
         )
         stream = StreamHandler(bw, timings, metrics, clock)
         replies = ReplyHandler(bw, followups, timings, config, metrics, clock)
@@ -198,6 +201,7 @@ class OrderManager:
                 QueryMsg: reconciler.on_query,
                 ReconcileMsg: reconciler.on_reconcile,
                 FillsMsg: reconciler.on_fills,
+                PriceMsg: stops.on_price,
                 OrderSettled: quoting.on_settled,
                 GroupOrderEvent: groups.on_order_event,
                 FillBooked: self._after_fill,
@@ -387,8 +391,14 @@ class OrderManager:
         return self._cfg.symbols
 
     def set_reference_price(self, symbol: Symbol, price: Decimal) -> None:
-        """The mark or mid price the fat-finger band is checked against."""
+        """The mark or mid price the fat-finger band is checked against, and stops held
+        locally (a venue that holds none) are triggered by."""
         self.risk.set_reference_price(symbol, price)
+        if symbol in self._stops.symbols and self._running:
+            try:
+                self._queue.put_nowait(PriceMsg(symbol, price))
+            except asyncio.QueueFull:  # the next price comes soon; a stop is not lost
+                log.warning("inbound queue full: price for %s not passed to local stops", symbol)
 
     def rate_pools(self) -> list[tuple[str, int, int]]:
         """(pool, used, limit) of every rate-limit pool the gateway tracks."""
@@ -446,6 +456,7 @@ class OrderManager:
         self._bw.ledger = Ledger.rebuild(self._bw.book.orders())
         self._journal.seq = state.last_seq
         await self._groups.restore(self._store, state.snapshot_seq)
+        self._rearm_local_stops()
         await self._gw.start()
         if identity is not None:
             account = await self._gw.account_fingerprint()
@@ -569,6 +580,17 @@ class OrderManager:
         """The book and the active groups as of the last record (everything is durable)."""
         extensions = {"groups": self._groups.groups.to_raw()}
         await self._store.save_snapshot(self._journal.snapshot(self.book, extensions))
+
+    def _rearm_local_stops(self) -> None:
+        """After a restart: every stop held here before is held again (see .local_stops): an
+        INACTIVE conditional order of no group, or of a group whose plan has sent it."""
+        if not self._stops.active:
+            return
+        for order in self.book.orders():
+            if order.status is not OrderStatus.INACTIVE or not order.order_type.is_conditional:
+                continue
+            if order.group_id is None or self._groups.groups.was_sent(order.client_order_id):
+                self._stops.arm(order_command(order, self._clock.time_ns()))
 
     # -- the few routes that are the engine's own ------------------------------------------------
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.enums import OrderStatus
 from mmoms.core.fsm import Trigger
+from mmoms.core.intents import CancelAllIntent, CancelOrderIntent
 from mmoms.engine.batcher import Flight
 from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
+from mmoms.engine.local_stops import LocalStops
 from mmoms.engine.messages import (
     ArmTimer,
     CancelWanted,
@@ -32,7 +35,7 @@ from mmoms.engine.messages import (
     SendingHeld,
 )
 from mmoms.engine.metrics import ActionTimings, OmsMetrics
-from mmoms.engine.planner import ActionPlanner
+from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner
 from mmoms.journal.records import IntentReceived
 
 Command = SubmitOrder | AmendOrder | CancelOrder
@@ -45,6 +48,7 @@ class Quoting:
         self,
         book_writer: BookWriter,
         planner: ActionPlanner,
+        local_stops: LocalStops,
         timings: ActionTimings,
         config: OmsConfig,
         metrics: OmsMetrics,
@@ -52,6 +56,7 @@ class Quoting:
     ) -> None:
         self._writer = book_writer
         self.planner = planner
+        self._stops = local_stops
         self._timings = timings
         self._cfg = config
         self._metrics = metrics
@@ -69,9 +74,28 @@ class Quoting:
     # -- inputs -----------------------------------------------------------------------------------
 
     def on_intent(self, msg: IntentMsg) -> Decisions:
-        self._writer.journal.record(IntentReceived(intent=msg.intent))
-        self.planner.intent(msg.intent, msg.received_ns, self._writer.now)
+        intent = msg.intent
+        self._writer.journal.record(IntentReceived(intent=intent))
+        if self._stops.active and isinstance(intent, (CancelOrderIntent, CancelAllIntent)):
+            self._cancel_held_stops(intent)  # never sent: nothing for the planner to send
+        self.planner.intent(intent, msg.received_ns, self._writer.now)
         return self._after_planning()
+
+    def _cancel_held_stops(self, intent: CancelOrderIntent | CancelAllIntent) -> None:
+        book = self._writer.book
+        if isinstance(intent, CancelOrderIntent):
+            order = book.get(intent.symbol, intent.client_order_id)
+            if order is not None:
+                self._stops.disarm(order)
+            return
+        everyone = intent.strategy_id == EVERY_STRATEGY
+        for order in book.orders():
+            if order.status is not OrderStatus.INACTIVE:
+                continue  # only held stops: a group's waiting legs end with their group
+            if intent.symbol not in (None, order.symbol):
+                continue
+            if everyone or order.strategy_id == intent.strategy_id:
+                self._stops.disarm(order)
 
     def on_settled(self, msg: OrderSettled) -> Decisions:
         self.planner.settled(msg.order)
@@ -152,6 +176,10 @@ class Quoting:
             cid = action.client_order_id
             if isinstance(action, SubmitOrder):
                 meta = planner.meta(cid, decided)
+                if self._stops.holds(action):  # the venue holds no stops: held here
+                    writer.create(action, strategy_id=meta.strategy_id, tag=meta.tag, inactive=True)
+                    self._stops.arm(action)
+                    continue
                 writer.create(action, strategy_id=meta.strategy_id, tag=meta.tag)
                 timings.start(cid, meta.intent_ns, decided)
                 metrics.count(metrics.actions, "new")

@@ -122,8 +122,12 @@ class GatewayCapabilities(msgspec.Struct, frozen=True, kw_only=True):
             per order); ``max_batch_amend`` and ``max_batch_cancel`` likewise.
         supports_amend: a live order's price and quantity can be modified in place; without it
             the quote diff replaces an order (cancel + new) instead.
-        supports_conditional: the venue keeps conditional orders (stops, take-profits) apart
-            from its order book until they trigger (``open_conditional_orders`` lists them).
+        holds_stops: the venue holds conditional orders (stops, take-profits) and triggers
+            them itself. Without it the engine holds them (:mod:`mmoms.engine.local_stops`):
+            INACTIVE in the book, sent as market / limit orders when the reference price
+            crosses their trigger — only while the engine runs.
+        stops_kept_apart: the venue keeps the conditional orders it holds apart from its order
+            book until they trigger (``open_conditional_orders`` lists them).
         client_id_max_len: longest client order id the venue accepts.
         client_id_chars: every character a client order id may hold.
     """
@@ -133,9 +137,10 @@ class GatewayCapabilities(msgspec.Struct, frozen=True, kw_only=True):
     max_batch_amend: int
     max_batch_cancel: int
     supports_amend: bool
-    supports_conditional: bool
+    stops_kept_apart: bool
     client_id_max_len: int
     client_id_chars: str
+    holds_stops: bool = True
 
     @property
     def client_id_rule(self) -> ClientIdRule:
@@ -198,7 +203,7 @@ class ExchangeGateway(Protocol):
 
     async def open_conditional_orders(self, symbols: Sequence[Symbol]) -> list[OrderStatusReport]:
         """Conditional orders on ``symbols`` still waiting for their trigger, where the venue
-        keeps them apart from its order book (``capabilities.supports_conditional``: Binance's
+        keeps them apart from its order book (``capabilities.stops_kept_apart``: Binance's
         algo service; ``open_orders`` never lists them). Other venues answer []."""
         ...
 

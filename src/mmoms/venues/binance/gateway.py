@@ -207,7 +207,7 @@ class BinanceGateway:
             max_batch_amend=endpoints.MAX_BATCH_MODIFY,
             max_batch_cancel=endpoints.MAX_BATCH_CANCEL,
             supports_amend=True,
-            supports_conditional=True,
+            stops_kept_apart=True,
             client_id_max_len=36,
             client_id_chars=string.ascii_letters + string.digits + ".:/_-",
         )
