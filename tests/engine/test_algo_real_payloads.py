@@ -32,8 +32,8 @@ from mmoms.journal.memory import InMemoryJournalStore, MemoryJournal
 from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials, codec, schemas
 from mmoms.venues.binance.algo_view import conditional_status_report
 from mmoms.venues.binance.streamcodec import UserStreamDecoder
-from mmoms.venues.reports import AlgoOrderReport
 from mmoms.venues.testing import FakeHttpTransport, FakeWsConnector
+from mmoms.venues.venue_reports import AlgoOrderReport
 from tests.venues.conftest import API_KEY, SECRET
 from tests.venues.real_payloads import payload, raw
 

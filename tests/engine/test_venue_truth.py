@@ -26,7 +26,7 @@ from mmoms.journal.memory import MemoryJournal
 from mmoms.venues.binance.algo_view import conditional_status_report
 from mmoms.venues.errors import OrderNotFound, OutcomeUnknown
 from mmoms.venues.gateway import BatchResult, StreamItem
-from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
+from mmoms.venues.venue_reports import AlgoOrderReport, AlgoStatus
 
 from .fake_gateway import SYM, Failure, FakeGateway, VenueOrder
 from .test_groups_oms import a_bracket, live, status

@@ -32,7 +32,7 @@ from mmoms.venues.binance.streamcodec import (
     StreamErrorNotice,
     UserStreamDecoder,
 )
-from mmoms.venues.reports import (
+from mmoms.venues.venue_reports import (
     AccountConfigReport,
     AlgoOrderReport,
     LiteFillReport,

@@ -19,8 +19,8 @@ from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials, cod
 from mmoms.venues.binance.algo_view import conditional_status_report
 from mmoms.venues.binance.streamcodec import UserStreamDecoder
 from mmoms.venues.gateway import StreamItem
-from mmoms.venues.reports import AlgoOrderReport
 from mmoms.venues.testing import FakeHttpTransport, FakeWsConnector, json_reply
+from mmoms.venues.venue_reports import AlgoOrderReport
 from tests.venues import payloads as p
 from tests.venues.conftest import API_KEY, SECRET, START_NS
 from tests.venues.fakevenue import FakeBinance

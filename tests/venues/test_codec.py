@@ -24,7 +24,7 @@ from mmoms.core.reports import ReportSource
 from mmoms.venues.binance import codec, schemas
 from mmoms.venues.binance.instruments import instrument_from_exchange_info
 from mmoms.venues.errors import ProtocolError
-from mmoms.venues.reports import AlgoStatus
+from mmoms.venues.venue_reports import AlgoStatus
 from tests.venues import payloads as p
 
 NOW = 1_700_000_000_000_000_000

@@ -19,7 +19,7 @@ from mmoms.core.enums import OrderType, Side, TimeInForce, VenueOrderStatus
 from mmoms.core.ids import ClientOrderId
 from mmoms.core.reports import OrderNotFoundReport, OrderStatusReport
 from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials
-from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
+from mmoms.venues.venue_reports import AlgoOrderReport, AlgoStatus
 from tests.venues.test_sim_integration import (
     API_KEY,
     API_SECRET,

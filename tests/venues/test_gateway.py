@@ -33,10 +33,10 @@ from tests.venues.fakevenue import FakeBinance, order_json
 SYM = Symbol("BTCUSDT")
 
 
-def limit(coid: str = "c1", **kw: Any) -> SubmitOrder:
+def limit(cid: str = "c1", **kw: Any) -> SubmitOrder:
     base: dict[str, Any] = {
         "ts_ns": 0,
-        "client_order_id": ClientOrderId(coid),
+        "client_order_id": ClientOrderId(cid),
         "symbol": SYM,
         "side": Side.BUY,
         "order_type": OrderType.LIMIT,
@@ -48,10 +48,10 @@ def limit(coid: str = "c1", **kw: Any) -> SubmitOrder:
     return SubmitOrder(**base)
 
 
-def cancel(coid: str = "c1", venue_id: int | None = None) -> CancelOrder:
+def cancel(cid: str = "c1", venue_id: int | None = None) -> CancelOrder:
     return CancelOrder(
         ts_ns=0,
-        client_order_id=ClientOrderId(coid),
+        client_order_id=ClientOrderId(cid),
         symbol=SYM,
         venue_order_id=VenueOrderId(venue_id) if venue_id is not None else None,
     )

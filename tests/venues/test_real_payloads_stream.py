@@ -22,7 +22,7 @@ from mmoms.core.market import DepthUpdate, MarketUpdate, MarkPriceUpdate, TradeU
 from mmoms.core.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
 from mmoms.venues.binance.marketcodec import MarketDataDecoder, MarketSubscription
 from mmoms.venues.binance.streamcodec import ListenKeyExpiredNotice, UserStreamDecoder
-from mmoms.venues.reports import (
+from mmoms.venues.venue_reports import (
     AccountConfigReport,
     AlgoOrderReport,
     LiteFillReport,

@@ -130,18 +130,18 @@ class Stream:
             pass
         return msg
 
-    async def order_update(self, coid: str, status: VenueOrderStatus) -> StreamItem:
+    async def order_update(self, cid: str, status: VenueOrderStatus) -> StreamItem:
         while True:
             msg = await self._next()
-            if isinstance(msg, StreamItem) and _is_update(msg, coid, status):
+            if isinstance(msg, StreamItem) and _is_update(msg, cid, status):
                 return msg
 
 
-def _is_update(item: StreamItem, coid: str, status: VenueOrderStatus) -> bool:
+def _is_update(item: StreamItem, cid: str, status: VenueOrderStatus) -> bool:
     report = item.report
     return (
         isinstance(report, OrderStatusReport)
-        and report.client_order_id == coid
+        and report.client_order_id == cid
         and report.status is status
     )
 
@@ -153,10 +153,10 @@ async def passive_price(gw: BinanceGateway, fraction: str = "0.97") -> Decimal:
     return inst.round_price(Decimal(index["markPrice"]) * Decimal(fraction), PriceRounding.DOWN)
 
 
-def limit(coid: str, price: Decimal, qty: str = "0.010") -> SubmitOrder:
+def limit(cid: str, price: Decimal, qty: str = "0.010") -> SubmitOrder:
     return SubmitOrder(
         ts_ns=0,
-        client_order_id=ClientOrderId(coid),
+        client_order_id=ClientOrderId(cid),
         symbol=SYM,
         side=Side.BUY,
         order_type=OrderType.LIMIT,
@@ -166,8 +166,8 @@ def limit(coid: str, price: Decimal, qty: str = "0.010") -> SubmitOrder:
     )
 
 
-def query(coid: str) -> QueryOrder:
-    return QueryOrder(ts_ns=0, client_order_id=ClientOrderId(coid), symbol=SYM)
+def query(cid: str) -> QueryOrder:
+    return QueryOrder(ts_ns=0, client_order_id=ClientOrderId(cid), symbol=SYM)
 
 
 # -- 1. clock skew ---------------------------------------------------------------------------------
@@ -289,27 +289,27 @@ async def test_unknown_503_is_resolved_without_a_duplicate(
 ) -> None:
     gw = await make_gateway()
     price = await passive_price(gw)
-    coid = f"unk-{variant}-{placed}"
+    cid = f"unk-{variant}-{placed}"
     await sim.admin.add(
         {"kind": "http_error", "match": "POST /fapi/v1/order", "variant": variant, "count": 1,
          "placed_probability": 1.0 if placed else 0.0}
     )  # fmt: skip
 
     with pytest.raises(OutcomeUnknown) as info:
-        await gw.submit(limit(coid, price))
+        await gw.submit(limit(cid, price))
     assert info.value.sent_timestamp_ms is not None
     assert gw.errors.calls("POST /fapi/v1/order") == 1  # an unknown outcome is never re-sent
     [fault] = await sim.admin.log(kind="http_error")
     assert fault["executed"] is placed
     assert fault.get("outcome") == (200 if placed else None)
 
-    found = await gw.resolve_unknown(SYM, ClientOrderId(coid))
+    found = await gw.resolve_unknown(SYM, ClientOrderId(cid))
 
-    on_venue = sim.venue.orders_with_id(SYM, coid)
+    on_venue = sim.venue.orders_with_id(SYM, cid)
     if placed:
         assert isinstance(found, OrderStatusReport)
         assert found.status is VenueOrderStatus.NEW
-        assert found.client_order_id == coid
+        assert found.client_order_id == cid
         [order] = on_venue
         assert int(found.venue_order_id) == order["orderId"]
     else:

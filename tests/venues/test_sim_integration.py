@@ -88,23 +88,23 @@ class Stream:
             if isinstance(msg, StreamGap):
                 return msg
 
-    async def order_update(self, coid: str, status: VenueOrderStatus, **match: Any) -> StreamItem:
+    async def order_update(self, cid: str, status: VenueOrderStatus, **match: Any) -> StreamItem:
         while True:
             msg = await asyncio.wait_for(anext(self._it), TIMEOUT_S)
             self.seen.append(msg)
             if isinstance(msg, StreamItem) and isinstance(msg.report, OrderStatusReport):
                 r = msg.report
-                wanted = r.client_order_id == coid and r.status is status
+                wanted = r.client_order_id == cid and r.status is status
                 if wanted and all(getattr(r, k) == v for k, v in match.items()):
                     return msg
 
-    def fills(self, coid: str) -> list[FillReport]:
+    def fills(self, cid: str) -> list[FillReport]:
         return [
             m.report
             for m in self.seen
             if isinstance(m, StreamItem)
             and isinstance(m.report, FillReport)
-            and m.report.client_order_id == coid
+            and m.report.client_order_id == cid
         ]
 
 
@@ -115,10 +115,10 @@ async def passive_price(gw: BinanceGateway, fraction: str) -> Decimal:
     return inst.round_price(Decimal(index["markPrice"]) * Decimal(fraction), PriceRounding.DOWN)
 
 
-def limit(coid: str, price: Decimal, qty: str = "0.010") -> SubmitOrder:
+def limit(cid: str, price: Decimal, qty: str = "0.010") -> SubmitOrder:
     return SubmitOrder(
         ts_ns=0,
-        client_order_id=ClientOrderId(coid),
+        client_order_id=ClientOrderId(cid),
         symbol=SYM,
         side=Side.BUY,
         order_type=OrderType.LIMIT,
@@ -225,17 +225,15 @@ async def test_reconnect_emits_a_gap_with_a_new_epoch(gateway: BinanceGateway) -
 
 
 async def test_client_ids_with_every_allowed_character(gateway: BinanceGateway) -> None:
-    coid = "A.b:c/d_e-f9"  # every character Binance allows; ":" and "/" go percent-encoded
+    cid = "A.b:c/d_e-f9"  # every character Binance allows; ":" and "/" go percent-encoded
     price = await passive_price(gateway, "0.97")
-    ack = await gateway.submit(limit(coid, price))
-    assert ack.client_order_id == coid
-    by_id = await gateway.query_order(
-        SYM, ClientOrderId(coid), getattr(ack, "venue_order_id", None)
-    )
+    ack = await gateway.submit(limit(cid, price))
+    assert ack.client_order_id == cid
+    by_id = await gateway.query_order(SYM, ClientOrderId(cid), getattr(ack, "venue_order_id", None))
     assert isinstance(by_id, OrderStatusReport)
-    assert by_id.client_order_id == coid
+    assert by_id.client_order_id == cid
     done = await gateway.cancel(
-        CancelOrder(ts_ns=0, client_order_id=ClientOrderId(coid), symbol=SYM)
+        CancelOrder(ts_ns=0, client_order_id=ClientOrderId(cid), symbol=SYM)
     )
     assert isinstance(done, OrderStatusReport)
     assert done.status is VenueOrderStatus.CANCELED

@@ -13,9 +13,9 @@ from mmoms.core.reports import FillReport, OrderStatusReport
 from mmoms.venues.binance.userstream import UserStream
 from mmoms.venues.errors import NotSent, Rejected
 from mmoms.venues.gateway import StreamGap, StreamItem, StreamMessage
-from mmoms.venues.reports import LiteFillReport
 from mmoms.venues.testing import FakeWsConnector
 from mmoms.venues.transport import WsHandshakeError
+from mmoms.venues.venue_reports import LiteFillReport
 from tests.venues import payloads as p
 
 

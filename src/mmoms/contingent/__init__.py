@@ -4,7 +4,7 @@ Binance USDⓈ-M has no native OCO or bracket; mmoms builds them from plain orde
 frozen spec (:mod:`.spec`, built by :mod:`.builders`): legs with client order ids fixed at
 creation, and edges ``(source, target, kind, on)`` with kind TRIGGER / CANCEL / REDUCE and on
 FILL / PARTIAL_FILL / CANCEL / REJECT. Its progress is a versioned struct (:mod:`.state`). The
-planner (:mod:`.planner`, machinery in :mod:`.step`) is ``plan(event, state) → Plan(state,
+planner (:mod:`.quote_planner`, machinery in :mod:`.step`) is ``plan(event, state) → Plan(state,
 commands, events)``: pure, deterministic, idempotent; the engine journals and executes the
 plan. :mod:`.rules` states the edge semantics, :mod:`.exposure` what a group charges the risk
 layer.
@@ -15,7 +15,7 @@ stay unsent until the parent fills (completely, or — partial trigger — at th
 to the parent's fill and following it); an OTOCO / bracket sends stop-loss and take-profit in
 the very plan of the entry's fill, linked OUO; a parent that ends unfilled discards its
 children; a fill beyond the design (both legs filled before the cancel landed) is flagged and
-flattened with a reduce-only MARKET order. Full tables: the docstring of :mod:`.planner` and
+flattened with a reduce-only MARKET order. Full tables: the docstring of :mod:`.quote_planner` and
 ``docs/contingent-orders.md``.
 """
 

@@ -38,8 +38,8 @@ from mmoms.engine.messages import (
     QueryWanted,
 )
 from mmoms.engine.metrics import OmsMetrics
-from mmoms.engine.planner import Rejection
 from mmoms.engine.protection import ProtectionFailed
+from mmoms.engine.quote_planner import Rejection
 from mmoms.journal.records import BookCreate, BookMark, BookReport, EventRecorded, RiskRejected
 
 Notification = Event | RiskRejected | AnyGroupEvent | ProtectionFailed | Fill

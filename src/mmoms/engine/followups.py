@@ -47,7 +47,7 @@ class Followups:
     loop's next steps (queries, re-sends); they are called by the reply and query handlers."""
 
     def __init__(self, book_writer: BookWriter, config: OmsConfig, metrics: OmsMetrics) -> None:
-        self._bw = book_writer
+        self._writer = book_writer
         self._cfg = config
         self._metrics = metrics
         self.pending: dict[ClientOrderId, SubmitOrder] = {}  # queried; re-sent if missing
@@ -58,31 +58,31 @@ class Followups:
         or may not have landed), and cancels committed but not confirmed are wanted again.
         Group follow-up orders in the outbox and not settled are queried (then re-sent if the
         venue never saw them); the engine queries every in-flight order after this."""
-        bw = self._bw
+        writer = self._writer
         out: Decisions = []
         cancels: list[tuple[OutboxEntry, CancelOrder]] = []
         for entry in outbox:
             sent = decode_entry(entry.payload)
             command = sent.command if isinstance(sent, CommandSent) else None
             if isinstance(command, SubmitOrder):
-                order = bw.book.get(command.symbol, command.client_order_id)
+                order = writer.book.get(command.symbol, command.client_order_id)
                 if order is not None and order.status in _RESENDABLE:
                     self.pending[command.client_order_id] = command
                     key = (command.client_order_id, "submit")
-                    bw.journal.outbox_ids[key] = entry.id  # done once settled
+                    writer.journal.outbox_ids[key] = entry.id  # done once settled
                     continue
             elif isinstance(command, CancelOrder):
                 cancels.append((entry, command))
                 continue
-            bw.journal.outbox_done(entry.id)
+            writer.journal.outbox_done(entry.id)
         for order in in_flight:
             if order.client_order_id not in self.pending:
-                bw.mark(order, Trigger.OUTCOME_UNKNOWN, "in flight when the engine stopped")
+                writer.mark(order, Trigger.OUTCOME_UNKNOWN, "in flight when the engine stopped")
         for entry, cancel in cancels:
-            target = bw.book.get(cancel.symbol, cancel.client_order_id)
+            target = writer.book.get(cancel.symbol, cancel.client_order_id)
             if target is not None and not target.status.is_terminal:
                 out.append(CancelWanted(target))
-            bw.journal.outbox_done(entry.id)
+            writer.journal.outbox_done(entry.id)
         return out
 
     def defer(
@@ -92,7 +92,7 @@ class Followups:
         not sent at all. Kept in the outbox and resolved by query (see the module docstring)."""
         if isinstance(exc, VenueError) and exc.may_have_executed:
             self._metrics.unknown_outcomes += 1
-            self._bw.mark(order, Trigger.OUTCOME_UNKNOWN, reason)
+            self._writer.mark(order, Trigger.OUTCOME_UNKNOWN, reason)
         self.pending[action.client_order_id] = action
         return [QueryWanted(order.symbol, order.client_order_id, True)]
 
@@ -118,10 +118,10 @@ class Followups:
         return self._settle(key, result)
 
     def _settle(self, key: tuple[Symbol, ClientOrderId], result: object) -> Decisions | None:
-        bw, cid = self._bw, key[1]
+        writer, cid = self._writer, key[1]
         cmd = self.pending.pop(cid)
-        bw.journal.settle_outbox(cid, "submit")  # a re-send adds its own entry in this batch
-        order = bw.book.get(*key)
+        writer.journal.settle_outbox(cid, "submit")  # a re-send adds its own entry in this batch
+        order = writer.book.get(*key)
         if not isinstance(result, OrderNotFoundReport) or order is None:
             self._resends.pop(cid, None)
             return None  # the venue has it: its report is applied as usual
@@ -132,10 +132,10 @@ class Followups:
         if sent >= self._cfg.followup_resends:
             self._resends.pop(cid, None)
             log.error("ALERT group follow-up %s: never reached the venue in %d re-sends", cid, sent)
-            bw.mark(order, Trigger.OUTCOME_UNKNOWN, "re-sends spent")  # not-found → REJECTED
+            writer.mark(order, Trigger.OUTCOME_UNKNOWN, "re-sends spent")  # not-found → REJECTED
             return None
         self._resends[cid] = sent + 1
         log.warning("group follow-up %s never reached the venue: sending it again", cid)
         if order.status is OrderStatus.PENDING_NEW:
-            bw.mark(order, Trigger.SUBMIT, "never reached the venue: sent again")
+            writer.mark(order, Trigger.SUBMIT, "never reached the venue: sent again")
         return [Send(Flight(cmd.symbol, (cmd,)), followup=True)]

@@ -1,7 +1,7 @@
 """Contingent groups inside the engine loop: intents, plans, and the protection guard.
 
 * A ``PlaceGroup`` is journaled, risk-checked whole (a group counts once: its worst case), and
-  its first plan applied; a ``CancelGroup`` applies the planner's cancel plan.
+  its first plan applied; a ``CancelGroup`` applies the group planner's cancel plan.
 * Every order event of a group's order goes to the pure planner (:mod:`mmoms.contingent`). A
   plan that changes something is journaled in the same batch as the report that caused it —
   new state, group events, commands — and its commands leave right after that commit, without
@@ -44,13 +44,13 @@ from mmoms.engine.groups import GroupBook
 from mmoms.engine.local_stops import LocalStops
 from mmoms.engine.messages import Decisions, GroupIntentMsg, GroupOrderEvent, Send
 from mmoms.engine.metrics import ActionTimings
-from mmoms.engine.planner import Rejection
 from mmoms.engine.protection import (
     ProtectionFailed,
     flatten_failed,
     is_protection_flatten,
     on_rejected,
 )
+from mmoms.engine.quote_planner import Rejection
 from mmoms.engine.risk import RiskEngine, RiskRejection
 from mmoms.engine.strategy_limits import StrategyRisk
 from mmoms.journal.records import GroupRecorded, decode_entry
@@ -72,7 +72,7 @@ class GroupRunner:
         clock: Clock,
         limits: StrategyRisk,
     ) -> None:
-        self._bw = book_writer
+        self._writer = book_writer
         self._risk = risk
         self._stops = local_stops
         self._timings = timings
@@ -80,7 +80,7 @@ class GroupRunner:
         self._clock = clock
         self.groups = groups
         self.watch = watch
-        self.limits = limits  # the planner's per-strategy limits (shares its window)
+        self.limits = limits  # the quote planner's per-strategy limits (shares its window)
 
     # -- intents ----------------------------------------------------------------------------------
 
@@ -91,7 +91,7 @@ class GroupRunner:
             group = msgspec.structs.replace(intent.group, options=options)
             intent = msgspec.structs.replace(intent, group=group)
         group_id = intent.group.group_id if isinstance(intent, PlaceGroup) else intent.group_id
-        self._bw.journal.record(
+        self._writer.journal.record(
             GroupRecorded(
                 kind="intent",
                 group_id=group_id,
@@ -102,29 +102,29 @@ class GroupRunner:
         )
         if isinstance(intent, CancelGroup):
             state = self.groups.get(group_id)
-            return [] if state is None else self.apply_plan(cancel_group(state, self._bw.now))
+            return [] if state is None else self.apply_plan(cancel_group(state, self._writer.now))
         whose = (intent.strategy_id, intent.group.symbol)
         if group_id in self.groups:
             refusal = RiskRejection("group", f"group {group_id} already exists")
-            self._bw.reject(Rejection(refusal, None, None, *whose))
+            self._writer.reject(Rejection(refusal, None, None, *whose))
             return []
-        plan = start_group(intent.group, self._bw.now)
+        plan = start_group(intent.group, self._writer.now)
         # The group passes risk as one position: its worst case, not the sum of its legs.
         reference = self._risk.reference_prices.get(intent.group.symbol)
         exposure = group_exposure(plan.state, reference)
         sent_now = [c for c in plan.commands if isinstance(c, SubmitOrder)]
         rejection = self._strategy_check(intent, exposure, len(sent_now)) or self._risk.check_group(
-            self._bw.book, intent.group, exposure, sent_now
+            self._writer.book, intent.group, exposure, sent_now
         )
         if rejection is not None:
-            self._bw.reject(Rejection(rejection, None, None, *whose))
+            self._writer.reject(Rejection(rejection, None, None, *whose))
             return []
         out = self.apply_plan(plan, intent.strategy_id)
         # The legs waiting for their trigger are in the book too, INACTIVE: the strategy sees
         # the whole group from the start, and each leg's story begins when the group does.
-        for cmd in waiting_orders(plan.state, self._bw.now):
-            if self._bw.book.get(cmd.symbol, cmd.client_order_id) is None:
-                self._bw.create(
+        for cmd in waiting_orders(plan.state, self._writer.now):
+            if self._writer.book.get(cmd.symbol, cmd.client_order_id) is None:
+                self._writer.create(
                     cmd, strategy_id=intent.strategy_id, tag=None, group_id=group_id, inactive=True
                 )
         return out
@@ -140,7 +140,7 @@ class GroupRunner:
         for i, (side, qty) in enumerate(sides):
             count = sent_now if i == 0 else 0  # the orders are counted once, with the first side
             refusal = limits.check(
-                self._bw.book, intent.strategy_id, symbol, side, qty, new_orders=count
+                self._writer.book, intent.strategy_id, symbol, side, qty, new_orders=count
             )
             if refusal is not None:
                 return refusal
@@ -156,7 +156,7 @@ class GroupRunner:
         Follow-ups (protective stops, sibling cancels, flattens) are not risk-checked: they only
         ever reduce exposure, and blocking them would leave a position unprotected. They go to
         the outbox with the fill that caused them (one commit), so a restart completes them."""
-        bw, journal = self._bw, self._bw.journal
+        writer, journal = self._writer, self._writer.journal
         out: Decisions = []
         state = plan.state
         group_id = state.spec.group_id
@@ -178,20 +178,20 @@ class GroupRunner:
                 ),
                 group_id,
             )
-            bw.notifications.append(event)
+            writer.notifications.append(event)
         decided = self._clock.monotonic_ns()
         for event in plan.events:
             self.watch.group_event(event, decided)
         for cid in plan.discarded:  # legs that will never be sent: their INACTIVE orders end
-            order = bw.book.get(state.spec.symbol, cid)
+            order = writer.book.get(state.spec.symbol, cid)
             if order is not None and order.status is OrderStatus.INACTIVE:
-                bw.mark(order, Trigger.CANCELED, "group leg discarded: never sent")
+                writer.mark(order, Trigger.CANCELED, "group leg discarded: never sent")
         for cmd in plan.commands:
-            order = bw.book.get(cmd.symbol, cmd.client_order_id)
+            order = writer.book.get(cmd.symbol, cmd.client_order_id)
             if isinstance(cmd, SubmitOrder):
                 held = self._stops.holds(cmd)  # the venue holds no stops: held here
                 if order is None:
-                    bw.create(
+                    writer.create(
                         cmd, strategy_id=strategy_id or StrategyId(""), tag=None,
                         group_id=group_id, inactive=held,
                     )  # fmt: skip
@@ -200,7 +200,7 @@ class GroupRunner:
                 ):
                     continue  # already sent (or armed): a plan is never executed twice
                 elif not held:
-                    bw.mark(order, Trigger.SUBMIT, "group leg triggered")
+                    writer.mark(order, Trigger.SUBMIT, "group leg triggered")
                 if held:
                     self._stops.arm(cmd)
                     continue
@@ -209,10 +209,10 @@ class GroupRunner:
                 if order is not None and self._stops.disarm(order):
                     continue  # held here, never sent: cancelled here
                 trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
-                if order is None or not bw.mark(order, trigger):
+                if order is None or not writer.mark(order, trigger):
                     continue
                 if isinstance(cmd, CancelOrder) and order.order_type.is_conditional:
-                    # The planner does not know where orders live; the gateway's routing hint.
+                    # The group planner does not know where orders live; the gateway's routing hint.
                     cmd = msgspec.structs.replace(cmd, conditional=True)
             out.append(Send(Flight(cmd.symbol, (cmd,)), followup))
         return out
@@ -236,9 +236,9 @@ class GroupRunner:
     def _protect(self, event: OrderRejected) -> Decisions:
         """A group order was rejected: if it was the protective stop of a position, alert and
         (by default) cancel the group and flatten (see :mod:`mmoms.engine.protection`)."""
-        bw = self._bw
+        writer = self._writer
         state = self.groups.for_order(event.client_order_id)
-        order = bw.book.get(event.symbol, event.client_order_id)
+        order = writer.book.get(event.symbol, event.client_order_id)
         if state is None or order is None:
             return []
         reaction = on_rejected(state, event, order, flatten=self._cfg.flatten_unprotected)
@@ -247,16 +247,16 @@ class GroupRunner:
         group_id = state.spec.group_id
         self._alert(reaction.alert)
         flatten = reaction.flatten
-        if flatten is None or bw.book.get(flatten.symbol, flatten.client_order_id) is not None:
+        if flatten is None or writer.book.get(flatten.symbol, flatten.client_order_id) is not None:
             return []
-        out = self.apply_plan(cancel_group(state, bw.now), followup=True)
+        out = self.apply_plan(cancel_group(state, writer.now), followup=True)
         strategy_id = self.groups.strategy(group_id) or StrategyId("")
-        bw.create(flatten, strategy_id=strategy_id, tag=None, group_id=group_id)
+        writer.create(flatten, strategy_id=strategy_id, tag=None, group_id=group_id)
         out.append(Send(Flight(flatten.symbol, (flatten,)), followup=True))
         return out
 
     def _watch_protection_flatten(self, event: OrderEvent) -> None:
-        order = self._bw.book.get(event.symbol, event.client_order_id)
+        order = self._writer.book.get(event.symbol, event.client_order_id)
         if order is None or order.group_id is None:
             return
         if is_protection_flatten(order.group_id, order.client_order_id):
@@ -265,7 +265,7 @@ class GroupRunner:
                 self._alert(alert)
 
     def _alert(self, alert: ProtectionFailed | AnyGroupEvent) -> None:
-        self._bw.journal.record(
+        self._writer.journal.record(
             GroupRecorded(
                 kind="event",
                 group_id=alert.group_id,
@@ -273,7 +273,7 @@ class GroupRunner:
             ),
             alert.group_id,
         )
-        self._bw.notifications.append(alert)
+        self._writer.notifications.append(alert)
         self.watch.group_event(alert, self._clock.monotonic_ns())
 
     # -- restart ----------------------------------------------------------------------------------
@@ -295,5 +295,5 @@ class GroupRunner:
                 self.groups.put(decode_state(bytes(entry.payload)), entry.strategy_id)
         clock = self._clock
         self.watch.restore(
-            self.groups.states(), self._bw.book, clock.time_ns(), clock.monotonic_ns()
+            self.groups.states(), self._writer.book, clock.time_ns(), clock.monotonic_ns()
         )

@@ -1,5 +1,5 @@
 """What the engine's contingent groups did that an operator must see: how long a filled position
-stood without its protective stop, and the races the planner had to clean up.
+stood without its protective stop, and the races the group planner had to clean up.
 
 **Unprotected time.** A group *needs protection* when it has a protective stop: a reduce-only
 STOP / STOP_MARKET leg that a position-opening leg TRIGGERs (OTOCO, bracket). Its clock starts

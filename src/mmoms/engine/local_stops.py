@@ -70,7 +70,7 @@ def triggers(order_type: OrderType, side: Side, trigger: Decimal, price: Decimal
 
 class LocalStops:
     def __init__(self, book_writer: BookWriter, *, venue_holds_stops: bool) -> None:
-        self._bw = book_writer
+        self._writer = book_writer
         self.active = not venue_holds_stops
         self._armed: dict[Symbol, dict[ClientOrderId, SubmitOrder]] = {}
         self.symbols: frozenset[Symbol] = frozenset()  # with a stop armed: they want prices
@@ -92,7 +92,7 @@ class LocalStops:
         if stops.pop(order.client_order_id, None) is None:
             return False
         self.symbols = frozenset(s for s, stops in self._armed.items() if stops)
-        self._bw.mark(order, Trigger.CANCELED, "held locally: cancelled before its trigger")
+        self._writer.mark(order, Trigger.CANCELED, "held locally: cancelled before its trigger")
         return True
 
     def is_armed(self, symbol: Symbol, cid: ClientOrderId) -> bool:
@@ -109,10 +109,10 @@ class LocalStops:
             if not triggers(cmd.order_type, cmd.side, cmd.trigger_price, msg.price):
                 continue
             del stops[cid]
-            order = self._bw.book.get(cmd.symbol, cid)
+            order = self._writer.book.get(cmd.symbol, cid)
             if order is None or order.status is not OrderStatus.INACTIVE:
                 continue  # settled meanwhile
-            self._bw.mark(order, Trigger.SUBMIT, f"triggered locally at {msg.price}")
+            self._writer.mark(order, Trigger.SUBMIT, f"triggered locally at {msg.price}")
             sent = msgspec.structs.replace(
                 cmd,
                 order_type=_AT_TRIGGER[cmd.order_type],

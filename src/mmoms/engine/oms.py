@@ -29,7 +29,7 @@ the state and returns what should happen next, which the router routes in turn. 
 :mod:`.routing`           the routing table and the cascade of one input
 :mod:`.messages`          every message: inputs, follow-ons, effects
 :mod:`.book_writer`       every book change, journaled as it is made; its reactions collected
-:mod:`.quoting`           intents, the quoting window, the order-rate budget (:mod:`.planner`)
+:mod:`.quoting`           intents, the quoting window, the order-rate budget (:mod:`.quote_planner`)
 :mod:`.group_runner`      contingent groups: intents, plans, protection
 :mod:`.replies`           the venue's answers and failures
 :mod:`.followups`         group follow-ups of unknown fate: resolved by query, re-sent (bounded)
@@ -111,7 +111,7 @@ from mmoms.engine.messages import (
 )
 from mmoms.engine.metrics import ActionTimings, OmsMetrics
 from mmoms.engine.outgoing import Outgoing
-from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner
+from mmoms.engine.quote_planner import EVERY_STRATEGY, QuotePlanner
 from mmoms.engine.quoting import Quoting
 from mmoms.engine.reconciler import Reconciler
 from mmoms.engine.replies import ReplyHandler
@@ -161,34 +161,34 @@ class OrderManager:
         self._queue: asyncio.Queue[EngineMsg] = asyncio.Queue(maxsize=config.queue_size)
         self._instruments: dict[Symbol, Instrument] = {}
         self._journal = journal = JournalWriter()
-        self._bw = bw = BookWriter(ManualClock(clock.time_ns()), journal, metrics)
+        self._writer = writer = BookWriter(ManualClock(clock.time_ns()), journal, metrics)
         group_book = GroupBook()
         self.risk = risk = RiskEngine(
             config.risk,
             clock,
             error_rate=self._gateway_error_rate,
             group_resting=group_book.resting,  # a group counts once, not leg by leg
-            book_version=lambda: bw.version,
+            book_version=lambda: writer.version,
         )
         self._background = background = Background(self._queue)
         timings = ActionTimings(metrics.latency)
-        self._planner = planner = ActionPlanner(
-            bw.book, risk, self._instruments, config, self._ids, metrics,
+        self._planner = planner = QuotePlanner(
+            writer.book, risk, self._instruments, config, self._ids, metrics,
             venue=gateway.capabilities, strategy_position=self._strategy_position,
         )  # fmt: skip
         # The handlers: each takes its messages and returns decisions (see .routing).
-        self._stops = stops = LocalStops(bw, venue_holds_stops=caps.holds_stops)
-        self._quoting = quoting = Quoting(bw, planner, stops, timings, config, metrics, clock)
+        self._stops = stops = LocalStops(writer, venue_holds_stops=caps.holds_stops)
+        self._quoting = quoting = Quoting(writer, planner, stops, timings, config, metrics, clock)
         watch = GroupWatch(metrics.latency["protect"])
         self._groups = groups = GroupRunner(
-            bw, group_book, stops, risk, watch, timings, config, clock, planner.limits
+            writer, group_book, stops, risk, watch, timings, config, clock, planner.limits
         )
-        self._followups = followups = Followups(bw, config, metrics)
+        self._followups = followups = Followups(writer, config, metrics)
         reconciler = Reconciler(
-            bw, followups, config, metrics, conditional_apart=caps.stops_kept_apart
+            writer, followups, config, metrics, conditional_apart=caps.stops_kept_apart
         )
-        stream = StreamHandler(bw, timings, metrics, clock)
-        replies = ReplyHandler(bw, followups, timings, config, metrics, clock)
+        stream = StreamHandler(writer, timings, metrics, clock)
+        replies = ReplyHandler(writer, followups, timings, config, metrics, clock)
         # The effects: applied by the router itself.
         self._outgoing = outgoing = Outgoing(journal, gateway, background, timings, metrics, clock)
         self._tasks = tasks = VenueTasks(gateway, background, config, clock)
@@ -227,7 +227,7 @@ class OrderManager:
                 "reconcile": self._periodic_reconcile,
                 "heartbeat": self._heartbeat,
             },
-            reactions=bw.reactions,
+            reactions=writer.reactions,
         )
         self._listeners = listeners = Listeners(outgoing)
         self._commits = CommitPipeline(
@@ -244,7 +244,7 @@ class OrderManager:
     @property
     def book(self) -> LocalOrderBook:
         """The local order book (read it; only the engine loop changes it)."""
-        return self._bw.book
+        return self._writer.book
 
     # -- strategy API -------------------------------------------------------------------------
 
@@ -384,7 +384,7 @@ class OrderManager:
     @property
     def ledger(self) -> Ledger:
         """Positions, realized PnL and fees per strategy and symbol (read it; the loop writes)."""
-        return self._bw.ledger
+        return self._writer.ledger
 
     @property
     def symbols(self) -> tuple[Symbol, ...]:
@@ -450,10 +450,10 @@ class OrderManager:
 
         await self._store.open()
         state = await recover(self._store)
-        self._bw.book = self._planner.book = LocalOrderBook.restore(
-            state.book.snapshot(), self._bw.clock
+        self._writer.book = self._planner.book = LocalOrderBook.restore(
+            state.book.snapshot(), self._writer.clock
         )
-        self._bw.ledger = Ledger.rebuild(self._bw.book.orders())
+        self._writer.ledger = Ledger.rebuild(self._writer.book.orders())
         self._journal.seq = state.last_seq
         await self._groups.restore(self._store, state.snapshot_seq)
         self._rearm_local_stops()
@@ -465,7 +465,7 @@ class OrderManager:
         missing = [s for s in self._cfg.symbols if s not in self._instruments]
         if missing:
             raise MmomsError(f"the venue does not list {missing}")
-        self._bw.tick(self._clock.time_ns())
+        self._writer.tick(self._clock.time_ns())
         for decision in self._followups.resume(state.in_flight, state.pending_outbox):
             self._router.dispatch(decision)
         self._end_batch()
@@ -568,12 +568,12 @@ class OrderManager:
     # -- the loop's batch -------------------------------------------------------------------------
 
     def _handle(self, msg: EngineMsg) -> None:
-        self._bw.tick(self._clock.time_ns())
+        self._writer.tick(self._clock.time_ns())
         self._router.dispatch(msg)
 
     def _end_batch(self) -> None:
         flights, followups = self._outgoing.take()
-        notifications, self._bw.notifications = self._bw.notifications, []
+        notifications, self._writer.notifications = self._writer.notifications, []
         self._commits.submit(Sealed(self._journal.seal(), flights, followups, notifications))
 
     async def _save_snapshot(self) -> None:
@@ -595,7 +595,7 @@ class OrderManager:
     # -- the few routes that are the engine's own ------------------------------------------------
 
     def _after_fill(self, msg: FillBooked) -> list[object]:
-        self.risk.after_fill(self._bw.book, msg.symbol)  # the automatic kill switch
+        self.risk.after_fill(self._writer.book, msg.symbol)  # the automatic kill switch
         return []
 
     def _periodic_reconcile(self) -> list[object]:
@@ -613,7 +613,7 @@ class OrderManager:
         return out
 
     def _strategy_position(self, strategy_id: StrategyId, symbol: Symbol) -> Decimal:
-        found = self._bw.ledger.get(strategy_id, symbol)  # the ledger is rebuilt at start
+        found = self._writer.ledger.get(strategy_id, symbol)  # the ledger is rebuilt at start
         return found.position if found is not None else Decimal(0)
 
     def _gateway_error_rate(self) -> ErrorRate:

@@ -20,7 +20,7 @@ This module is the part of group planning that needs the venue's final answer:
   ``OmsConfig.flatten_unprotected = False`` it is an alert only and a person decides.
 
 The flatten is tracked by the engine, not by the group's state (its id is apart from the
-planner's ``<group>-flat-<n>``): it carries the group id in the book, so after a restart it is
+group planner's ``<group>-flat-<n>``): it carries the group id in the book, so after a restart it is
 recognised by its id alone, and it ending unfilled raises :class:`~mmoms.contingent.FlattenFailed`.
 """
 
@@ -40,7 +40,7 @@ from mmoms.core.order import Order
 
 _ZERO = Decimal(0)
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_MARKET})
-_MARK = "-flat-p"  # <group>-flat-p<n>: never a planner id (those are <group>-flat-<digits>)
+_MARK = "-flat-p"  # <group>-flat-p<n>: never a group planner id (those are <group>-flat-<digits>)
 
 
 class ProtectionFailed(GroupEvent, frozen=True, tag=True, kw_only=True):
@@ -85,7 +85,7 @@ def on_rejected(
     state: GroupState, event: OrderRejected, order: Order, *, flatten: bool
 ) -> Reaction | None:
     """The reaction to ``event`` (an order of the group ended REJECTED), or None if it does not
-    leave a position unprotected. ``state`` is the group's state after the planner saw it."""
+    leave a position unprotected. ``state`` is the group's state after the group planner saw it."""
     group = state.spec
     if state.canceling or state.status.is_terminal or order.filled_qty > 0:
         return None

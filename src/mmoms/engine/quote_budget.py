@@ -3,10 +3,10 @@
 :class:`OrderRate` is our own budget of new orders and amends per second
 (``RiskConfig.max_orders_per_second``), a sliding one-second window; the risk engine charges it
 last, after every other check passed (see :mod:`mmoms.engine.risk`). :class:`QuoteWindow` is
-the planner's quoting half: it diffs a (strategy, symbol)'s quotes into cancels and wanted
+the quote planner's half: it diffs a (strategy, symbol)'s quotes into cancels and wanted
 :class:`QuoteAction` s, ranked best level first, and spends the budget on them fairly
 (:class:`RoundRobin`), deferring what it cannot pay for and telling a repeated refusal once
-(:class:`RepeatFilter`). The rules are stated in :mod:`mmoms.engine.planner`'s docstring.
+(:class:`RepeatFilter`). The rules are stated in :mod:`mmoms.engine.quote_planner`'s docstring.
 
 Pure: no clock (times are passed in), no I/O.
 """
@@ -210,7 +210,7 @@ Quote = Callable[[QuoteAction], "RiskRejection | None"]
 
 @dataclass(slots=True)
 class QuoteWindow:
-    """The quoting half of each planner window (its rules: :mod:`mmoms.engine.planner`)."""
+    """The quoting half of each planner window (its rules: :mod:`mmoms.engine.quote_planner`)."""
 
     metrics: OmsMetrics
     waiting: set[Key] = field(default_factory=set)  # keys with quotes deferred for budget

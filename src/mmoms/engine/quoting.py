@@ -1,8 +1,8 @@
 """The quoting handler: strategies' order intents through the window to the flights.
 
-* An intent is journaled and given to the planner (:mod:`.planner`), which keeps what is wanted.
-  The window (``batch_window_s``) is armed when the planner has something to decide; with no
-  window the loop decides in the same batch (:attr:`Quoting.flush_now`).
+* An intent is journaled and given to the quote planner (:mod:`.quote_planner`), which keeps
+  what is wanted. The window (``batch_window_s``) is armed when the planner has something to
+  decide; with no window the loop decides in the same batch (:attr:`Quoting.flush_now`).
 * When the window closes (:meth:`Quoting.on_flush`) the planner diffs, checks risk, nets and
   batches; each flight is booked and journaled now and returned as a :class:`Send`, which leaves
   once the batch is durable.
@@ -35,7 +35,7 @@ from mmoms.engine.messages import (
     SendingHeld,
 )
 from mmoms.engine.metrics import ActionTimings, OmsMetrics
-from mmoms.engine.planner import EVERY_STRATEGY, ActionPlanner
+from mmoms.engine.quote_planner import EVERY_STRATEGY, QuotePlanner
 from mmoms.journal.records import IntentReceived
 
 Command = SubmitOrder | AmendOrder | CancelOrder
@@ -47,7 +47,7 @@ class Quoting:
     def __init__(
         self,
         book_writer: BookWriter,
-        planner: ActionPlanner,
+        planner: QuotePlanner,
         local_stops: LocalStops,
         timings: ActionTimings,
         config: OmsConfig,

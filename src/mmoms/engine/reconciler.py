@@ -65,7 +65,7 @@ from mmoms.engine.messages import (
     StreamReleased,
 )
 from mmoms.engine.metrics import OmsMetrics
-from mmoms.engine.reconcile import (
+from mmoms.engine.snapshot_compare import (
     compare_positions,
     describe_changes,
     missing_waiting,
@@ -100,7 +100,7 @@ class Reconciler:
         *,
         conditional_apart: bool,
     ) -> None:
-        self._bw = book_writer
+        self._writer = book_writer
         self._followups = followups
         self._cfg = config
         self._metrics = metrics
@@ -127,14 +127,14 @@ class Reconciler:
         self._querying.add((symbol, cid))
         # The book knows the order's type: a conditional order is asked for where the venue
         # keeps those, even by a gateway restarted since it was placed.
-        order = self._bw.book.get(symbol, cid)
+        order = self._writer.book.get(symbol, cid)
         conditional = order is not None and order.order_type.is_conditional
         # A triggered one is the order it placed now: asked for by that order's venue id.
         placed = order.venue_order_id if conditional and order is not None else None
         return [FetchOrder(symbol, cid, unknown, conditional, placed, delay_s)]
 
     def on_query(self, msg: QueryMsg) -> Decisions:
-        bw = self._bw
+        writer = self._writer
         key = (Symbol(msg.symbol), ClientOrderId(msg.client_order_id))
         self._querying.discard(key)
         if msg.result is None:
@@ -150,8 +150,8 @@ class Reconciler:
                 return again
         else:
             self._not_found.pop(key, None)
-        bw.apply(msg.result)
-        order = bw.book.get(key[0], key[1])
+        writer.apply(msg.result)
+        order = writer.book.get(key[0], key[1])
         if order is not None and order.venue_order_id and order.filled_qty > order.fills_qty:
             return self._backfill(order.symbol, order.created_ns)  # its fills were lost
         return []
@@ -159,7 +159,7 @@ class Reconciler:
     def _ask_again(self, key: tuple[Symbol, ClientOrderId], unknown: bool) -> Decisions | None:
         """A "not found" that may be stale: the query to ask again instead of applying the
         answer (see the module docstring); None to apply it."""
-        order = self._bw.book.get(*key)
+        order = self._writer.book.get(*key)
         if order is None or not (order.status.is_in_flight or _placed_at_trigger(order)):
             return None  # a live order missing: the book records the anomaly
         if order.status is OrderStatus.UNKNOWN and order.venue_order_id is None:
@@ -182,7 +182,7 @@ class Reconciler:
 
     def _query_unknown(self) -> Decisions:
         out: Decisions = []
-        for order in self._bw.book.orders():
+        for order in self._writer.book.orders():
             if order.status is OrderStatus.UNKNOWN:
                 out += self._query(order.symbol, order.client_order_id, True)
         return out
@@ -200,10 +200,10 @@ class Reconciler:
     def _waiting_symbols(self) -> tuple[Symbol, ...]:
         if not self._apart:
             return ()
-        return waiting_symbols(self._bw.book, self._cfg.symbols)
+        return waiting_symbols(self._writer.book, self._cfg.symbols)
 
     def on_reconcile(self, msg: ReconcileMsg) -> Decisions:
-        bw, book = self._bw, self._bw.book
+        writer, book = self._writer, self._writer.book
         if msg.snapshot is None:
             log.warning("reconciliation (%s) failed: %s; retrying", msg.reason, msg.error)
             # The same reconciliation again, after a pause: still one at a time, and no timer
@@ -212,9 +212,9 @@ class Reconciler:
         self._reconciling = False
         out: Decisions = []
         before = order_fingerprints(book)
-        bw.apply(msg.snapshot)
+        writer.apply(msg.snapshot)
         for report in msg.waiting:
-            bw.apply(report)
+            writer.apply(report)
         differences = describe_changes(before, order_fingerprints(book))
         listed = [r.client_order_id for r in msg.waiting]
         missing = book.missing_from(msg.snapshot, apart=self._apart)
@@ -227,10 +227,10 @@ class Reconciler:
         for order in self._stuck_in_flight():
             out += self._query(order.symbol, order.client_order_id, False)
         for position in msg.positions:
-            bw.apply(position)
+            writer.apply(position)
         differences += compare_positions(book, msg.positions, self._cfg.symbols)
         out += self._backfill_missing_fills()
-        bw.journal.record(
+        writer.journal.record(
             Reconciled(reason=msg.reason, symbols=self._cfg.symbols, differences=tuple(differences))
         )
         self._metrics.reconciliations += 1
@@ -246,10 +246,10 @@ class Reconciler:
         """Orders whose request has had no answer for a whole reconciliation interval: a reply
         the book could not use, or a report lost. The venue is asked instead of waiting on."""
         patience_ns = int(self._cfg.reconcile_interval_s * NANOS_PER_SECOND)
-        now = self._bw.now
+        now = self._writer.now
         in_flight = {
             (o.symbol, o.client_order_id): o
-            for o in self._bw.book.open_orders()
+            for o in self._writer.book.open_orders()
             if o.status.is_in_flight
         }
         for key in [k for k in self._not_found if k not in in_flight]:
@@ -268,7 +268,7 @@ class Reconciler:
         trade id once, so fills we already have change nothing)."""
         since: dict[Symbol, int] = {}
         out: Decisions = []
-        for order in self._bw.book.orders():
+        for order in self._writer.book.orders():
             if order.filled_qty <= order.fills_qty:
                 continue
             if order.venue_order_id is None:
@@ -301,8 +301,8 @@ class Reconciler:
             log.warning("fetching %s trades failed: %s", msg.symbol, msg.error)
             return out
         for fill in msg.fills:
-            order = self._bw.book.by_venue_id(fill.symbol, fill.venue_order_id)
+            order = self._writer.book.by_venue_id(fill.symbol, fill.venue_order_id)
             if order is not None and fill.trade_id not in {f.trade_id for f in order.fills}:
                 self._metrics.fills_backfilled += 1
-                self._bw.apply(fill)
+                self._writer.apply(fill)
         return out

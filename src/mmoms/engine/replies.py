@@ -71,7 +71,7 @@ class ReplyHandler:
         metrics: OmsMetrics,
         clock: Clock,
     ) -> None:
-        self._bw = book_writer
+        self._writer = book_writer
         self._followups = followups
         self._timings = timings
         self._cfg = config
@@ -79,11 +79,11 @@ class ReplyHandler:
         self._clock = clock
 
     def on_reply(self, msg: ReplyMsg) -> Decisions:
-        bw, journal = self._bw, self._bw.journal
+        writer, journal = self._writer, self._writer.journal
         out: Decisions = []
         for action, result in zip(msg.flight.actions, msg.results, strict=True):
             cid = action.client_order_id
-            order = bw.book.get(action.symbol, cid)
+            order = writer.book.get(action.symbol, cid)
             if (
                 isinstance(result, BaseException)
                 and isinstance(action, SubmitOrder)
@@ -103,7 +103,7 @@ class ReplyHandler:
             if isinstance(result, (OrderStatusReport, FillReport)):
                 if isinstance(action, CancelOrder) and getattr(result, "status", None) is _FILLED:
                     self._metrics.cancel_races += 1  # -2011: the gateway answered with the fill
-                bw.apply(result)
+                writer.apply(result)
             elif isinstance(result, OrderNotFoundReport):
                 if order is not None:
                     out += self._not_found(action, order, "venue: unknown order")
@@ -112,7 +112,7 @@ class ReplyHandler:
         return out
 
     def _on_failure(self, action: Action, order: Order, exc: BaseException) -> Decisions:
-        bw = self._bw
+        writer = self._writer
         if isinstance(action, CancelOrder) and isinstance(exc, OrderNotFound):
             return self._not_found(action, order, "venue: unknown order (ended before cancel)")
         out = self._record_api_error(action, exc)
@@ -124,24 +124,24 @@ class ReplyHandler:
             may_have_executed = True  # after a timeout: the first attempt was accepted
         if may_have_executed:
             self._metrics.unknown_outcomes += 1
-            bw.mark(order, Trigger.OUTCOME_UNKNOWN, reason)
+            writer.mark(order, Trigger.OUTCOME_UNKNOWN, reason)
             out.append(QueryWanted(order.symbol, order.client_order_id, True))
             return out
         if isinstance(action, SubmitOrder):
-            bw.mark(order, Trigger.REJECTED, reason)
+            writer.mark(order, Trigger.REJECTED, reason)
         elif isinstance(action, AmendOrder):
             if isinstance(exc, OrderNotFound):
                 out += self._not_found(action, order, reason)
             else:
-                bw.mark(order, Trigger.AMEND_FAILED, reason)
+                writer.mark(order, Trigger.AMEND_FAILED, reason)
         else:  # not sent (budget, halt): keep wanting it gone
             if order.venue_order_id is None:
                 # Never acknowledged: whether the venue holds it is not known. Not NEW on our
                 # word: unknown, resolved by query, and cancelled once it is settled.
-                bw.mark(order, Trigger.OUTCOME_UNKNOWN, f"{reason}; never acknowledged")
+                writer.mark(order, Trigger.OUTCOME_UNKNOWN, f"{reason}; never acknowledged")
                 out.append(QueryWanted(order.symbol, order.client_order_id, True))
             else:
-                bw.mark(order, Trigger.CANCEL_FAILED, reason)
+                writer.mark(order, Trigger.CANCEL_FAILED, reason)
             out.append(CancelWanted(order))
             out.append(ArmTimer("retry", self._cfg.retry_unknown_s))
         return out
@@ -149,21 +149,21 @@ class ReplyHandler:
     def _not_found(self, action: Action, order: Order, reason: str) -> Decisions:
         """The venue does not hold ``order`` open: it ended (its fill was missed, or not read
         yet), or it never existed."""
-        bw = self._bw
+        writer = self._writer
         out: Decisions = []
         if isinstance(action, CancelOrder):
             # -2011: routine, not an API error. Not open on the venue, so not live here either:
             # UNKNOWN, settled by the fill or the final report, or by resolving its client id.
             self._metrics.cancel_races += 1
             self._followups.withdraw(order.client_order_id)  # a group follow-up: not re-sent
-            bw.mark(order, Trigger.CANCEL_NOT_FOUND, reason)
+            writer.mark(order, Trigger.CANCEL_NOT_FOUND, reason)
             if not order.status.is_terminal:
                 unknown = order.status is OrderStatus.UNKNOWN
                 out.append(QueryWanted(order.symbol, order.client_order_id, unknown))
         elif isinstance(action, AmendOrder):
             # -2013: the amend failed; pull the order: the cancel answers with its state.
             out.append(CancelWanted(order, now=True))
-            bw.mark(order, Trigger.AMEND_FAILED, reason)
+            writer.mark(order, Trigger.AMEND_FAILED, reason)
         elif not order.status.is_terminal:  # not an answer a new order gets: ask
             out.append(QueryWanted(order.symbol, order.client_order_id, False))
         return out
@@ -181,7 +181,7 @@ class ReplyHandler:
         code = getattr(exc, "code", None)
         kind = getattr(exc, "kind", "LOCAL")
         self._metrics.count(self._metrics.api_errors, str(code) if code is not None else kind)
-        self._bw.journal.record(
+        self._writer.journal.record(
             ApiErrorRecorded(
                 command=action,
                 kind=kind,

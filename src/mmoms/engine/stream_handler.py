@@ -31,7 +31,7 @@ class StreamHandler:
         metrics: OmsMetrics,
         clock: Clock,
     ) -> None:
-        self._bw = book_writer
+        self._writer = book_writer
         self._timings = timings
         self._metrics = metrics
         self._clock = clock
@@ -63,4 +63,4 @@ class StreamHandler:
             cid = getattr(report, "client_order_id", None)
             if cid is not None:
                 self._timings.streamed(cid, self._clock.monotonic_ns())
-            self._bw.apply(report)
+            self._writer.apply(report)

@@ -31,7 +31,7 @@ from mmoms.venues.gateway import (
     StreamMessage,
     StreamReport,
 )
-from mmoms.venues.reports import (
+from mmoms.venues.venue_reports import (
     AccountConfigReport,
     AlgoOrderReport,
     AlgoStatus,

@@ -1,8 +1,8 @@
 """The venue-neutral gateway protocol: the OMS's only door to an exchange.
 
-The OMS speaks commands (``mmoms.core.commands``) and receives reports
-(``mmoms.core.reports`` plus the gateway-level ones in :mod:`mmoms.venues.reports`). A Binance,
-OKX or Bybit gateway implements :class:`ExchangeGateway`; nothing above it knows the venue.
+The OMS speaks commands (``mmoms.core.commands``) and receives reports (``mmoms.core.reports``
+plus the gateway-level ones in :mod:`mmoms.venues.venue_reports`). A Binance, OKX or Bybit
+gateway implements :class:`ExchangeGateway`; nothing above it knows the venue.
 
 Two channels:
 
@@ -42,7 +42,7 @@ from mmoms.core.reports import (
 )
 from mmoms.core.validation import ClientIdRule
 from mmoms.venues.errors import VenueError
-from mmoms.venues.reports import (
+from mmoms.venues.venue_reports import (
     AccountConfigReport,
     AlgoOrderReport,
     LiteFillReport,

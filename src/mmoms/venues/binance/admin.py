@@ -17,7 +17,7 @@ from mmoms.venues.binance.endpoints import Endpoint
 from mmoms.venues.binance.rest import RestClient
 from mmoms.venues.binance.retry import RetryPolicy, run_with_retry
 from mmoms.venues.errors import ProtocolError, Rejected
-from mmoms.venues.reports import CommissionRates
+from mmoms.venues.venue_reports import CommissionRates
 
 T = TypeVar("T")
 

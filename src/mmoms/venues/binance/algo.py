@@ -29,7 +29,7 @@ from mmoms.venues.binance.ratecontrol import Priority
 from mmoms.venues.binance.rest import RestClient
 from mmoms.venues.binance.retry import RetryPolicy, run_with_retry
 from mmoms.venues.errors import DuplicateClientOrderId, OrderNotFound
-from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
+from mmoms.venues.venue_reports import AlgoOrderReport, AlgoStatus
 
 
 class AlgoOrders:
@@ -87,9 +87,9 @@ class AlgoOrders:
         params = codec.algo_order_params(
             cmd, callback_rate=callback_rate, price_protect=price_protect
         )
-        coid = cmd.client_order_id
+        cid = cmd.client_order_id
         # Known before sending, so a cancel issued while the outcome is unknown is routed here.
-        self._remember(coid, self._known.get(coid), cmd.quantity)
+        self._remember(cid, self._known.get(cid), cmd.quantity)
         priority = Priority.EXIT if cmd.reduce_only or cmd.close_position else Priority.NORMAL
 
         async def attempt(retries: int) -> AlgoOrderReport:
@@ -99,12 +99,12 @@ class AlgoOrders:
                     params,
                     schemas.AlgoOrderReply,
                     priority=priority,
-                    client_order_id=coid,
+                    client_order_id=cid,
                 )
             except DuplicateClientOrderId:
                 if retries == 0:
                     raise
-                found = await self.query(cmd.symbol, coid)  # an earlier attempt got through
+                found = await self.query(cmd.symbol, cid)  # an earlier attempt got through
                 if isinstance(found, OrderNotFoundReport):
                     raise
                 return found

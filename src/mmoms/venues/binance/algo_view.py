@@ -46,7 +46,7 @@ from decimal import Decimal
 from mmoms.core.enums import VenueOrderStatus
 from mmoms.core.ids import VenueOrderId
 from mmoms.core.reports import OrderStatusReport, ReportSource
-from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
+from mmoms.venues.venue_reports import AlgoOrderReport, AlgoStatus
 
 __all__ = ["asks_placed_order", "conditional_status_report", "placed_decides"]
 

@@ -44,7 +44,7 @@ from mmoms.core.reports import (
 )
 from mmoms.venues.binance import schemas
 from mmoms.venues.errors import ProtocolError
-from mmoms.venues.reports import AlgoOrderReport, AlgoStatus
+from mmoms.venues.venue_reports import AlgoOrderReport, AlgoStatus
 
 Params = list[tuple[str, str]]
 ParamSeq = Sequence[tuple[str, str]]  # what the clients accept (covariant: Symbol is a str)

@@ -95,13 +95,13 @@ from mmoms.venues.gateway import (
     StreamItem,
     StreamMessage,
 )
-from mmoms.venues.reports import AlgoOrderReport
 from mmoms.venues.transport import (
     AiohttpHttpTransport,
     AiohttpWsConnector,
     HttpTransport,
     WsConnector,
 )
+from mmoms.venues.venue_reports import AlgoOrderReport
 
 log = logging.getLogger("mmoms.venues.binance")
 
@@ -367,9 +367,9 @@ class BinanceGateway:
         sent = error.sent_timestamp_ms if isinstance(error, OutcomeUnknown) else None
         if sent is None:
             sent = self.timesync.now_ms()  # an upper bound is as good for the wait
-        for coid in client_order_ids:
-            self._unknown_sent_ms[coid] = sent
-            self._unknown_sent_ms.move_to_end(coid)
+        for cid in client_order_ids:
+            self._unknown_sent_ms[cid] = sent
+            self._unknown_sent_ms.move_to_end(cid)
         while len(self._unknown_sent_ms) > 10_000:
             self._unknown_sent_ms.popitem(last=False)
 
@@ -385,7 +385,7 @@ class BinanceGateway:
         if cmd.order_type.is_conditional:
             return self.conditional_view(await self.submit_algo(cmd))
         params = codec.new_order_params(cmd, response_type=self.config.new_order_response)
-        coid = cmd.client_order_id
+        cid = cmd.client_order_id
         priority = Priority.EXIT if cmd.reduce_only else Priority.NORMAL
         retried = False
 
@@ -398,14 +398,14 @@ class BinanceGateway:
                     params,
                     schemas.OrderReply,
                     priority=priority,
-                    client_order_id=coid,
+                    client_order_id=cid,
                 )
             return await self.rest.call(
                 endpoints.NEW_ORDER,
                 params,
                 schemas.OrderReply,
                 priority=priority,
-                client_order_id=coid,
+                client_order_id=cid,
             )
 
         try:
@@ -415,12 +415,12 @@ class BinanceGateway:
                 raise
             # We repeated after a definite "not executed", yet the id is taken: the earlier
             # attempt did get through. Its state is the answer.
-            found = await self.resolve_unknown(cmd.symbol, coid)
+            found = await self.resolve_unknown(cmd.symbol, cid)
             if isinstance(found, OrderNotFoundReport):
                 raise
             return found
         except (OutcomeUnknown, ProtocolError) as exc:
-            self._remember_unknown(exc, [coid])
+            self._remember_unknown(exc, [cid])
             raise
         return codec.order_report(reply, self._clock.time_ns())
 
@@ -598,19 +598,19 @@ class BinanceGateway:
     # queries and reconciliation
     # ==========================================================================================
 
-    def _not_found(self, symbol: Symbol, coid: ClientOrderId, now: int) -> OrderNotFoundReport:
+    def _not_found(self, symbol: Symbol, cid: ClientOrderId, now: int) -> OrderNotFoundReport:
         return OrderNotFoundReport(
             ts_event_ns=now,
             ts_recv_ns=now,
             source=ReportSource.RECONCILIATION,
             symbol=symbol,
-            client_order_id=coid,
+            client_order_id=cid,
         )
 
     async def query_order(
         self,
         symbol: Symbol,
-        coid: ClientOrderId,
+        cid: ClientOrderId,
         venue_order_id: VenueOrderId | None = None,
     ) -> OrderStatusReport | OrderNotFoundReport:
         """A regular order by venue order id (preferred, when given) or client order id.
@@ -619,17 +619,17 @@ class BinanceGateway:
             InvalidOrderError: neither id is usable (nothing sent).
             Rejected (other than not-found), OutcomeUnknown, ProtocolError — after retries.
         """
-        params = codec.order_ref_params(symbol, coid, venue_order_id)
+        params = codec.order_ref_params(symbol, cid, venue_order_id)
         try:
             reply = await self._call(
                 endpoints.QUERY_ORDER,
                 params,
                 schemas.OrderReply,
-                client_order_id=coid,
+                client_order_id=cid,
                 ws_endpoint=endpoints.WS_ORDER_STATUS,
             )
         except OrderNotFound:
-            return self._not_found(symbol, coid, self._clock.time_ns())
+            return self._not_found(symbol, cid, self._clock.time_ns())
         return codec.order_report(reply, self._clock.time_ns(), source=ReportSource.RECONCILIATION)
 
     async def query(

@@ -59,7 +59,7 @@ from mmoms.venues.binance.codec import (
 from mmoms.venues.binance.streamstats import DecoderStats
 from mmoms.venues.errors import ProtocolError
 from mmoms.venues.gateway import StreamReport
-from mmoms.venues.reports import (
+from mmoms.venues.venue_reports import (
     AccountConfigReport,
     AlgoOrderReport,
     LiteFillReport,

@@ -8,7 +8,7 @@ batch (cancels first). The engine then books, journals and sends those flights.
 Rules it enforces:
 
 * an order with a request in flight is never acted on; a cancel or amend wanted for it waits
-  until it settles (:meth:`ActionPlanner.settled`), and its quotes are re-diffed then;
+  until it settles (:meth:`QuotePlanner.settled`), and its quotes are re-diffed then;
 * a cancel of an order still waiting in this window means the order never leaves;
 * quotes are snapped passively to the tick grid (a bid rounds down, an ask up), quantities down;
   what cannot be represented is a rejection, not a guess;
@@ -20,7 +20,7 @@ Quotes and our order-rate budget (the mechanics are in :mod:`.quote_budget`):
   cannot pay for is no rejection (nothing journaled or told). It stays wanted, counts in
   ``OmsMetrics.quotes_deferred`` (once per action and window), and its (strategy, symbol) is
   diffed again in the first window with budget left and when the oldest send leaves the
-  one-second window (:attr:`ActionPlanner.budget_at_ns`: the engine arms a timer). Once a
+  one-second window (:attr:`QuotePlanner.budget_at_ns`: the engine arms a timer). Once a
   window's budget is spent no further quote is risk-checked. A deferred amend leaves its order
   where it is (it passed risk when placed). Cancels are never held back. An explicit
   ``PlaceOrder`` or amend intent the budget refuses is a rejection: it was asked for now.
@@ -94,7 +94,7 @@ class NewOrderMeta:
 
 
 @dataclass(slots=True)
-class ActionPlanner:
+class QuotePlanner:
     book: LocalOrderBook
     risk: RiskEngine
     instruments: dict[Symbol, Instrument]
