@@ -147,6 +147,11 @@ def run_mutmut(work: Path, modules: Sequence[str], max_children: int) -> dict[st
     if done.returncode != 0:
         print(log.read_text(encoding="utf-8")[-4000:], file=sys.stderr)
         raise SystemExit(f"mutmut run failed ({done.returncode})")
+    return mutmut_results(work, modules)
+
+
+def mutmut_results(work: Path, modules: Sequence[str]) -> dict[str, Score]:
+    """The verdicts mutmut wrote in ``work/mutants`` (one ``.meta`` file per module)."""
     from mutmut.stats import status_by_exit_code
 
     scores: dict[str, Score] = {}
@@ -273,21 +278,10 @@ def run_tables(work: Path, modules: Sequence[str]) -> dict[str, Score]:
             for i, mutant in enumerate(mutants, 1):
                 compile(mutant.source, rel, "exec")  # a mutant must at least be valid Python
                 path.write_text(mutant.source, encoding="utf-8")
-                args = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly"]
-                args += [f"--ignore={t}" for t in IGNORED_TESTS]
-                args += [first, *TEST_DIRS]  # pytest skips the repeated paths
-                try:
-                    done = subprocess.run(
-                        args,
-                        cwd=work,
-                        env=env,
-                        capture_output=True,
-                        timeout=TABLE_TIMEOUT_S,
-                        check=False,
-                    )
-                    code = done.returncode
-                except subprocess.TimeoutExpired:
-                    code = -1
+                # The module's own tests first (quick to collect), then everything.
+                code = _pytest(work, env, [first])
+                if code == 0:
+                    code = _pytest(work, env, list(TEST_DIRS))
                 if code == 0:
                     score.survived.append(mutant.name)
                 elif code in (1, 2, 3, -1):  # failed, errored at collection, internal, timeout
@@ -301,6 +295,24 @@ def run_tables(work: Path, modules: Sequence[str]) -> dict[str, Score]:
         print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
         scores[name] = score
     return scores
+
+
+def _pytest(work: Path, env: dict[str, str], paths: list[str]) -> int:
+    """Run ``paths``, stopping at the first failure; -1 on a timeout."""
+    args = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly"]
+    args += [f"--ignore={t}" for t in IGNORED_TESTS]
+    try:
+        done = subprocess.run(
+            [*args, *paths],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            timeout=TABLE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return -1
+    return done.returncode
 
 
 def check_clean(work: Path) -> None:
@@ -376,6 +388,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     kind.add_argument("--mutmut-only", action="store_true")
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the snapshot (for mutmut show)")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        help="a snapshot kept by an earlier run whose mutmut run finished: read its results",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     modules = args.module or list(MODULES)
@@ -385,7 +402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_clean(work)
         by_kind: dict[str, dict[str, Score]] = {}
-        if not args.tables_only:
+        if args.reuse is not None:
+            by_kind["mutmut"] = mutmut_results(args.reuse, modules)
+        elif not args.tables_only:
             by_kind["mutmut"] = run_mutmut(work, modules, args.max_children)
         if not args.mutmut_only:
             by_kind["tables"] = run_tables(work, modules)
