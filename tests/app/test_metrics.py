@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from mmoms.app.stack import EmbeddedStack, start_embedded
 from mmoms.core.enums import Side
 from mmoms.core.ids import StrategyId, Symbol
 from mmoms.core.intents import QuoteLevel
+from tests.waiting import until
 
 BTC = Symbol("BTCUSDC")
 
@@ -27,14 +28,11 @@ async def stack(tmp_path: Path) -> AsyncIterator[EmbeddedStack]:
     await s.close()
 
 
-async def until(stack: EmbeddedStack, cond: object) -> None:
+async def engine_until(stack: EmbeddedStack, cond: Callable[[], object]) -> None:
     """Re-check after every engine batch; 10 s at most."""
     changed = asyncio.Event()
     stack.oms.add_batch_listener(changed.set)
-    async with asyncio.timeout(10):
-        while not cond():  # type: ignore[operator]
-            changed.clear()
-            await changed.wait()
+    await until(changed, cond, timeout_s=10)
 
 
 async def fetch(session: aiohttp.ClientSession, url: str) -> str:
@@ -46,7 +44,7 @@ async def fetch(session: aiohttp.ClientSession, url: str) -> str:
 @pytest.mark.asyncio
 async def test_the_demo_hook_serves_metrics_and_status(stack: EmbeddedStack) -> None:
     oms = stack.oms
-    await until(stack, lambda: oms.metrics.reconciliations >= 1)
+    await engine_until(stack, lambda: oms.metrics.reconciliations >= 1)
     endpoint = stack.exchange.endpoints["GET /fapi/v1/ticker/bookTicker"]
     top = endpoint.handler(stack.exchange.account_for_key(stack.api_key), {"symbol": BTC})
     bid = D(top["bidPrice"])
@@ -54,7 +52,7 @@ async def test_the_demo_hook_serves_metrics_and_status(stack: EmbeddedStack) -> 
     price = (bid * D("0.99")).quantize(D(1))  # 1 % under the market: it rests
     levels = [QuoteLevel(side=Side.BUY, price=price, quantity=D("0.002"), tag="far")]
     oms.set_quotes(StrategyId("t"), BTC, levels)
-    await until(stack, lambda: any(o.status.value == "NEW" for o in oms.book.open_orders()))
+    await engine_until(stack, lambda: any(o.status.value == "NEW" for o in oms.book.open_orders()))
 
     first = await start_metrics_server(oms, 0)  # what the demo calls: no RunInfo needed
     info = RunInfo(venue="sim", symbols=(BTC,), stream_ignored=lambda: {"unknown FOO_EVENT": 2})

@@ -32,6 +32,7 @@ from mmoms.engine.risk import RiskConfig, SymbolLimits
 from mmoms.sim.config_model import MarketParams, SimConfig, default_symbols
 from mmoms.sim.faults import FaultInjector
 from tests.venues.simfaults import SimAdmin, Venue
+from tests.waiting import until
 
 BTC = Symbol("BTCUSDC")
 S = StrategyId("chaos")
@@ -77,13 +78,7 @@ class Harness:
 
     async def until(self, cond: Callable[[], bool], why: Callable[[], object] = str) -> None:
         """Re-check ``cond`` after every engine batch; fail with ``why()`` after WAIT_S."""
-        try:
-            async with asyncio.timeout(WAIT_S):
-                while not cond():
-                    self.changed.clear()
-                    await self.changed.wait()
-        except TimeoutError:
-            pytest.fail(f"not reached in {WAIT_S} s: {why()}")
+        await until(self.changed, cond, timeout_s=WAIT_S, why=why)
 
     def mid(self) -> D:
         bid, ask = self.venue.book_ticker(BTC)

@@ -20,6 +20,7 @@ from mmoms.core.instrument import PriceRounding
 from mmoms.core.intents import QuoteLevel
 from mmoms.journal.recovery import recover
 from mmoms.journal.sqlite import SqliteJournalStore
+from tests.waiting import until
 
 BTC = Symbol("BTCUSDC")
 S = StrategyId("e2e")
@@ -32,10 +33,7 @@ class Waiter:
 
     async def until(self, cond: Callable[[], bool]) -> None:
         """Re-check ``cond`` after every engine batch; 10 s at most."""
-        async with asyncio.timeout(10):
-            while not cond():
-                self.changed.clear()
-                await self.changed.wait()
+        await until(self.changed, cond, timeout_s=10)
 
 
 @pytest_asyncio.fixture

@@ -36,6 +36,7 @@ from mmoms.venues.testing import FakeHttpTransport, FakeWsConnector
 from mmoms.venues.venue_reports import AlgoOrderReport
 from tests.venues.conftest import API_KEY, SECRET
 from tests.venues.real_payloads import payload, raw
+from tests.waiting import until
 
 from .realshape_venue import SYM, RealShapeBinance
 
@@ -54,10 +55,7 @@ class Engine:
 
     async def until(self, cond: Callable[[], bool]) -> None:
         """Wait until ``cond`` holds, re-checking after every engine batch (5 s at most)."""
-        async with asyncio.timeout(5):
-            while not cond():
-                self.changed.clear()
-                await self.changed.wait()
+        await until(self.changed, cond)
 
     def status(self, cid: ClientOrderId) -> OrderStatus | None:
         order = self.oms.book.get(SYM, cid)

@@ -21,6 +21,7 @@ from mmoms.engine.oms import OrderManager
 from mmoms.engine.risk import RiskConfig, SymbolLimits
 from mmoms.journal.memory import InMemoryJournalStore, MemoryJournal
 from mmoms.venues.errors import OutcomeUnknown
+from tests.waiting import until
 
 from .fake_gateway import SYM, Failure, FakeGateway
 
@@ -56,10 +57,7 @@ class Harness:
 
     async def until(self, cond: Callable[[], bool]) -> None:
         """Wait until ``cond`` holds, re-checking after every engine batch (5 s at most)."""
-        async with asyncio.timeout(5):
-            while not cond():
-                self.changed.clear()
-                await self.changed.wait()
+        await until(self.changed, cond)
 
 
 async def start(

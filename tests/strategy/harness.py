@@ -22,6 +22,7 @@ from mmoms.strategy.host import ErrorPolicy, StrategyHost
 from mmoms.strategy.router import Binding, StrategyRouter, attach
 from tests.engine.fake_gateway import SYM, FakeGateway
 from tests.engine.test_oms import LIMITS  # the engine tests' limits: the same fake account
+from tests.waiting import until
 
 
 @dataclass
@@ -36,10 +37,7 @@ class Node:
 
     async def until(self, cond: Callable[[], bool], timeout_s: float = 5) -> None:
         """Wait until ``cond`` holds, re-checking after every engine batch."""
-        async with asyncio.timeout(timeout_s):
-            while not cond():
-                self.changed.clear()
-                await self.changed.wait()
+        await until(self.changed, cond, timeout_s=timeout_s)
 
     def tick(self, bid: str, ask: str, symbol: Symbol = SYM) -> MarketUpdate:
         """A top-of-book update, as the node's feed hands it over (state, reference, router)."""

@@ -19,6 +19,7 @@ from mmoms.core.market import AnyMarketData, DepthUpdate, MarketUpdate, MarkPric
 from mmoms.venues.binance.marketcodec import RouteMode, subscriptions
 from mmoms.venues.binance.marketdata import BinanceMarketData
 from tests.venues.simfaults import SimAdmin
+from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -48,10 +49,7 @@ class Collector:
         self._changed.set()
 
     async def until(self, condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
+        await until(self._changed, condition, timeout_s=timeout_s)
 
     def kinds(self, since: int = 0) -> set[tuple[type, Symbol]]:
         return {(type(u), u.symbol) for u in self.seen[since:]}
