@@ -230,7 +230,8 @@ class RateLimitEntry(_Rest, frozen=True, kw_only=True):
 
 
 class ExchangeInfo(_Rest, frozen=True, kw_only=True):
-    """``/fapi/v1/exchangeInfo``. Symbols stay plain dicts for ``Instrument.from_exchange_info``."""
+    """``/fapi/v1/exchangeInfo``. Symbols stay plain dicts for
+    :func:`.instruments.instrument_from_exchange_info`."""
 
     symbols: list[dict[str, Any]]  # symbols: one entry per contract
     rate_limits: list[RateLimitEntry] = []  # rateLimits: the account's / IP's pools
