@@ -75,12 +75,12 @@ OTHER_VENUE = msgspec.structs.replace(
     supports_amend=False,
     holds_stops=False,
     client_id_max_len=32,
-    client_id_chars=string.ascii_letters + string.digits + "_",
+    client_id_chars=string.ascii_letters + string.digits + "_.-",
 )
 """A second venue: no amend (a quote moves by cancel + new), batches of 3, no stops held (the
-engine holds them: :mod:`mmoms.engine.local_stops`), ids of at most 32 letters, digits and
-``_``. The engine tests run against both (``MMOMS_TEST_VENUE``); the engine must not need to
-know which one it talks to."""
+engine holds them: :mod:`mmoms.engine.local_stops`), ids of at most 32 letters, digits,
+``_``, ``.`` and ``-`` (no ``:`` or ``/``). The engine tests run against both
+(``MMOMS_TEST_VENUE``); the engine must not need to know which one it talks to."""
 
 
 VENUES = {"fake": FAKE_VENUE, "fake-other": OTHER_VENUE}

@@ -12,6 +12,7 @@ import pytest
 
 from mmoms.core.clock import LiveClock
 from mmoms.core.enums import OrderStatus, OrderType, Side
+from mmoms.core.errors import InvalidOrderError
 from mmoms.core.ids import ClientOrderId, GroupId
 from mmoms.engine.local_stops import triggers
 from mmoms.journal.memory import MemoryJournal
@@ -152,3 +153,17 @@ async def test_a_groups_waiting_legs_are_booked_inactive_and_end_when_discarded(
 def test_the_second_venue_holds_no_stops() -> None:
     assert OTHER_VENUE.holds_stops is False
     assert FAKE_VENUE.holds_stops is True
+
+
+@pytest.mark.asyncio
+async def test_a_group_whose_ids_the_venue_would_refuse_is_refused_at_the_call() -> None:
+    """32 characters at most on the second venue: a 24-character group id leaves no room for
+    a leg's re-placements (``<group>-<leg>.999``). Refused now, not when a re-placement or a
+    flatten is sent minutes later."""
+    h = await start(FakeGateway(LiveClock(), capabilities=OTHER_VENUE), MemoryJournal())
+    try:
+        with pytest.raises(InvalidOrderError, match="does not fit"):
+            h.oms.place_group(S, a_bracket("g" * 24))
+        h.oms.place_group(S, a_bracket("g" * 12))  # fits: accepted
+    finally:
+        await shutdown(h)

@@ -35,7 +35,8 @@ MAX_SLOTS = 999
 
 _GROUP_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,24}$")
 _LEG_NAME = re.compile(r"^[a-z][a-z0-9_]{0,6}$")
-_CID_MAX = 36  # Binance newClientOrderId / clientAlgoId
+_CID_MAX = 64  # the widest any venue is expected to take; the venue's own rule is checked at the
+# engine's door (mmoms.engine.intake.group, from GatewayCapabilities.client_id_rule)
 _RESERVED = frozenset({"flat"})  # flatten orders are <group>-flat-<n>
 
 

@@ -15,12 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from mmoms.contingent.spec import Group
+from mmoms.contingent.spec import MAX_SLOTS, Group, flatten_client_order_id, slot_client_order_id
 from mmoms.core.enums import OrderType, Side, TimeInForce
 from mmoms.core.errors import InvalidOrderError
-from mmoms.core.ids import ClientOrderId, StrategyId, Symbol
+from mmoms.core.ids import ClientOrderId, GroupId, StrategyId, Symbol
 from mmoms.core.intents import AmendOrderIntent, PlaceOrder, QuoteLevel
-from mmoms.core.validation import check_enum, check_money, check_symbol, check_tag
+from mmoms.core.validation import (
+    ANY_VENUE_CLIENT_ID,
+    ClientIdRule,
+    check_enum,
+    check_money,
+    check_symbol,
+    check_tag,
+)
+from mmoms.engine.protection import flatten_id
 
 __all__ = ["amend_intent", "group", "place_intent", "quote_levels", "strategy_id"]
 
@@ -142,14 +150,19 @@ def amend_intent(
     )
 
 
-def group(symbols: tuple[Symbol, ...], value: object) -> Group:
-    """A contingent group whose symbol is traded and whose legs hold Decimal money.
+def group(
+    symbols: tuple[Symbol, ...], value: object, rule: ClientIdRule = ANY_VENUE_CLIENT_ID
+) -> Group:
+    """A contingent group whose symbol is traded, whose legs hold Decimal money, and whose
+    every client order id — a leg's re-placements and the flattens included — fits the venue's
+    ``rule`` (refused now, not when a re-placement or a flatten is sent).
 
     The builders (:mod:`mmoms.contingent`) check the graph; they do not check types, and a
     float in a leg would reach the engine only when that leg is sent — maybe minutes later.
 
     Raises:
-        InvalidOrderError: not a Group, a symbol not traded, a leg with bad money.
+        InvalidOrderError: not a Group, a symbol not traded, a leg with bad money, ids the
+            venue would refuse.
     """
     if not isinstance(value, Group):
         raise InvalidOrderError(
@@ -164,4 +177,15 @@ def group(symbols: tuple[Symbol, ...], value: object) -> Group:
             amount = getattr(spec, name)
             if amount is not None:
                 check_money(f"leg {leg.name} {name}", amount)
+    longest = [slot_client_order_id(leg.client_order_id, MAX_SLOTS) for leg in value.legs]
+    longest += [
+        flatten_client_order_id(value.group_id, MAX_SLOTS),
+        flatten_id(GroupId(value.group_id), ClientOrderId(f"x.{MAX_SLOTS}")),
+    ]
+    for cid in longest:
+        if not rule.accepts(cid):
+            raise InvalidOrderError(
+                f"group {value.group_id!r}: an id it may use ({cid!r}) does not fit the venue's "
+                f"client order ids (1 to {rule.max_len} of {rule.chars!r})"
+            )
     return value

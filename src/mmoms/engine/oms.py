@@ -339,7 +339,7 @@ class OrderManager:
             InvalidOrderError: not a Group, a symbol not traded, a leg with bad money.
             OmsOverloadedError, OmsNotRunningError.
         """
-        checked = intake.group(self._cfg.symbols, group)
+        checked = intake.group(self._cfg.symbols, group, self._gw.capabilities.client_id_rule)
         intent = PlaceGroup(strategy_id=intake.strategy_id(strategy_id), group=checked)
         self._post(GroupIntentMsg(intent, self._clock.monotonic_ns()))
         return checked.group_id
