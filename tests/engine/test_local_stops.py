@@ -10,6 +10,7 @@ from decimal import Decimal as D
 import msgspec
 import pytest
 
+from mmoms.contingent import limit, oco
 from mmoms.core.clock import LiveClock
 from mmoms.core.enums import OrderStatus, OrderType, Side
 from mmoms.core.errors import InvalidOrderError
@@ -165,5 +166,35 @@ async def test_a_group_whose_ids_the_venue_would_refuse_is_refused_at_the_call()
         with pytest.raises(InvalidOrderError, match="does not fit"):
             h.oms.place_group(S, a_bracket("g" * 24))
         h.oms.place_group(S, a_bracket("g" * 12))  # fits: accepted
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_on_a_venue_without_amend_an_explicit_amend_is_refused_at_the_call() -> None:
+    h = await start(FakeGateway(LiveClock(), capabilities=OTHER_VENUE), MemoryJournal())
+    try:
+        cid = h.oms.place(S, SYM, Side.BUY, D(1), D(94_000))
+        await h.until(lambda: live(h, cid))
+        with pytest.raises(InvalidOrderError, match="does not amend"):
+            h.oms.amend(S, SYM, cid, D(94_100), D(1))
+        assert h.venue.capability_violations == []
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_on_a_venue_without_amend_an_oco_sibling_is_resized_by_replacing_it() -> None:
+    """A partial fill of one OCO leg shrinks the other: in place where the venue amends, else a
+    new order under the leg's next id, then a cancel of the old one (make before break)."""
+    h = await start(FakeGateway(LiveClock(), capabilities=OTHER_VENUE), MemoryJournal())
+    try:
+        legs = [limit(Side.BUY, D(1), D(94_000)), limit(Side.BUY, D(1), D(93_900))]
+        h.oms.place_group(S, oco("o", SYM, legs))
+        await h.until(lambda: live(h, "o-a", "o-b"))
+        h.venue.fill(ClientOrderId("o-a"), D("0.4"))
+        await h.until(lambda: live(h, "o-b.2") and status(h, "o-b") is OrderStatus.CANCELED)
+        assert h.venue.orders[ClientOrderId("o-b.2")].qty == D("0.6")
+        assert h.venue.capability_violations == []
     finally:
         await shutdown(h)

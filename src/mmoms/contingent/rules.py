@@ -46,7 +46,7 @@ class Index:
     triggers: tuple[Incoming, ...]
     cancels: tuple[Incoming, ...]
     reduces: tuple[Incoming, ...]
-    amendable: tuple[bool, ...]  # Binance modify works on LIMIT orders only
+    amendable: tuple[bool, ...]  # modify in place: LIMIT orders only (as on Binance), if at all
 
 
 _CACHE: dict[int, Index] = {}
@@ -80,7 +80,10 @@ def _build(group: Group) -> Index:
         triggers=tuple(tuple(x) for x in per_kind[EdgeKind.TRIGGER]),
         cancels=tuple(tuple(x) for x in per_kind[EdgeKind.CANCEL]),
         reduces=tuple(tuple(x) for x in per_kind[EdgeKind.REDUCE]),
-        amendable=tuple(leg.order.order_type is OrderType.LIMIT for leg in group.legs),
+        amendable=tuple(
+            group.options.amend_in_place and leg.order.order_type is OrderType.LIMIT
+            for leg in group.legs
+        ),
     )
 
 

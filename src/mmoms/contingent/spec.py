@@ -103,6 +103,9 @@ class Edge(msgspec.Struct, frozen=True):
 class GroupOptions(msgspec.Struct, frozen=True, kw_only=True):
     flatten_overfill: bool = True  # send a MARKET order for fills beyond the design
     flatten_reduce_only: bool = True  # ...reduce-only (not in hedge mode, where Binance forbids it)
+    # A LIMIT leg is resized by amending it in place; off (a venue without amend: the engine
+    # sets it), by a new order and a cancel of the old one (make before break).
+    amend_in_place: bool = True
 
 
 class Group(msgspec.Struct, frozen=True, kw_only=True):

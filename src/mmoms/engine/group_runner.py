@@ -71,6 +71,8 @@ class GroupRunner:
         config: OmsConfig,
         clock: Clock,
         limits: StrategyRisk,
+        *,
+        venue_amends: bool,
     ) -> None:
         self._writer = book_writer
         self._risk = risk
@@ -81,15 +83,22 @@ class GroupRunner:
         self.groups = groups
         self.watch = watch
         self.limits = limits  # the quote planner's per-strategy limits (shares its window)
+        self._venue_amends = venue_amends  # else a leg is resized by a new order and a cancel
 
     # -- intents ----------------------------------------------------------------------------------
 
     def on_intent(self, msg: GroupIntentMsg) -> Decisions:
         intent = msg.intent
-        if isinstance(intent, PlaceGroup) and not self._cfg.flatten_overfill:
-            options = msgspec.structs.replace(intent.group.options, flatten_overfill=False)
-            group = msgspec.structs.replace(intent.group, options=options)
-            intent = msgspec.structs.replace(intent, group=group)
+        if isinstance(intent, PlaceGroup):
+            options = intent.group.options  # what the engine's config and the venue allow
+            if not self._cfg.flatten_overfill or not self._venue_amends:
+                options = msgspec.structs.replace(
+                    options,
+                    flatten_overfill=options.flatten_overfill and self._cfg.flatten_overfill,
+                    amend_in_place=options.amend_in_place and self._venue_amends,
+                )
+                group = msgspec.structs.replace(intent.group, options=options)
+                intent = msgspec.structs.replace(intent, group=group)
         group_id = intent.group.group_id if isinstance(intent, PlaceGroup) else intent.group_id
         self._writer.journal.record(
             GroupRecorded(

@@ -181,8 +181,9 @@ class OrderManager:
         self._quoting = quoting = Quoting(writer, planner, stops, timings, config, metrics, clock)
         watch = GroupWatch(metrics.latency["protect"])
         self._groups = groups = GroupRunner(
-            writer, group_book, stops, risk, watch, timings, config, clock, planner.limits
-        )
+            writer, group_book, stops, risk, watch, timings, config, clock, planner.limits,
+            venue_amends=caps.supports_amend,
+        )  # fmt: skip
         self._followups = followups = Followups(writer, config, metrics)
         reconciler = Reconciler(
             writer, followups, config, metrics, conditional_apart=caps.stops_kept_apart
@@ -324,7 +325,16 @@ class OrderManager:
     ) -> None:
         """``quantity`` is the new total (filled included).
 
-        Raises: InvalidOrderError, OmsOverloadedError, OmsNotRunningError."""
+        Raises:
+            InvalidOrderError: a bad argument, or the venue does not amend in place (cancel and
+                place instead: a new order has a new id, which only the caller can choose to
+                follow).
+            OmsOverloadedError, OmsNotRunningError.
+        """
+        if not self._gw.capabilities.supports_amend:
+            raise InvalidOrderError(
+                f"{self._gw.capabilities.venue} does not amend orders in place: cancel and place"
+            )
         intent = intake.amend_intent(
             self._cfg.symbols, strategy=intake.strategy_id(strategy_id), symbol=symbol,
             client_order_id=check_client_order_id(client_order_id), price=price,
