@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from mmoms.engine.background import Background
 from mmoms.engine.messages import EngineMsg, TimerMsg
+from mmoms.engine.tasks import Background
 
 
 @pytest.mark.asyncio

@@ -26,6 +26,12 @@ requests they would have sent, exactly as a crash before a synchronous commit di
   task, no hop, the same order.
 * ``on_caught_up`` runs when everything sealed is durable — the one moment the book equals the
   journal (batch listeners read the book there).
+
+Who hears what, and when (:class:`Listeners`): a batch's requests go on the wire and the
+strategies hear of its events only once the batch is in the journal (:meth:`Listeners.durable`,
+called in commit order). Batch listeners (dashboards, tests, the soak's checkpoints) run when
+*everything* decided is durable (:meth:`Listeners.caught_up`): what they read from the book is
+exactly what the journal says up to its last commit.
 """
 
 from __future__ import annotations
@@ -37,9 +43,10 @@ from typing import Any
 
 from mmoms.engine.batcher import Flight
 from mmoms.engine.book_writer import Notification
+from mmoms.engine.outgoing import Outgoing
 from mmoms.journal.store import Batch, JournalStore
 
-__all__ = ["CommitPipeline", "Sealed"]
+__all__ = ["CommitPipeline", "Listener", "Listeners", "Sealed"]
 
 _MAX_WAITING_RECORDS = 200_000  # the loop waits for the store beyond this (a stalled disk)
 
@@ -161,3 +168,27 @@ def _merge(batches: list[Batch]) -> Batch:
 
 def _nothing() -> None:
     return None
+
+
+Listener = Callable[[Notification], None]
+
+
+class Listeners:
+    def __init__(self, outgoing: Outgoing) -> None:
+        self._outgoing = outgoing
+        self.events: list[Listener] = []
+        self.batches: list[Callable[[], None]] = []
+        self.idle = asyncio.Event()  # set at every release (stop() waits on it)
+
+    def durable(self, sealed: Sealed, committed_ns: int) -> None:
+        """``sealed`` is in the journal: its requests leave first, then the strategies hear."""
+        self._outgoing.release(sealed.flights, sealed.followups, committed_ns)
+        listeners = self.events
+        for note in sealed.notifications:
+            for listener in listeners:
+                listener(note)
+        self.idle.set()
+
+    def caught_up(self) -> None:
+        for listener in self.batches:
+            listener()

@@ -9,7 +9,7 @@ change. No handler calls another one, nothing is called back, nothing is re-ente
 Three kinds, by who posts them:
 
 * **inputs** — from the queue: intents, stream, replies, query answers, snapshots, fills,
-  timers. Posted by the public API and by the engine's tasks (:mod:`.venue_tasks`).
+  timers. Posted by the public API and by the engine's tasks (:mod:`.tasks`).
 * **follow-ons** — decided in the loop, routed to a handler in the same batch
   (``OrderSettled``, ``GroupOrderEvent``, ``CancelWanted``, ``QueryWanted``...).
 * **effects** — applied by the loop itself, never a handler: a command to send once the batch is

@@ -29,17 +29,17 @@ the state and returns what should happen next, which the router routes in turn. 
 :mod:`.routing`           the routing table and the cascade of one input
 :mod:`.messages`          every message: inputs, follow-ons, effects
 :mod:`.book_writer`       every book change, journaled as it is made; its reactions collected
-:mod:`.quoting`           intents, the quoting window, the order-rate budget (:mod:`.quote_planner`)
+:mod:`.quoting`           intents, the quoting window, the budget (with :mod:`.quote_planner`)
 :mod:`.group_runner`      contingent groups: intents, plans, protection
+:mod:`.local_stops`       stops held by the engine for a venue that holds none
 :mod:`.replies`           the venue's answers and failures
 :mod:`.followups`         group follow-ups of unknown fate: resolved by query, re-sent (bounded)
 :mod:`.reconciler`        queries, reconciliation, fills backfill
 :mod:`.stream_handler`    the user-data stream and its gaps
 :mod:`.outgoing`          this batch's flights; on the wire after the commit
-:mod:`.venue_tasks`       the tasks that ask the venue; answers come back as inputs
+:mod:`.tasks`             timers, and the tasks that ask the venue (answers come back as inputs)
 :mod:`.journal_writer`    the batch being built: records, outbox, order rows
-:mod:`.commits`           the pipelined group commit, and the release after it
-:mod:`.listeners`         who hears of a durable batch, and when
+:mod:`.commits`           the pipelined group commit; who hears of a durable batch, and when
 ========================  =====================================================================
 """
 
@@ -70,17 +70,15 @@ from mmoms.core.intents import (
 from mmoms.core.ledger import Ledger
 from mmoms.core.validation import check_client_order_id, check_symbol
 from mmoms.engine import intake
-from mmoms.engine.background import Background
 from mmoms.engine.book_writer import BookWriter, Notification
 from mmoms.engine.client_ids import ClientOrderIdFactory
-from mmoms.engine.commits import CommitPipeline, Sealed
+from mmoms.engine.commits import CommitPipeline, Listener, Listeners, Sealed
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.followups import Followups
 from mmoms.engine.group_runner import GroupRunner
 from mmoms.engine.group_watch import GroupStats, GroupWatch
 from mmoms.engine.groups import GroupBook
 from mmoms.engine.journal_writer import JournalWriter
-from mmoms.engine.listeners import Listener, Listeners
 from mmoms.engine.local_stops import LocalStops, order_command
 from mmoms.engine.messages import (
     ArmTimer,
@@ -118,7 +116,7 @@ from mmoms.engine.replies import ReplyHandler
 from mmoms.engine.risk import ErrorRate, RiskEngine
 from mmoms.engine.routing import Router
 from mmoms.engine.stream_handler import StreamHandler
-from mmoms.engine.venue_tasks import VenueTasks
+from mmoms.engine.tasks import Background, VenueTasks
 from mmoms.journal.store import JournalIdentity, JournalStore
 from mmoms.venues.gateway import ExchangeGateway
 
@@ -255,7 +253,7 @@ class OrderManager:
 
     def add_batch_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` once everything the engine decided is committed: the book then
-        equals the journal (dashboards, tests, checkpoints). See :mod:`.listeners`."""
+        equals the journal (dashboards, tests, checkpoints). See :mod:`.commits`."""
         self._listeners.batches.append(listener)
 
     def set_quotes(

@@ -7,21 +7,33 @@ intent, client order id and command are committed).
   the batch being built.
 * :meth:`Outgoing.release` runs after the commit: each flight is handed to its own task (the
   request), whose reply comes back to the loop as a :class:`~mmoms.engine.messages.ReplyMsg`.
+* :func:`send_flight` is the engine's only boundary with the gateway's request methods. Whatever
+  happens, every action comes back with a report or an exception; nothing is swallowed. An
+  exception the gateway did not classify (a bug, a library error that leaked) is wrapped as
+  :class:`~mmoms.venues.errors.OutcomeUnknown`: the request may have left, so the engine
+  resolves the order by client order id rather than guessing that it failed.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 from mmoms.core.clock import Clock
+from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
+from mmoms.core.errors import MmomsError
 from mmoms.engine import failpoints
-from mmoms.engine.background import Background
 from mmoms.engine.batcher import Flight
 from mmoms.engine.journal_writer import JournalWriter
 from mmoms.engine.messages import ReplyMsg, Send
 from mmoms.engine.metrics import ActionTimings, OmsMetrics
-from mmoms.engine.sender import send_flight
+from mmoms.engine.tasks import Background
+from mmoms.venues.errors import OutcomeUnknown
 from mmoms.venues.gateway import ExchangeGateway
 
-__all__ = ["Outgoing"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Outgoing", "send_flight"]
 
 
 class Outgoing:
@@ -78,3 +90,36 @@ class Outgoing:
         await self._background.queue.put(
             ReplyMsg(flight, results, sent, self._clock.monotonic_ns())
         )
+
+
+async def send_flight(gateway: ExchangeGateway, flight: Flight) -> Sequence[object]:
+    actions = flight.actions
+    try:
+        if len(actions) == 1:
+            return [await _send_one(gateway, actions[0])]
+        kind = flight.kind
+        if kind is SubmitOrder:
+            return list(
+                await gateway.submit_batch([a for a in actions if isinstance(a, SubmitOrder)])
+            )
+        if kind is AmendOrder:
+            return list(
+                await gateway.amend_batch([a for a in actions if isinstance(a, AmendOrder)])
+            )
+        return list(await gateway.cancel_batch([a for a in actions if isinstance(a, CancelOrder)]))
+    except MmomsError as exc:
+        return [exc] * len(actions)
+    except Exception as exc:  # the boundary: classify, never drop
+        log.exception("gateway raised an unclassified error for %s", flight.kind.__name__)
+        unknown = OutcomeUnknown(f"unclassified gateway error: {type(exc).__name__}")
+        return [unknown] * len(actions)
+
+
+async def _send_one(
+    gateway: ExchangeGateway, action: SubmitOrder | AmendOrder | CancelOrder
+) -> object:
+    if isinstance(action, SubmitOrder):
+        return await gateway.submit(action)
+    if isinstance(action, AmendOrder):
+        return await gateway.amend(action)
+    return await gateway.cancel(action)

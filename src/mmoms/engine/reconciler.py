@@ -1,7 +1,7 @@
 """Truth from the venue, asked for and merged in the engine loop: per-order queries, whole
 reconciliations and fills backfill.
 
-The venue is asked by tasks (:mod:`mmoms.engine.venue_tasks`): this handler decides what to
+The venue is asked by tasks (:mod:`mmoms.engine.tasks`): this handler decides what to
 ask (a ``Fetch*`` effect) and merges the answers; it never awaits.
 
 * **Queries** by client order id: for unknown outcomes (through the gateway's

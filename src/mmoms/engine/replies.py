@@ -1,7 +1,7 @@
 """The venue's answers to our requests, applied in the engine loop.
 
 Per action of a flight the gateway returns a report or the exception it ended with (see
-:mod:`mmoms.engine.sender`):
+:mod:`mmoms.engine.outgoing`):
 
 * a report is merged into the book (a cancel answered with a fill counts as a cancel race);
 * "unknown order" on a cancel (-2011) means the order is not open on the venue: it ended

@@ -1,6 +1,6 @@
 """The user-data stream in the engine loop: reports merged into the book, gaps reconciled.
 
-A task pumps the gateway's stream into the engine's queue (:mod:`.venue_tasks`); the loop hands
+A task pumps the gateway's stream into the engine's queue (:mod:`.tasks`); the loop hands
 each message here.
 A :class:`~mmoms.venues.gateway.StreamGap` (every (re)connect, the first included) means events
 may have been missed: a reconciliation starts, and the stream's items are buffered until its

@@ -1,4 +1,9 @@
-"""The engine's questions to the venue, asked by tasks outside the loop.
+"""What the engine does outside its loop: timers, and the tasks that ask the venue.
+
+None of them touches order state: each ends by putting a message on the engine's queue, and the
+loop acts on it. :class:`Background` arms the timers (a :class:`TimerMsg` later) and owns every
+task the engine starts (they are cancelled at close; a task that fails is logged, never lost
+silently).
 
 The loop applies a ``Fetch*`` / :class:`Heartbeat` effect by starting one of these; each ends by
 putting its answer on the engine's queue (a :class:`QueryMsg`, :class:`ReconcileMsg`,
@@ -9,12 +14,15 @@ failed comes back as an error in the same message: the handler decides to retry.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from mmoms.core.clock import Clock
 from mmoms.core.commands import QueryOrder
-from mmoms.engine.background import Background
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.messages import (
+    EngineMsg,
     FetchFills,
     FetchOrder,
     FetchTruth,
@@ -23,10 +31,55 @@ from mmoms.engine.messages import (
     QueryMsg,
     ReconcileMsg,
     StreamMsg,
+    TimerMsg,
 )
 from mmoms.venues.gateway import ExchangeGateway
 
-__all__ = ["VenueTasks"]
+log = logging.getLogger(__name__)
+
+__all__ = ["Background", "VenueTasks"]
+
+
+class Background:
+    def __init__(self, queue: asyncio.Queue[EngineMsg]) -> None:
+        self.queue = queue
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._timers: list[asyncio.TimerHandle] = []
+
+    def post_timer(self, kind: str) -> None:
+        try:
+            self.queue.put_nowait(TimerMsg(kind))
+        except asyncio.QueueFull:  # never lose a timer: try again in a moment
+            asyncio.get_running_loop().call_later(0.001, self.post_timer, kind)
+
+    def arm_timer(self, delay_s: float, kind: str) -> None:
+        """Post ``TimerMsg(kind)`` in ``delay_s``; cancelled by :meth:`cancel_timers`."""
+        now = asyncio.get_running_loop().time()  # drop fired and cancelled handles: bounded
+        self._timers = [t for t in self._timers if not t.cancelled() and t.when() > now]
+        self._timers.append(self.call_later(delay_s, kind))
+
+    def call_later(self, delay_s: float, kind: str) -> asyncio.TimerHandle:
+        """Post ``TimerMsg(kind)`` in ``delay_s``; the caller keeps (and may cancel) the handle."""
+        return asyncio.get_running_loop().call_later(delay_s, self.post_timer, kind)
+
+    def cancel_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine task failed", exc_info=task.exception())
+
+    async def cancel_tasks(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 class VenueTasks:
