@@ -24,6 +24,7 @@ ReplyMsg               ReplyHandler.on_reply        the venue's answers to a fli
 QueryMsg               Reconciler.on_query          the answer about one order
 ReconcileMsg           Reconciler.on_reconcile      open orders + positions merged
 FillsMsg               Reconciler.on_fills          backfilled trades
+PriceMsg               LocalStops.on_price          stops held here: sent at their trigger
 TimerMsg               :data:`TIMERS` by kind       window, reconciliation, retries, budget...
 OrderSettled           Quoting.on_settled           what waited for the order may go
 GroupOrderEvent        GroupRunner.on_order_event   the contingency plan for the event
