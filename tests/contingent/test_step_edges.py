@@ -17,11 +17,13 @@ from mmoms.contingent import (
     graph,
     limit,
     oco,
+    oto,
+    stop_market,
 )
 from mmoms.core.commands import AmendOrder, SubmitOrder
 from mmoms.core.enums import OrderType, PositionSide, Side
 
-from .helpers import SYM, Run, canceled, cid, filled, full, rejected
+from .helpers import SYM, Run, canceled, cancels, cid, filled, full, rejected, submits
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -143,3 +145,29 @@ def test_a_flatten_is_reduce_only_only_if_the_group_says_so() -> None:
     legs = [limit(BUY, D(1), D(100)), limit(BUY, D(1), D(99))]
     assert flatten_of(legs, GroupOptions(flatten_reduce_only=False)).reduce_only is False
     assert flatten_of(legs).reduce_only is True
+
+
+def test_a_second_replacement_counts_what_the_first_order_filled() -> None:
+    run = Run.of(
+        oto(
+            "o",
+            SYM,
+            limit(BUY, D(3), D(100)),
+            [stop_market(SELL, D(3), D(90))],
+            partial_trigger=True,
+        )
+    )
+    run.feed(filled("o-parent", "1"))  # o-c1 for 1
+    run.feed(filled("o-c1", "0.4"))
+    run.feed(filled("o-parent", "2"))  # o-c1.2 for 1.6, o-c1 canceled
+    run.feed(canceled("o-c1"))  # o-c1 ends with its 0.4
+    p = run.feed(full("o-parent", "3"))  # 3 wanted in all: 0.4 done, so o-c1.3 is for 2.6
+    assert submits(p.commands) == [("o-c1.3", D("2.6"))]
+    assert cancels(p.commands) == ["o-c1.2"]
+
+
+def test_a_fill_of_a_replacement_is_found_when_the_group_id_has_a_dot() -> None:
+    run = Run.of(oco("g.1", SYM, [limit(BUY, D(1), D(100)), stop_market(BUY, D(1), D(110))]))
+    run.feed(filled("g.1-a", "0.4"))  # the stop leg is re-placed: g.1-b.2 for 0.6
+    assert [s.client_order_id for s in run.state.legs[1].slots] == ["g.1-b", "g.1-b.2"]
+    assert run.feed(filled("g.1-b.2", "0.2")).state.legs[1].slots[1].filled == D("0.2")
