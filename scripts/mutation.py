@@ -126,6 +126,9 @@ def mutmut_config(modules: Sequence[str]) -> str:
         f"pytest_add_cli_args_test_selection = [{selection}]\n"
         f"pytest_add_cli_args = [{ignore}]\n"
         "use_git_change_detection = false\n"
+        # A mutant that loops forever is killed after 3x its tests' clean time (mutmut's
+        # default, 15x, is a quarter of an hour for a function the engine tests cover).
+        "timeout_multiplier = 3.0\n"
     )
 
 
