@@ -19,15 +19,29 @@ Clients (each pointed at the simulator by base URL only, as in ``tests/sim/test_
 ``floor: ...``         not a peer: bare aiohttp doing the least any client must (sign, send, read,
                        decode the JSON), over REST and over the WS API — the floor under every
                        row; "above floor" is a library's own cost
+``mmoms Strategy       the whole OMS: a ``mmoms.Node`` (venue kind ``binance`` at the simulator's
+(whole OMS)``          URLs; default SQLite FULL journal, risk, user stream; batching window 0)
+                       driven from a ``mmoms.Strategy``: place / amend / cancel → ``on_order``
+                       with OrderAccepted / OrderAmended / OrderCanceled
+``mmoms Strategy       the same node with its journal at ``synchronous=NORMAL`` (not a default:
+(journal NORMAL)``     what the default journal's fsyncs cost)
+``NautilusTrader       NautilusTrader's TradingNode, Binance USDⓈ-M data + exec clients (base URLs
+Strategy``             only), driven from its Strategy in a process of its own, in its own venv
+                       (``bench/_nautilus_peer.py``; ``scripts/nautilus_env.sh`` makes the venv,
+                       else the row is skipped and says why): submit_order / modify_order /
+                       cancel_order → on_order_accepted / _updated / _canceled
 =====================  ==========================================================================
 
-"ack" is the call returning the parsed reply (every library's normal return value). A cycle is
-place (a LIMIT BUY 3 % under the mark: it rests) → amend (a tick lower) → cancel. Interleaving:
-the clients take turns in batches of ``--batch`` cycles, and the turn order rotates every round,
-so drift on a shared machine falls on all of them alike. Warm-up cycles first (not measured).
-Each repeat builds every client afresh; reported: pooled p50 / p99 / p999 over all repeats and
+"ack" is the call returning the parsed reply (every library's normal return value); for the
+three strategy-API rows it is the strategy's callback with the venue's confirmation, timed
+inside the callback, the next action taken there (post-only LIMITs). A cycle is place (a LIMIT
+BUY 3 % under the mark: it rests) → amend (a tick lower) → cancel. Interleaving: the clients
+take turns in batches of ``--batch`` cycles, and the turn order rotates every round, so drift on
+a shared machine falls on all of them alike. Warm-up cycles first (not measured). Each repeat
+builds every client (and node) afresh; reported: pooled p50 / p99 / p999 over all repeats and
 min / median / max of the per-repeat p50s. Ratios compare a peer with mmoms on the same transport
-(REST peers with mmoms REST, WebSocket API peers with mmoms WS API).
+(REST peers with mmoms REST, WebSocket API peers with mmoms WS API; the strategy-API rows with
+mmoms Strategy (whole OMS)).
 
 Fairness settings: ccxt's own throttle is off (``enableRateLimit: False``: it would otherwise
 sleep between calls, which is not latency); mmoms's rate controller adopts the simulator's
@@ -41,11 +55,16 @@ the duration of its call (it is synchronous; a thread hop would only add to its 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import collections
 import contextlib
 import gc
 import itertools
+import json
 import logging
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +80,21 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import Account, Figures, SimProcess, run_loop, sim_toml, summarize
+from mmoms import (
+    OrderAccepted,
+    OrderAmended,
+    OrderAmendRejected,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    Side,
+    TimeInForce,
+)
+from mmoms.strategy.base import Strategy as MmomsStrategy
+
+FAILED_EVENTS = (OrderRejected, OrderAmendRejected, OrderCancelRejected, OrderOutcomeUnknown)
 
 SYMBOL = "BTCUSDC"
 BIG_LIMITS = [("REQUEST_WEIGHT", "MINUTE", 1, 10**9), ("ORDERS", "SECOND", 10, 10**9),
@@ -110,6 +144,11 @@ class Client:
 
     async def cancel(self, ref: Any, i: int) -> None:
         raise NotImplementedError
+
+    async def cycles(self, indices: Sequence[int], out: Samples | None) -> None:
+        """One cycle per index, timed here; the strategy-API peers time their own."""
+        for i in indices:
+            await cycle(self, i, out)
 
     async def close(self) -> None: ...
 
@@ -458,11 +497,276 @@ class FloorWsClient(FloorClient):
         await super().close()
 
 
+# -- the strategy-API peers: the whole OMS, timed where a strategy acts and hears --------------
+
+ROOT = Path(__file__).resolve().parent.parent
+NAUTILUS_PYTHON = ROOT / ".venv-nautilus" / "bin" / "python"
+NAUTILUS_ENV = ROOT / "scripts" / "nautilus_env.sh"
+NAUTILUS_PEER = Path(__file__).resolve().parent / "_nautilus_peer.py"
+NAUTILUS_PREFIX = "BENCH "  # bench/_nautilus_peer.py's reply lines
+BATCH_TIMEOUT_S = 60.0
+STRATEGY_LABEL = "mmoms Strategy (whole OMS)"
+NAUTILUS_LABEL = "NautilusTrader Strategy"
+BatchSamples = dict[str, Any]  # {"place": [ns...], "amend": [...], "cancel": [...], "error": ...}
+
+
+def _add_batch(out: Samples | None, batch: BatchSamples) -> None:
+    if batch.get("error"):
+        raise RuntimeError(batch["error"])
+    if out is not None:
+        for op in OPS:
+            out.ops[op] += batch[op]
+
+
+class StrategyPeer(MmomsStrategy):
+    """mmoms's side of the strategy-API comparison, the twin of ``_nautilus_peer.Cycler``: per
+    price pair a post-only LIMIT BUY placed (→ accepted), amended (→ amended), cancelled (→
+    canceled); each clock from just before the action to the entry of ``on_order`` with the
+    event it waits for, the next action taken inside that callback."""
+
+    symbols = (SYMBOL,)
+
+    def __init__(self) -> None:
+        self._prices: list[tuple[Decimal, Decimal]] = []
+        self._qty = Decimal(0)
+        self._cid = ""
+        self._t0 = 0
+        self._step = "idle"
+        self._out: BatchSamples = {}
+        self._done: asyncio.Future[BatchSamples] | None = None
+
+    def run_batch(
+        self, prices: Sequence[tuple[Decimal, Decimal]], qty: Decimal
+    ) -> asyncio.Future[BatchSamples]:
+        self._prices, self._qty = list(reversed(prices)), qty
+        self._out = {"place": [], "amend": [], "cancel": [], "error": None}
+        self._done = asyncio.get_running_loop().create_future()
+        self._next()
+        return self._done
+
+    def _finish(self, error: str | None = None) -> None:
+        self._step = "idle"
+        self._out["error"] = error
+        if self._done is not None and not self._done.done():
+            self._done.set_result(self._out)
+
+    def _next(self) -> None:
+        if not self._prices:
+            self._finish()
+            return
+        self._step = "place"
+        self._t0 = time.perf_counter_ns()
+        self._cid = self.place(
+            symbol=SYMBOL, side=Side.BUY, quantity=self._qty, price=self._prices[-1][0],
+            time_in_force=TimeInForce.GTX,
+        )  # fmt: skip
+
+    def on_order(self, event: OrderEvent) -> None:
+        t1 = time.perf_counter_ns()
+        if event.client_order_id != self._cid or self._step == "idle":
+            return
+        if self._step == "place" and isinstance(event, OrderAccepted):
+            self._out["place"].append(t1 - self._t0)
+            self._step = "amend"
+            self._t0 = time.perf_counter_ns()
+            self.amend(self._cid, price=self._prices[-1][1])
+        elif self._step == "amend" and isinstance(event, OrderAmended):
+            self._out["amend"].append(t1 - self._t0)
+            self._step = "cancel"
+            self._t0 = time.perf_counter_ns()
+            self.cancel(self._cid)
+        elif self._step == "cancel" and isinstance(event, OrderCanceled):
+            self._out["cancel"].append(t1 - self._t0)
+            self._prices.pop()
+            self._next()
+        elif isinstance(event, FAILED_EVENTS):
+            self._finish(f"{type(event).__name__} at {self._step}: {event!r}"[:300])
+
+    def on_risk_rejected(self, rejection: Any) -> None:
+        self._finish(f"risk rejected at {self._step}: {rejection!r}"[:300])
+
+
+def _node_config(sim: SimProcess) -> Any:
+    """A node of the kind ``binance`` pointed at the simulator by its URLs, as a user would
+    configure one; every default kept (the SQLite FULL journal among them) except the batching
+    window (0: send at once — a latency setting; the default 10 ms collects a requote) and the
+    limits (wide: the benchmark measures the engine, not its refusals)."""
+    from mmoms.app.config import parse_config
+
+    doc = {
+        "venue": {
+            "kind": "binance", "rest_url": sim.rest, "stream_url": sim.ws,
+            "ws_api_url": f"{sim.ws}/ws-fapi/v1", "market_data_url": sim.ws,
+        },
+        "strategy": {"id": "bench", "symbols": [SYMBOL]},
+        "oms": {"batch_window_ms": 0, "dead_man_switch_ms": 0},
+        "risk": {
+            "max_orders_per_second": 10**6,
+            SYMBOL: {"max_order_qty": "1", "max_order_notional": "1000000000",
+                     "max_open_orders": 10_000, "max_position": "1000", "price_band_pct": "10"},
+        },
+    }  # fmt: skip
+    return parse_config(doc)
+
+
+class MmomsStrategyClient(Client):
+    """The whole OMS (journal, risk, engine, gateway, user stream) in a :class:`mmoms.Node`,
+    driven from a :class:`mmoms.Strategy`; in this process, on this loop."""
+
+    label = STRATEGY_LABEL
+    baseline = STRATEGY_LABEL
+    synchronous = "FULL"  # the node's journal: SQLite WAL, synchronous=FULL (its default)
+
+    async def setup(self) -> None:
+        from dataclasses import replace
+
+        import mmoms.app.node as node_module
+        from mmoms.app.node import Node, NodeOptions
+        from mmoms.core.ids import StrategyId
+        from mmoms.venues.binance import BinanceGateway, Credentials
+
+        config = _node_config(self.sim)
+        self.strategy = StrategyPeer()
+        spec = replace(
+            config.strategies[0], strategy_id=StrategyId("bench"), entry="bench/peers.py",
+            cls=StrategyPeer,
+        )  # fmt: skip
+        self._dir = tempfile.TemporaryDirectory(prefix="mmoms-peer-")
+        options = NodeOptions(journal_path=f"{self._dir.name}/journal.sqlite", ready_line=False)
+        creds = Credentials.hmac(self.account.api_key, self.account.api_secret)
+        self.node = Node(config, [(spec, self.strategy)], options, credentials=creds)
+
+        class Gateway(BinanceGateway):
+            # The simulator's limits up front, as MmomsClient does (see there): every client's
+            # weight counts against 127.0.0.1, beyond Binance's default before exchangeInfo.
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self.rate.set_limits(BIG_LIMITS)
+
+        real_open = node_module.open_store
+        synchronous = self.synchronous
+
+        def open_store(config: Any, override: str | None) -> tuple[Any, str]:
+            if synchronous == "FULL":
+                return real_open(config, override)
+            from mmoms.journal.sqlite import SqliteJournalStore
+
+            path = str(override)  # the node's default store, but for its synchronous level
+            return SqliteJournalStore(path, program="mmoms run", synchronous=synchronous), path
+
+        real = node_module.BinanceGateway
+        node_module.BinanceGateway = Gateway  # type: ignore[misc]
+        node_module.open_store = open_store
+        try:  # the node builds its gateway and store as it starts: patched only until then
+            self.task = asyncio.create_task(self.node.run())
+            trading = asyncio.create_task(self.node.trading.wait())
+            await asyncio.wait({self.task, trading}, timeout=60, return_when="FIRST_COMPLETED")
+        finally:
+            node_module.BinanceGateway = real  # type: ignore[misc]
+            node_module.open_store = real_open
+        if not self.node.trading.is_set():
+            trading.cancel()
+            why = f"exit {self.task.result()}" if self.task.done() else "not within 60 s"
+            raise RuntimeError(f"the node did not start trading ({why}): {self.node.failures}")
+
+    async def cycles(self, indices: Sequence[int], out: Samples | None) -> None:
+        prices = [self.market.prices(i) for i in indices]
+        batch = self.strategy.run_batch(prices, self.market.qty)
+        _add_batch(out, await asyncio.wait_for(batch, BATCH_TIMEOUT_S))
+
+    async def close(self) -> None:
+        self.node.stop()
+        status = await asyncio.wait_for(self.task, 30)
+        self._dir.cleanup()
+        if status != 0:
+            raise RuntimeError(f"the node stopped with {status}: {self.node.failures}")
+
+
+class MmomsStrategyNormalClient(MmomsStrategyClient):
+    """Not the default: the same node with its journal at ``synchronous=NORMAL`` (no fsync per
+    commit; WAL still atomic), to show what the default journal's fsyncs cost."""
+
+    label = "mmoms Strategy (journal NORMAL)"
+    synchronous = "NORMAL"
+
+
+def nautilus_python() -> tuple[Path | None, str]:
+    """NautilusTrader's interpreter, its environment made or checked by
+    ``scripts/nautilus_env.sh`` (the judge's); else None and why."""
+    try:
+        done = subprocess.run(
+            [str(NAUTILUS_ENV)], capture_output=True, text=True, timeout=900, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"scripts/nautilus_env.sh: {exc!r}"
+    if done.returncode != 0:
+        tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]
+        return None, f"scripts/nautilus_env.sh exit {done.returncode}: {' '.join(tail)}"
+    return NAUTILUS_PYTHON, done.stdout.strip()
+
+
+class NautilusClient(Client):
+    """NautilusTrader's TradingNode with its Binance USDⓈ-M adapter, driven from its Strategy
+    API in a process of its own (``bench/_nautilus_peer.py``, its own venv), batch by batch."""
+
+    label = NAUTILUS_LABEL
+    baseline = STRATEGY_LABEL
+    python: ClassVar[Path | None] = None  # set by run() once its environment is there
+    info: ClassVar[dict[str, Any]] = {}  # what the peer said when ready (its version, loop)
+
+    async def setup(self) -> None:
+        if self.python is None:
+            raise RuntimeError("no NautilusTrader environment")
+        env = {
+            **os.environ, "NAUTILUS_BENCH_KEY": self.account.api_key,
+            "NAUTILUS_BENCH_SECRET": self.account.api_secret, "PYTHONUNBUFFERED": "1",
+        }  # fmt: skip
+        self.chatter: collections.deque[str] = collections.deque(maxlen=20)
+        self.proc = await asyncio.create_subprocess_exec(
+            str(self.python), str(NAUTILUS_PEER), self.sim.rest, self.sim.ws, SYMBOL,
+            str(self.market.qty), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        ready = await self._reply(120)
+        if not ready.get("ready"):
+            raise RuntimeError(f"the NautilusTrader node did not start: {ready.get('error')}")
+        NautilusClient.info = {k: v for k, v in ready.items() if k != "ready"}
+
+    async def _reply(self, within_s: float) -> BatchSamples:
+        """The peer's next reply line; its other output kept for the error message."""
+        assert self.proc.stdout is not None
+        async with asyncio.timeout(within_s):
+            while line := (await self.proc.stdout.readline()).decode():
+                if line.startswith(NAUTILUS_PREFIX):
+                    return dict(json.loads(line[len(NAUTILUS_PREFIX) :]))
+                self.chatter.append(line.rstrip())
+        raise RuntimeError(f"the peer exited: {' | '.join(self.chatter)}"[:600])
+
+    async def cycles(self, indices: Sequence[int], out: Samples | None) -> None:
+        assert self.proc.stdin is not None
+        prices = [[str(p) for p in self.market.prices(i)] for i in indices]
+        self.proc.stdin.write((json.dumps({"prices": prices}) + "\n").encode())
+        await self.proc.stdin.drain()
+        _add_batch(out, await self._reply(BATCH_TIMEOUT_S))
+
+    async def close(self) -> None:
+        if self.proc.returncode is None and self.proc.stdin is not None:
+            with contextlib.suppress(ConnectionError):
+                self.proc.stdin.write(b'{"stop": true}\n')
+                await self.proc.stdin.drain()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 30)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
 CLIENTS: dict[str, type[Client]] = {
     c.label: c
     for c in (
         MmomsClient, MmomsWsClient, CcxtClient, CcxtProClient, SdkRestClient, SdkWsClient,
-        PythonBinanceClient, FloorClient, FloorWsClient,
+        PythonBinanceClient, FloorClient, FloorWsClient, MmomsStrategyClient,
+        MmomsStrategyNormalClient, NautilusClient,
     )
 }  # fmt: skip
 
@@ -535,8 +839,7 @@ async def one_repeat(
     async def turn(client: Client, n: int, measured: bool) -> None:
         out = results[client.label] if measured else None
         try:
-            for _ in range(n):
-                await cycle(client, next(counter), out)
+            await client.cycles([next(counter) for _ in range(n)], out)
         except Exception as exc:
             results[client.label].error = f"{type(exc).__name__}: {exc}"[:300]
             log(f"  {client.label}: failed: {exc!r}")
@@ -580,6 +883,13 @@ async def run(args: argparse.Namespace, figures: Figures) -> None:
     p50s: dict[str, dict[str, list[float]]] = {label: {op: [] for op in OPS} for label in labels}
     server_p50s: dict[str, dict[str, list[float]]] = {}
     server_last: dict[str, Any] = {}
+    running = list(labels)
+    if NAUTILUS_LABEL in labels:  # its own venv, made (or checked) before the clock starts
+        NautilusClient.python, said = nautilus_python()
+        if NautilusClient.python is None:  # skipped, and said so: never silently
+            print(f"{NAUTILUS_LABEL}: skipped: {said}")
+            pooled[NAUTILUS_LABEL].error = f"skipped: {said}"
+            running.remove(NAUTILUS_LABEL)
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "sim.toml"
         config.write_text(sim_toml(list(accounts.values())))
@@ -589,7 +899,7 @@ async def run(args: argparse.Namespace, figures: Figures) -> None:
             for repeat in range(args.repeats):
                 started = time.perf_counter()
                 results, server = await one_repeat(
-                    sim, accounts, labels, args.cycles, args.batch, args.warmup, print
+                    sim, accounts, running, args.cycles, args.batch, args.warmup, print
                 )
                 for label, samples in results.items():
                     if samples.error:
@@ -607,6 +917,8 @@ async def run(args: argparse.Namespace, figures: Figures) -> None:
                                 summary["p50"]
                             )
                 print(f"repeat {repeat + 1}/{args.repeats}: {time.perf_counter() - started:.1f} s")
+    if NautilusClient.info:
+        figures.extra["nautilus"] = NautilusClient.info
     report(labels, pooled, p50s, server_p50s, server_last, figures)
 
 

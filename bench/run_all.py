@@ -316,6 +316,7 @@ def goals(report: Report) -> list[Goal]:
                 f"{fmt(ratio, 2)}× ({peer} {us(theirs)} µs, {base} {us(mine)} µs)",
                 None if ratio is None else ratio >= 3.0, "§2–3",
             ))  # fmt: skip
+    out += nautilus_goals(report)
     wire = report.data("group_wire").get("series", {})
     if not wire:
         out.append(Goal("OCO sibling cancel p99, fill report read → cancel on the wire",
@@ -367,6 +368,31 @@ def goals(report: Report) -> list[Goal]:
         + ("" if full_size or ready is None else "; fewer than 1 M: no verdict"),
         None if ready is None or not full_size else ready <= 5.0, "§7",
     ))  # fmt: skip
+    return out
+
+
+STRATEGY_PEERS = ("NautilusTrader Strategy", "mmoms Strategy (whole OMS)")
+
+
+def nautilus_goals(report: Report) -> list[Goal]:
+    """Whole OMS against NautilusTrader, both timed at their strategy APIs: p50 at least 1.5×
+    faster, p99 no worse (ratio = NautilusTrader / mmoms)."""
+    peers = report.data("peers")
+    peer, base = STRATEGY_PEERS
+    entry = peers.get("clients", {}).get(peer, {})
+    out: list[Goal] = []
+    for op, event in (("place", "accepted"), ("cancel", "canceled")):
+        item, ours = _peer_item(peers, peer, op), _peer_item(peers, base, op)
+        theirs_rt, ours_rt = item.get("round_trip", {}), ours.get("round_trip", {})
+        missing = entry.get("error") or report.why("peers")
+        why = "" if theirs_rt.get("n") else f" — not measured: {missing}"
+        for q, how, least in (("p50", "≥ 1.5× faster", 1.5), ("p99", "no worse", 1.0)):
+            ratio = item.get(f"ratio_{q}")
+            out.append(Goal(
+                f"{op} → {event} {q}, strategy API: {base} {how} than {peer}", f"ratio ≥ {least}",
+                f"{fmt(ratio, 2)}× ({peer} {us(theirs_rt.get(q))} µs, mmoms {us(ours_rt.get(q))} "
+                f"µs){why}", None if ratio is None else ratio >= least, "§2–3",
+            ))  # fmt: skip
     return out
 
 
@@ -450,6 +476,25 @@ def section_peers(r: Report) -> None:
         "API); **p50 spread** = min / median / max of the per-repeat p50s.",
         "",
     )
+    nautilus = d.get("nautilus", {})
+    r.add(
+        "**Strategy-API rows** (the whole OMS, not a gateway): `mmoms Strategy (whole OMS)` is a "
+        "`mmoms.Node` (venue kind `binance` pointed at the simulator; default SQLite FULL "
+        "journal, risk, engine, user stream; batching window 0) driven from a `mmoms.Strategy`; "
+        "`NautilusTrader Strategy` is NautilusTrader "
+        f"{nautilus.get('version', '(not run)')} (Python {nautilus.get('python', '?')}, "
+        "`.venv-nautilus`, `bench/_nautilus_peer.py`) — a TradingNode with its Binance USDⓈ-M "
+        "data and exec clients, only their base URLs changed, driven from its Strategy in a "
+        "process of its own on the clients' core. Both: a post-only LIMIT BUY 3 % under the "
+        "mark, then modified, then cancelled; each clock from just before the strategy's call "
+        "(`place` / `submit_order`, `amend` / `modify_order`, `cancel` / `cancel_order`) to the "
+        "callback with the venue's confirmation (`on_order` with OrderAccepted / OrderAmended / "
+        "OrderCanceled; `on_order_accepted` / `on_order_updated` / `on_order_canceled`), the "
+        "next call made in that callback. Their **×** compares with `mmoms Strategy (whole "
+        "OMS)`. `mmoms Strategy (journal NORMAL)` is not a default: the same node with its "
+        "journal at `synchronous=NORMAL`, to show what the default journal's fsyncs cost.",
+        "",
+    )
     clients = d.get("clients", {})
     for op in ("place", "amend", "cancel"):
         r.add(f"**{op} → ack** (µs)", "")
@@ -462,7 +507,9 @@ def section_peers(r: Report) -> None:
             item = entry["ops"][op]
             rt = item.get("round_trip", {})
             if not rt.get("n"):
-                r.add(f"| {label} | failed: {entry.get('error')} |" + " |" * 10)
+                error = str(entry.get("error"))
+                shown = error if error.startswith("skipped") else f"failed: {error}"
+                r.add(f"| {label} | {shown} |" + " |" * 10)
                 continue
             spread = item.get("p50_over_repeats", {})
             sim = item.get("sim_handling_p50_over_repeats", {})
@@ -744,7 +791,10 @@ def render(report: Report) -> str:
         "",
     )
     r.add("## Machine and versions", "", "| | |", "|---|---|")
-    for key, value in machine() + versions():
+    nautilus = r.data("peers").get("nautilus", {})
+    peer_versions = [("nautilus_trader", f"{nautilus['version']} (Python {nautilus.get('python')}, "
+                      ".venv-nautilus)")] if nautilus.get("version") else []  # fmt: skip
+    for key, value in machine() + versions() + peer_versions:
         r.add(f"| {key} | {value} |")
     r.add(
         "", "## Goals", "", "| goal | target | measured | verdict | see |", "|---|---|---|---|---|"

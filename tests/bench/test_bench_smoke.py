@@ -8,6 +8,7 @@ figures in its tables parse as numbers.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -43,7 +44,9 @@ PEERS = (
     "SDK REST",
     "SDK WS API",
     "python-binance",
+    "mmoms Strategy (whole OMS)",
 )
+NAUTILUS = "NautilusTrader Strategy"  # measured when its venv can be made, else skipped, saying why
 NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
 
 
@@ -123,3 +126,32 @@ def test_the_tables_hold_numbers_and_the_goals_have_verdicts(quick_run: tuple[st
                 assert NUMBER.match(cell), (line, cell)
             numeric_rows += 1
     assert numeric_rows == 3 * len(PEERS)
+
+
+@pytest.mark.timeout(180)
+def test_nautilus_is_measured_beside_the_whole_oms_or_says_why_not(
+    quick_run: tuple[str, Path],
+) -> None:
+    text, work = quick_run
+    doc = json.loads((work / "peers.json").read_text())
+    entry = doc["clients"][NAUTILUS]
+    if entry["error"] is not None:  # not silently: the report says why
+        assert entry["error"].startswith("skipped: "), entry["error"]
+        assert f"| {NAUTILUS} | skipped: " in text
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"NautilusTrader not measured in CI: {entry['error']}")
+        pytest.skip(entry["error"])
+    assert entry["baseline"] == "mmoms Strategy (whole OMS)"
+    assert doc["nautilus"]["version"]
+    assert doc["nautilus"]["python"].startswith("3.12")
+    for op in ("place", "amend", "cancel"):
+        item = entry["ops"][op]
+        assert item["round_trip"]["n"] > 0
+        assert item["ratio_p50"] > 0
+        assert item["ratio_p99"] > 0
+        assert item["sim_handling"]["n"] > 0  # its requests reached the simulator as its own
+    assert f"| {NAUTILUS} |" in text
+    goals = text.split("## Goals", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in goals.splitlines() if "strategy API" in line]
+    assert len(rows) == 4, rows  # place and cancel, p50 and p99
+    assert all("not measured" not in row for row in rows), rows
