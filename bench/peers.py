@@ -69,7 +69,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -609,6 +609,19 @@ def _node_config(sim: SimProcess) -> Any:
     return parse_config(doc)
 
 
+@contextlib.contextmanager
+def _replaced(module: Any, **names: Any) -> Iterator[None]:
+    """Module attributes replaced for the ``with`` block, then put back."""
+    saved = {name: getattr(module, name) for name in names}
+    for name, value in names.items():
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(module, name, value)
+
+
 class MmomsStrategyClient(Client):
     """The whole OMS (journal, risk, engine, gateway, user stream) in a :class:`mmoms.Node`,
     driven from a :class:`mmoms.Strategy`; in this process, on this loop."""
@@ -643,7 +656,7 @@ class MmomsStrategyClient(Client):
                 super().__init__(*args, **kwargs)
                 self.rate.set_limits(BIG_LIMITS)
 
-        real_open = node_module.open_store
+        real_open = node_module.open_store  # type: ignore[attr-defined]
         synchronous = self.synchronous
 
         def open_store(config: Any, override: str | None) -> tuple[Any, str]:
@@ -654,16 +667,11 @@ class MmomsStrategyClient(Client):
             path = str(override)  # the node's default store, but for its synchronous level
             return SqliteJournalStore(path, program="mmoms run", synchronous=synchronous), path
 
-        real = node_module.BinanceGateway
-        node_module.BinanceGateway = Gateway  # type: ignore[misc]
-        node_module.open_store = open_store
-        try:  # the node builds its gateway and store as it starts: patched only until then
+        # The node builds its gateway and store as it starts: replaced only until it trades.
+        with _replaced(node_module, BinanceGateway=Gateway, open_store=open_store):
             self.task = asyncio.create_task(self.node.run())
             trading = asyncio.create_task(self.node.trading.wait())
             await asyncio.wait({self.task, trading}, timeout=60, return_when="FIRST_COMPLETED")
-        finally:
-            node_module.BinanceGateway = real  # type: ignore[misc]
-            node_module.open_store = real_open
         if not self.node.trading.is_set():
             trading.cancel()
             why = f"exit {self.task.result()}" if self.task.done() else "not within 60 s"

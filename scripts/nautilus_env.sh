@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create (or check) .venv-nautilus: NautilusTrader, pinned, on Python 3.12, in a virtual
-# environment of its own — a judge of the simulator (tests/sim/test_clients_nautilus.py), never
-# imported by mmoms. The interpreter is $PYTHON312 if set, else python3.12 on PATH, else the
+# environment of its own — a judge of the simulator (tests/sim/test_clients_nautilus.py) and a
+# peer of the benchmarks (bench/peers.py, bench/_nautilus_peer.py), never imported by mmoms.
+# One pin for both, so the judge and the figures are about the same release: keep it at the
+# newest (`pip index versions nautilus_trader`) and run both when it moves. The interpreter is $PYTHON312 if set, else python3.12 on PATH, else the
 # newest 3.12.N that pyenv has. Exits 3 if there is none (the test decides what that means).
 # Idempotent and quick when nothing changed: a stamp records what was installed.
 set -euo pipefail
