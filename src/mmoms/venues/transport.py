@@ -1,6 +1,12 @@
 """Byte transports: the one-method interfaces the venue clients speak through, and their aiohttp
 implementations. This is the only module of the venue layer that imports aiohttp.
 
+REST's default is :class:`mmoms.venues.http_pool.FastHttpTransport` (raw asyncio + httptools,
+about a third of aiohttp's client CPU per request); :class:`AiohttpHttpTransport` stays as the
+fallback (``BinanceConfig.http_transport = "aiohttp"``). Both map errors by the rules below,
+except that an unparseable reply is :class:`ProtocolError` there and ``OutcomeUnknown`` here
+(both "may have executed").
+
 Decisions:
 
 * One boundary. aiohttp and asyncio exceptions become the venue error kinds *here*, once, by

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Literal
 
 
 class OrderTransport(StrEnum):
@@ -30,10 +31,21 @@ class BinanceConfig:
     stream_queue_size: int = 10_000
     ws_heartbeat_s: float = 20.0
     http_pool_size: int = 16
+    # "fast": mmoms.venues.http_pool (raw asyncio + httptools); "aiohttp": the fallback.
+    http_transport: Literal["fast", "aiohttp"] = "fast"
     # A standby OMS on the same account shares the listenKey (POST returns the active key), so
     # deleting it on shutdown would cut the other process off: off by default.
     close_listen_key_on_shutdown: bool = False
     cancel_all_includes_algo: bool = True  # cancel_all also clears conditional orders
+
+    def __post_init__(self) -> None:
+        """Raises:
+        ValueError: an unknown ``http_transport`` (a typo must not pick a transport silently).
+        """
+        if self.http_transport not in ("fast", "aiohttp"):
+            raise ValueError(
+                f"http_transport must be 'fast' or 'aiohttp', not {self.http_transport!r}"
+            )
 
     @classmethod
     def testnet(cls, **overrides: object) -> BinanceConfig:

@@ -95,6 +95,7 @@ from mmoms.venues.gateway import (
     StreamItem,
     StreamMessage,
 )
+from mmoms.venues.http_pool import FastHttpTransport
 from mmoms.venues.transport import (
     AiohttpHttpTransport,
     AiohttpWsConnector,
@@ -127,7 +128,8 @@ class BinanceGateway:
         self.config = cfg = config or BinanceConfig()
         self._clock = clock = clock or LiveClock()
         self._credentials = credentials
-        self._http = http or AiohttpHttpTransport(
+        http_class = FastHttpTransport if cfg.http_transport == "fast" else AiohttpHttpTransport
+        self._http = http or http_class(
             pool_size=cfg.http_pool_size, connect_timeout_s=cfg.connect_timeout_s
         )
         self._ws = ws or AiohttpWsConnector(heartbeat_s=cfg.ws_heartbeat_s)
