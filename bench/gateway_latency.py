@@ -6,18 +6,23 @@ Two views, each as p50 / p99 / max in microseconds:
    to the moment the request is handed to the socket:
    * REST, no network: codec + rate admission + timestamp + HMAC + URL, up to the transport call
      (a transport that only takes the time);
-   * REST, real socket: up to aiohttp writing the request headers (its ``on_request_headers_sent``
-     trace signal; a bodyless signed request is all headers) against the simulator on loopback;
+   * REST, real socket: up to the request headers written (aiohttp's ``on_request_headers_sent``
+     trace signal, the fast pool's ``on_written`` hook; a bodyless signed request is all headers)
+     against the simulator on loopback;
    * WS API, no network: codec + signing + JSON, up to the WebSocket ``send``.
 2. **place → ack** and **cancel → ack** round trips against the simulator over REST (and over the
    WS API when the simulator serves ``/ws-fapi/v1``; otherwise it says so), and the user stream's
-   **drop → reconnected** time (the new connection up and its gap signal emitted).
+   **drop → reconnected** time (the new connection up and its gap signal emitted). REST runs over
+   the transport(s) ``--transport`` names: ``fast`` (:mod:`mmoms.venues.http_pool`, the default
+   of ``BinanceConfig``), ``aiohttp``, or ``both`` — interleaved in rounds against the same
+   simulator, so drift in the machine's load falls on both alike.
 
 The simulator runs in a subprocess (``python -m mmoms.sim.cli``) pinned to core 0 and this client
 to core 1 (when there are two), so neither steals the other's CPU. Orders are LIMITs 3 % under
 the mark (they rest) and are cancelled at once; the pace stays under Binance's order limits.
 
-    .venv/bin/python bench/gateway_latency.py [--orders 250] [--quick] [--json PATH]
+    .venv/bin/python bench/gateway_latency.py [--orders 250] [--quick] [--transport both]
+        [--json PATH]
 
 ``--json PATH`` writes every figure for ``run_all.py`` (what is printed does not change).
 """
@@ -48,8 +53,9 @@ from mmoms.venues.binance import BinanceConfig, BinanceGateway, Credentials, Ord
 from mmoms.venues.binance.endpoints import Endpoint, OpKind, Security
 from mmoms.venues.errors import RateBudgetExceededError
 from mmoms.venues.gateway import StreamGap
+from mmoms.venues.http_pool import FastHttpTransport
 from mmoms.venues.testing import FakeHttpTransport, FakeRequest, FakeWsConnector, json_reply
-from mmoms.venues.transport import AiohttpHttpTransport, HttpReply, WsConnection
+from mmoms.venues.transport import AiohttpHttpTransport, HttpReply, HttpTransport, WsConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import Figures
@@ -66,6 +72,7 @@ orders_per_10s = 1000000000
 orders_per_minute = 1000000000
 """
 SYMBOL = Symbol("BTCUSDC")
+ROUNDS = 5  # --transport both: the orders split into this many rounds per transport, alternating
 PACE_S = 0.02  # ~50 orders/s: well inside Binance's 300 per 10 s
 PREMIUM_INDEX = Endpoint("GET", "/fapi/v1/premiumIndex", Security.NONE, OpKind.QUERY, 1)
 ORDER_REPLY = (
@@ -240,8 +247,15 @@ def start_simulator(config: Path) -> tuple[subprocess.Popen[str], str, str]:
     return process, fields["rest"], fields["ws"]
 
 
-async def against_sim(rest: str, ws: str, n: int, transport: OrderTransport) -> dict[str, Any]:
-    headers_sent: list[int] = []
+def stamping_transport(kind: str, headers_sent: list[int]) -> HttpTransport:
+    """The REST transport ``kind``, appending the time each POST's headers are written."""
+    if kind == "fast":
+
+        def on_written(method: str) -> None:
+            if method == "POST":
+                headers_sent.append(time.perf_counter_ns())
+
+        return FastHttpTransport(connect_timeout_s=2.0, on_written=on_written)
 
     async def on_headers(_s: aiohttp.ClientSession, _c: SimpleNamespace, params: Any) -> None:
         if params.method == "POST":
@@ -249,13 +263,20 @@ async def against_sim(rest: str, ws: str, n: int, transport: OrderTransport) -> 
 
     trace = aiohttp.TraceConfig()
     trace.on_request_headers_sent.append(on_headers)
+    return AiohttpHttpTransport(connect_timeout_s=2.0, trace_configs=[trace])
+
+
+async def against_sim(
+    rest: str, ws: str, n: int, transport: OrderTransport, http: str = "fast"
+) -> dict[str, Any]:
+    headers_sent: list[int] = []
     config = BinanceConfig.local(
         rest, ws, order_transport=transport, user_stream=False, connect_timeout_s=2.0
     )
     gw = BinanceGateway(
         config,
         Credentials.hmac(API_KEY, API_SECRET),
-        http=AiohttpHttpTransport(trace_configs=[trace]),
+        http=stamping_transport(http, headers_sent),
     )
     await gw.start()
     out: dict[str, Any] = {"intent_to_wire": [], "place": [], "cancel": [], "skipped": None}
@@ -338,7 +359,23 @@ async def reconnects(rest: str, ws: str, n: int) -> list[int]:
     return samples
 
 
-async def run(n_overhead: int, n_orders: int, n_drops: int | None = None) -> None:
+async def rest_rounds(rest: str, ws: str, n: int, kinds: Sequence[str]) -> dict[str, Any]:
+    """REST round trips per transport; with two, interleaved in rounds (a, b, b, a, a, b, ...)."""
+    out: dict[str, dict[str, list[int]]] = {
+        k: {"intent_to_wire": [], "place": [], "cancel": []} for k in kinds
+    }
+    rounds = ROUNDS if len(kinds) > 1 else 1
+    for r in range(rounds):
+        for kind in kinds if r % 2 == 0 else list(reversed(kinds)):
+            result = await against_sim(rest, ws, max(1, n // rounds), OrderTransport.REST, kind)
+            for key, samples in out[kind].items():
+                samples.extend(result[key])
+    return out
+
+
+async def run(
+    n_overhead: int, n_orders: int, n_drops: int | None = None, kinds: Sequence[str] = ("fast",)
+) -> None:
     print("intent -> bytes handed to the transport (gateway CPU only), microseconds")
     percentiles("REST: codec+admit+sign+URL -> transport", await rest_overhead(n_overhead))
     percentiles("WS API: codec+admit+sign+JSON -> send", await ws_overhead(n_overhead))
@@ -348,13 +385,15 @@ async def run(n_overhead: int, n_orders: int, n_drops: int | None = None) -> Non
         process, rest, ws = start_simulator(config)
         try:
             print(f"\nagainst the simulator on loopback ({n_orders} orders), microseconds")
-            result = await against_sim(rest, ws, n_orders, OrderTransport.REST)
-            percentiles("REST: intent -> request headers written", result["intent_to_wire"])
+            by_kind = await rest_rounds(rest, ws, n_orders, kinds)
+            for kind, result in by_kind.items():
+                percentiles(f"REST {kind}: intent -> headers written", result["intent_to_wire"])
             percentiles(
                 "  (baseline: bare aiohttp GET -> headers)", await bare_aiohttp(rest, n_orders)
             )
-            percentiles("REST: place -> ack", result["place"])
-            percentiles("REST: cancel -> ack", result["cancel"])
+            for kind, result in by_kind.items():
+                percentiles(f"REST {kind}: place -> ack", result["place"])
+                percentiles(f"REST {kind}: cancel -> ack", result["cancel"])
             drops = n_drops if n_drops is not None else max(2, n_orders // 25)
             percentiles("user stream: drop -> reconnected + gap", await reconnects(rest, ws, drops))
             result = await against_sim(rest, ws, n_orders, OrderTransport.WS_API)
@@ -377,6 +416,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--reconnects", type=int, help="user stream drops (default: orders / 25, at least 2)"
     )
+    parser.add_argument(
+        "--transport",
+        choices=("fast", "aiohttp", "both"),
+        default="both",
+        help="REST transport(s) for the round trips (both: interleaved rounds; default)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the figures here")
     args = parser.parse_args(argv)
     n_overhead, n_orders = (200, 20) if args.quick else (args.overhead, args.orders)
@@ -388,8 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    runner(run(n_overhead, n_orders, None if args.quick else args.reconnects))
-    FIGURES.extra["settings"] = {"overhead": n_overhead, "orders": n_orders}
+    kinds = ("fast", "aiohttp") if args.transport == "both" else (args.transport,)
+    runner(run(n_overhead, n_orders, None if args.quick else args.reconnects, kinds))
+    FIGURES.extra["settings"] = {"overhead": n_overhead, "orders": n_orders, "transports": kinds}
     FIGURES.write(args.json)
     return 0
 
