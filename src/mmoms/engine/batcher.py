@@ -99,6 +99,10 @@ class ActionBatcher:
                 return
             self._cancels[cid] = action
 
+    @property
+    def has_cancels(self) -> bool:
+        return bool(self._cancels)
+
     def pending_new(self, client_order_id: ClientOrderId) -> SubmitOrder | None:
         """The new order collected under this id in this window, if any."""
         return self._news.get(client_order_id)

@@ -84,6 +84,7 @@ from mmoms.engine.messages import (
     ArmTimer,
     BackfillWanted,
     CancelWanted,
+    Decision,
     EngineMsg,
     FetchFills,
     FetchOrder,
@@ -123,7 +124,7 @@ from mmoms.venues.gateway import ExchangeGateway
 log = logging.getLogger(__name__)
 
 _DRAIN_MAX = 1_000
-_FLUSH = TimerMsg("flush")
+_BATCH_END = TimerMsg("batch_end")
 
 
 class OmsOverloadedError(MmomsError):
@@ -176,7 +177,11 @@ class OrderManager:
         )  # fmt: skip
         # The handlers: each takes its messages and returns decisions (see .routing).
         self._stops = stops = LocalStops(writer, venue_holds_stops=caps.holds_stops)
-        self._quoting = quoting = Quoting(writer, planner, stops, timings, config, metrics, clock)
+        # The effects: applied by the router itself.
+        self._outgoing = outgoing = Outgoing(journal, gateway, background, timings, metrics, clock)
+        self._quoting = quoting = Quoting(
+            writer, planner, stops, lambda: outgoing.in_flight, timings, config, metrics, clock
+        )
         watch = GroupWatch(metrics.latency["protect"])
         self._groups = groups = GroupRunner(
             writer, group_book, stops, risk, watch, timings, config, clock, planner.limits,
@@ -187,16 +192,14 @@ class OrderManager:
             writer, followups, config, metrics, conditional_apart=caps.stops_kept_apart
         )
         stream = StreamHandler(writer, timings, metrics, clock)
-        replies = ReplyHandler(writer, followups, timings, config, metrics, clock)
-        # The effects: applied by the router itself.
-        self._outgoing = outgoing = Outgoing(journal, gateway, background, timings, metrics, clock)
+        self._replies = ReplyHandler(writer, followups, timings, config, metrics, clock)
         self._tasks = tasks = VenueTasks(gateway, background, config, clock)
         self._router = Router(
             routes={
                 IntentMsg: quoting.on_intent,
                 GroupIntentMsg: groups.on_intent,
                 StreamMsg: stream.on_stream,
-                ReplyMsg: replies.on_reply,
+                ReplyMsg: self._on_reply,
                 QueryMsg: reconciler.on_query,
                 ReconcileMsg: reconciler.on_reconcile,
                 FillsMsg: reconciler.on_fills,
@@ -221,6 +224,7 @@ class OrderManager:
             },
             timers={
                 "flush": quoting.on_flush,
+                "batch_end": quoting.on_batch_end,
                 "budget": quoting.on_budget,
                 "retry": lambda: quoting.on_retry() + reconciler.on_retry(),
                 "reconcile": self._periodic_reconcile,
@@ -513,8 +517,8 @@ class OrderManager:
             while drained < _DRAIN_MAX and not queue.empty():
                 handle(queue.get_nowait())
                 drained += 1
-            if quoting.flush_now:
-                handle(_FLUSH)  # no window: decide in this batch, one commit, no timer hop
+            if quoting.planner.needs_flush:
+                handle(_BATCH_END)  # decide now (leading edge) or collect: one commit either way
             self._end_batch()  # handed to the store; the loop goes on while it is written
             if commits.backlogged:
                 await commits.drain()
@@ -601,6 +605,10 @@ class OrderManager:
                 self._stops.arm(order_command(order, self._clock.time_ns()))
 
     # -- the few routes that are the engine's own ------------------------------------------------
+
+    def _on_reply(self, msg: ReplyMsg) -> list[Decision]:
+        self._outgoing.landed()  # one flight fewer in flight (leading-edge batching)
+        return self._replies.on_reply(msg)
 
     def _after_fill(self, msg: FillBooked) -> list[object]:
         self.risk.after_fill(self._writer.book, msg.symbol)  # the automatic kill switch

@@ -53,6 +53,7 @@ class Outgoing:
         self._clock = clock
         self.timings = timings
         self.flights: list[Flight] = []  # decided in this batch: sent after its commit
+        self.in_flight = 0  # flights added and not answered yet (leading-edge batching)
         self.followups: set[int] = set()  # id() of this batch's flights that are group follow-ups
 
     def add(self, send: Send) -> None:
@@ -61,8 +62,13 @@ class Outgoing:
         for cmd in flight.actions:
             journal.command_sent(cmd, outbox=send.followup)
         self.flights.append(flight)
+        self.in_flight += 1
         if send.followup:
             self.followups.add(id(flight))
+
+    def landed(self) -> None:
+        """A flight's answer is back in the loop (the reply handler takes it next)."""
+        self.in_flight -= 1
 
     def take(self) -> tuple[list[Flight], set[int]]:
         """This batch's flights (and which are group follow-ups), for the batch being sealed."""

@@ -182,6 +182,11 @@ class QuotePlanner:
     def intent_ns(self, cid: ClientOrderId) -> int | None:
         return self._amend_intent_ns.pop(cid, None)
 
+    @property
+    def has_cancels(self) -> bool:
+        """An explicit cancel waits to be sent (cancels never wait behind a window)."""
+        return self._batcher.has_cancels
+
     # -- the window -----------------------------------------------------------------------------
 
     def flush(self, now: int, decided_ns: int) -> list[Flight]:

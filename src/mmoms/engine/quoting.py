@@ -1,9 +1,14 @@
 """The quoting handler: strategies' order intents through the window to the flights.
 
 * An intent is journaled and given to the quote planner (:mod:`.quote_planner`), which keeps
-  what is wanted. The window (``batch_window_s``) is armed when the planner has something to
-  decide; with no window the loop decides in the same batch (:attr:`Quoting.flush_now`).
-* When the window closes (:meth:`Quoting.on_flush`) the planner diffs, checks risk, nets and
+  what is wanted.
+* **Leading-edge batching.** At the end of each loop batch (:meth:`Quoting.on_batch_end`) what
+  the planner has to decide leaves at once — in this batch, one commit — when nothing of ours is
+  in flight to the venue. While a flight is in flight (or the order-rate budget is tight),
+  what arrives is collected instead, and decided the moment the last flight lands, or when
+  the window (``batch_window_s``) runs out, whichever comes first: a burst is netted into
+  batch requests without making a lone action wait. An explicit cancel never waits.
+* When it is decided (:meth:`Quoting.on_flush`) the planner diffs, checks risk, nets and
   batches; each flight is booked and journaled now and returned as a :class:`Send`, which leaves
   once the batch is durable.
 * While the gateway refuses to send (a 429 cool-down, a 418 halt: :class:`SendingHeld`) the
@@ -15,6 +20,8 @@
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
@@ -39,6 +46,7 @@ from mmoms.engine.quote_planner import EVERY_STRATEGY, QuotePlanner
 from mmoms.journal.records import IntentReceived
 
 Command = SubmitOrder | AmendOrder | CancelOrder
+_TIGHT = 10  # the order-rate budget is tight below a tenth of it left: collect, then decide
 
 __all__ = ["Quoting"]
 
@@ -49,6 +57,7 @@ class Quoting:
         book_writer: BookWriter,
         planner: QuotePlanner,
         local_stops: LocalStops,
+        in_flight: Callable[[], int],
         timings: ActionTimings,
         config: OmsConfig,
         metrics: OmsMetrics,
@@ -57,6 +66,7 @@ class Quoting:
         self._writer = book_writer
         self.planner = planner
         self._stops = local_stops
+        self._in_flight = in_flight  # flights sent (or about to be) and not answered yet
         self._timings = timings
         self._cfg = config
         self._metrics = metrics
@@ -65,11 +75,28 @@ class Quoting:
         self.hold_until_ns = 0  # no flush before (monotonic): the gateway cannot send yet
         self._budget_timer_ns = 0  # monotonic time the armed budget timer fires at; 0: none
 
-    @property
-    def flush_now(self) -> bool:
-        """Something to decide and no window to wait for: decide in this batch."""
-        no_window = self._cfg.batch_window_s <= 0 and not self.window_armed
-        return no_window and self.planner.needs_flush
+    def on_batch_end(self) -> Decisions:
+        """The loop drained its queue: decide now (leading edge), or collect behind the window."""
+        if not self.planner.needs_flush:
+            return []
+        if self._leading_edge():
+            return self.on_flush()
+        if self.window_armed:
+            return []
+        self.window_armed = True
+        hold_s = (self.hold_until_ns - self._clock.monotonic_ns()) / NANOS_PER_SECOND
+        return [ArmTimer("flush", max(self._cfg.batch_window_s, hold_s))]
+
+    def _leading_edge(self) -> bool:
+        """Nothing to wait for: decide in this batch."""
+        if self.hold_until_ns > self._clock.monotonic_ns():
+            return False  # the gateway refuses to send until then
+        if self._cfg.batch_window_s <= 0 or self.planner.has_cancels:
+            return True
+        if self._in_flight():
+            return False  # collect: decided when it lands (or the window runs out)
+        risk = self.planner.risk
+        return risk.rate_room() * _TIGHT >= risk.config.max_orders_per_second
 
     # -- inputs -----------------------------------------------------------------------------------
 
@@ -152,12 +179,7 @@ class Quoting:
         if planner.budget_at_ns is not None:
             out += self._budget_timer(planner.budget_at_ns)
             planner.budget_at_ns = None
-        if planner.needs_flush and not self.window_armed:
-            hold_s = (self.hold_until_ns - self._clock.monotonic_ns()) / NANOS_PER_SECOND
-            if self._cfg.batch_window_s > 0 or hold_s > 0:
-                self.window_armed = True
-                out.append(ArmTimer("flush", max(self._cfg.batch_window_s, hold_s)))
-        return out
+        return out  # what waits is decided at the end of the loop's batch (on_batch_end)
 
     def _budget_timer(self, at_ns: int) -> Decisions:
         """Wake the planner when the budget grows, unless a timer already fires by then."""

@@ -20,12 +20,12 @@ message                handler                      what it does
 IntentMsg              Quoting.on_intent            quotes / orders / cancels into the window
 GroupIntentMsg         GroupRunner.on_intent        a contingent group: risk once, first plan
 StreamMsg              StreamHandler.on_stream      user-data stream; a gap starts reconciling
-ReplyMsg               ReplyHandler.on_reply        the venue's answers to a flight
+ReplyMsg               ReplyHandler.on_reply        the venue's answers (Outgoing counts it landed)
 QueryMsg               Reconciler.on_query          the answer about one order
 ReconcileMsg           Reconciler.on_reconcile      open orders + positions merged
 FillsMsg               Reconciler.on_fills          backfilled trades
 PriceMsg               LocalStops.on_price          stops held here: sent at their trigger
-TimerMsg               :data:`TIMERS` by kind       window, reconciliation, retries, budget...
+TimerMsg               the timers table, by kind    batch end, window, reconciliation, retries...
 OrderSettled           Quoting.on_settled           what waited for the order may go
 GroupOrderEvent        GroupRunner.on_order_event   the contingency plan for the event
 FillBooked             RiskEngine.after_fill        the automatic kill switch
