@@ -9,8 +9,10 @@ from mmoms.contingent import (
     EdgeOn,
     FlattenFailed,
     GroupCanceled,
+    GroupCompleted,
     GroupOptions,
     GroupStatus,
+    GroupTriggered,
     LegPhase,
     OrderSpec,
     OverfillDetected,
@@ -21,7 +23,7 @@ from mmoms.contingent import (
     stop_market,
 )
 from mmoms.core.commands import AmendOrder, SubmitOrder
-from mmoms.core.enums import OrderType, PositionSide, Side
+from mmoms.core.enums import OrderType, PositionSide, Side, TimeInForce, WorkingType
 
 from .helpers import SYM, Run, canceled, cancels, cid, filled, full, rejected, submits
 
@@ -171,3 +173,89 @@ def test_a_fill_of_a_replacement_is_found_when_the_group_id_has_a_dot() -> None:
     run.feed(filled("g.1-a", "0.4"))  # the stop leg is re-placed: g.1-b.2 for 0.6
     assert [s.client_order_id for s in run.state.legs[1].slots] == ["g.1-b", "g.1-b.2"]
     assert run.feed(filled("g.1-b.2", "0.2")).state.legs[1].slots[1].filled == D("0.2")
+
+
+def test_a_child_is_sent_with_every_term_of_its_spec_and_the_group_says_so() -> None:
+    child = stop_market(
+        SELL,
+        D(1),
+        D(90),
+        reduce_only=True,
+        working_type=WorkingType.MARK_PRICE,
+        position_side=PositionSide.LONG,
+    )
+    parent = limit(
+        BUY,
+        D(1),
+        D(100),
+        time_in_force=TimeInForce.GTD,
+        good_till_ms=1_900_000_000_000,
+        position_side=PositionSide.LONG,
+    )
+    run = Run.of(oto("o", SYM, parent, [child]))
+    (sent_parent,) = run.last.commands
+    assert sent_parent == SubmitOrder(
+        ts_ns=1,
+        client_order_id=cid("o-parent"),
+        symbol=SYM,
+        side=BUY,
+        order_type=OrderType.LIMIT,
+        quantity=D(1),
+        price=D(100),
+        time_in_force=TimeInForce.GTD,
+        position_side=PositionSide.LONG,
+        good_till_ms=1_900_000_000_000,
+    )
+    p = run.feed(full("o-parent", "1", ts=60))
+    assert list(p.commands) == [
+        SubmitOrder(
+            ts_ns=60,
+            client_order_id=cid("o-c1"),
+            symbol=SYM,
+            side=SELL,
+            order_type=OrderType.STOP_MARKET,
+            quantity=D(1),
+            reduce_only=True,
+            position_side=PositionSide.LONG,
+            trigger_price=D(90),
+            working_type=WorkingType.MARK_PRICE,
+        )
+    ]
+    assert list(p.events) == [
+        GroupTriggered(ts_ns=60, group_id="o", legs=("c1",), client_order_ids=(cid("o-c1"),))
+    ]
+    p = run.feed(full("o-c1", "1", ts=70))
+    assert list(p.events) == [GroupCompleted(ts_ns=70, group_id="o")]
+
+
+def test_a_group_that_ends_with_nothing_filled_is_canceled_with_its_id() -> None:
+    run = Run.of(oco("g", SYM, [limit(BUY, D(1), D(100)), limit(BUY, D(1), D(99))]))
+    run.feed(canceled("g-a", ts=20))
+    p = run.feed(canceled("g-b", ts=21))
+    assert list(p.events) == [GroupCanceled(ts_ns=21, group_id="g")]
+
+
+def test_a_canceled_group_that_fills_late_is_completed_with_its_id() -> None:
+    run = Run.of(oco("g", SYM, [limit(BUY, D(1), D(100)), limit(BUY, D(1), D(99))]))
+    run.feed(canceled("g-a", ts=20))
+    run.feed(canceled("g-b", ts=21))
+    p = run.feed(filled("g-a", "0.3", ts=22))
+    assert [e for e in p.events if isinstance(e, GroupCompleted)] == [
+        GroupCompleted(ts_ns=22, group_id="g")
+    ]
+
+
+def test_a_waiting_leg_whose_cancel_edge_fires_is_discarded() -> None:
+    legs = {
+        "p": limit(BUY, D(1), D(100)),
+        "x": limit(BUY, D(1), D(99)),
+        "c": limit(SELL, D(1), D(110)),
+    }
+    edges = [
+        Edge("p", "c", EdgeKind.TRIGGER, EdgeOn.FILL),
+        Edge("x", "c", EdgeKind.CANCEL, EdgeOn.PARTIAL_FILL),
+    ]
+    run = Run.of(graph("g", SYM, legs, edges))
+    p = run.feed(filled("g-x", "0.1"))
+    assert p.discarded == ("g-c",)
+    assert submits(run.feed(full("g-p", "1")).commands) == []

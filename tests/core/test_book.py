@@ -658,3 +658,53 @@ def test_an_order_live_without_a_venue_id_is_missing_from_a_snapshot_that_lacks_
     empty = OpenOrdersSnapshot(ts_event_ns=5, ts_recv_ns=5, symbols=(SYM,), orders=())
     assert [o.client_order_id for o in book.missing_from(empty, apart=True)] == ["a"]
     assert [o.client_order_id for o in book.missing_from(empty)] == ["a", "sl"]
+
+
+def test_a_venue_trigger_marked_by_us_is_told_as_an_update_with_the_fills(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(fill("a", 7, 1, "0.5"))
+    (told,) = book.mark(SYM, A, Trigger.EXPIRED)
+    assert told == OrderUpdated(
+        ts_ns=order_a(book).updated_ns,
+        client_order_id=A,
+        symbol=SYM,
+        status=OrderStatus.EXPIRED,
+        filled_qty=D("0.5"),
+    )
+
+
+def test_a_mark_without_a_reason_has_an_empty_one(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    (told,) = book.mark(SYM, A, Trigger.OUTCOME_UNKNOWN)
+    assert isinstance(told, OrderOutcomeUnknown)
+    assert told.reason == ""
+    with pytest.raises(UnknownOrderError, match="BTCUSDC/zz"):
+        book.mark(SYM, ClientOrderId("zz"), Trigger.CANCEL_SENT)
+
+
+def test_a_fill_before_any_status_gives_the_order_its_venue_id(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(fill("a", 7, 1, "0.5"))
+    assert order_a(book).venue_order_id == 7
+    assert book.by_venue_id(SYM, VenueOrderId(7)) is order_a(book)
+
+
+def test_a_fills_cumulative_quantity_counts_a_fill_we_missed(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(fill("a", 7, 2, "0.5", cum="1.5"))  # trade 1 (1.0) never reached us
+    assert (order_a(book).filled_qty, order_a(book).status) == (
+        D("1.5"),
+        OrderStatus.PARTIALLY_FILLED,
+    )
+
+
+def test_missing_from_looks_only_at_the_snapshots_symbols(book: LocalOrderBook) -> None:
+    eth = Symbol("ETHUSDC")
+    book.create(msgspec.structs.replace(submit("e"), symbol=eth))
+    book.apply(msgspec.structs.replace(status("e", 3, V.NEW), symbol=eth))
+    book.create(submit("a"))
+    book.apply(status("a", 7, V.NEW))
+    empty = OpenOrdersSnapshot(ts_event_ns=5, ts_recv_ns=5, symbols=(SYM,), orders=())
+    assert [o.client_order_id for o in book.missing_from(empty)] == ["a"]

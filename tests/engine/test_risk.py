@@ -790,3 +790,12 @@ def test_each_side_of_a_groups_exposure_is_checked(clock: TestClock, book: Local
     )
     one = oco("u", SYM, [limit(Side.SELL, D("1"), D(101)), limit(Side.SELL, D("0.5"), D(102))])
     assert why(check(risk, book, one)) is None  # -3: at the limit
+
+
+def test_a_group_takes_one_unit_of_the_rate_budget_per_order_it_sends(
+    clock: TestClock, book: LocalOrderBook
+) -> None:
+    risk = engine(clock, max_orders_per_second=3)
+    assert why(check(risk, book, two_buys("g", "1"))) is None  # 2 of 3
+    assert new(risk, book, "0.1") is None  # 3 of 3
+    assert new(risk, book, "0.1") == "order_rate"
