@@ -622,6 +622,12 @@ def _replaced(module: Any, **names: Any) -> Iterator[None]:
             setattr(module, name, value)
 
 
+# The strategy nodes' engine stages, µs, of the last repeat (every action, warm-up included):
+# decide = intent → planned, journal = the write-ahead commit, wire = to the bytes sent, ack =
+# the venue's reply, total = intent → reply.
+STAGES: dict[str, dict[str, dict[str, float]]] = {}
+
+
 class MmomsStrategyClient(Client):
     """The whole OMS (journal, risk, engine, gateway, user stream) in a :class:`mmoms.Node`,
     driven from a :class:`mmoms.Strategy`; in this process, on this loop."""
@@ -683,6 +689,13 @@ class MmomsStrategyClient(Client):
         _add_batch(out, await asyncio.wait_for(batch, BATCH_TIMEOUT_S))
 
     async def close(self) -> None:
+        if self.node.oms is not None:  # where the engine's time went (its own histograms)
+            latency = self.node.oms.metrics.latency
+            STAGES[self.label] = {
+                stage: {"p50": latency[stage].percentile(50) / 1000,
+                        "p99": latency[stage].percentile(99) / 1000}
+                for stage in ("decide", "journal", "wire", "ack", "total")
+            }  # fmt: skip
         self.node.stop()
         status = await asyncio.wait_for(self.task, 30)
         self._dir.cleanup()
@@ -928,6 +941,12 @@ async def run(args: argparse.Namespace, figures: Figures) -> None:
     if NautilusClient.info:
         figures.extra["nautilus"] = NautilusClient.info
     report(labels, pooled, p50s, server_p50s, server_last, figures)
+    if STAGES:
+        figures.extra["strategy_stages"] = STAGES
+        print("\nthe strategy nodes' engine stages, p50/p99 µs (last repeat, every action):")
+        for label, stages in STAGES.items():
+            shown = "  ".join(f"{k} {v['p50']:.0f}/{v['p99']:.0f}" for k, v in stages.items())
+            print(f"  {label}: {shown}")
 
 
 def _spread(values: list[float]) -> dict[str, float]:

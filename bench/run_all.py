@@ -67,7 +67,8 @@ def steps() -> list[Step]:
         Step("oms_overhead", "OMS overhead, bursts, offered load, profile", ["--samples", "10000",
              "--repeats", "3", "--profile"], ["--quick", "--profile"], script="oms_overhead.py"),
         Step("peers", "place / amend / cancel → ack, mmoms and peers", ["--cycles", "2000",
-             "--repeats", "3"], ["--quick"], script="peers.py"),
+             "--repeats", "3"], ["--quick"], script="peers.py",
+             timeout_s=1800.0),  # 12 clients, three of them whole nodes: ~8 min at 2000 cycles
         Step("gateway_latency", "gateway CPU cost; paced round trips; stream reconnect", [
              "--reconnects", "5"], ["--quick"], script="gateway_latency.py"),
         Step("sim_rest", "the simulator's own cost (REST)", [], ["--quick"],
@@ -530,6 +531,21 @@ def section_peers(r: Report) -> None:
     for note in d.get("notes", []):
         r.add(f"- {note}")
     r.add("")
+    stages = d.get("strategy_stages", {})
+    if stages:
+        r.add(
+            "Where the strategy nodes' time goes (the engine's own histograms, last repeat, every "
+            "action, p50 / p99 µs): decide = intent → planned; journal = the write-ahead commit "
+            "before sending; wire = to the bytes sent; ack = the venue's reply; total = intent → "
+            "reply (the strategy hears of it after the reply is journaled).",
+            "",
+            "| node | decide | journal | wire | ack | total |",
+            "|---|---:|---:|---:|---:|---:|",
+        )
+        for label, st in stages.items():
+            cells = " | ".join(f"{us(v['p50'])} / {us(v['p99'])}" for v in st.values())
+            r.add(f"| `{label}` | {cells} |")
+        r.add("")
     gw = r.data("gateway_latency").get("series", {})
     if gw:
         r.add(
