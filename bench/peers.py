@@ -20,7 +20,7 @@ Clients (each pointed at the simulator by base URL only, as in ``tests/sim/test_
                        decode the JSON), over REST and over the WS API — the floor under every
                        row; "above floor" is a library's own cost
 ``mmoms Strategy       the whole OMS: a ``mmoms.Node`` (venue kind ``binance`` at the simulator's
-(whole OMS)``          URLs; default SQLite FULL journal, risk, user stream; batching window 0)
+(whole OMS)``          URLs; defaults: SQLite FULL journal, batching window, risk, user stream)
                        driven from a ``mmoms.Strategy``: place / amend / cancel → ``on_order``
                        with OrderAccepted / OrderAmended / OrderCanceled
 ``mmoms Strategy       the same node with its journal at ``synchronous=NORMAL`` (not a default:
@@ -588,9 +588,10 @@ class StrategyPeer(MmomsStrategy):
 
 def _node_config(sim: SimProcess) -> Any:
     """A node of the kind ``binance`` pointed at the simulator by its URLs, as a user would
-    configure one; every default kept (the SQLite FULL journal among them) except the batching
-    window (0: send at once — a latency setting; the default 10 ms collects a requote) and the
-    limits (wide: the benchmark measures the engine, not its refusals)."""
+    configure one; every default kept (the SQLite FULL journal, the 10 ms batching window — a
+    lone action leaves at once, leading-edge) except the dead-man switch (off, the simulator's
+    default: its heartbeats are no order traffic) and the limits (wide: the benchmark measures
+    the engine, not its refusals)."""
     from mmoms.app.config import parse_config
 
     doc = {
@@ -599,7 +600,7 @@ def _node_config(sim: SimProcess) -> Any:
             "ws_api_url": f"{sim.ws}/ws-fapi/v1", "market_data_url": sim.ws,
         },
         "strategy": {"id": "bench", "symbols": [SYMBOL]},
-        "oms": {"batch_window_ms": 0, "dead_man_switch_ms": 0},
+        "oms": {"dead_man_switch_ms": 0},
         "risk": {
             "max_orders_per_second": 10**6,
             SYMBOL: {"max_order_qty": "1", "max_order_notional": "1000000000",

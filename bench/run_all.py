@@ -481,7 +481,8 @@ def section_peers(r: Report) -> None:
     r.add(
         "**Strategy-API rows** (the whole OMS, not a gateway): `mmoms Strategy (whole OMS)` is a "
         "`mmoms.Node` (venue kind `binance` pointed at the simulator; default SQLite FULL "
-        "journal, risk, engine, user stream; batching window 0) driven from a `mmoms.Strategy`; "
+        "journal, default batching window, risk, engine, user stream; dead-man switch off) "
+        "driven from a `mmoms.Strategy`; "
         "`NautilusTrader Strategy` is NautilusTrader "
         f"{nautilus.get('version', '(not run)')} (Python {nautilus.get('python', '?')}, "
         "`.venv-nautilus`, `bench/_nautilus_peer.py`) — a TradingNode with its Binance USDⓈ-M "
