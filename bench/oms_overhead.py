@@ -9,7 +9,8 @@ Binance replies and the venue costs microseconds, not a network round trip.
 Measured per action: ``intent`` (the strategy's call) → ``request`` (transport handed the
 bytes), with the batching window set to 0 (the window is a deliberate wait, reported apart).
 Journals: in memory (pure CPU cost), SQLite with ``synchronous=NORMAL`` (WAL: survives a
-process crash, not a power cut) and ``FULL`` (survives a power cut: one fsync per batch).
+process crash, not a power cut), ``FULL`` (survives a power cut: one fsync per batch) and
+durability ``process`` (NORMAL with the fsync group-committed behind the writer).
 
 Then sustained throughput: place + cancel intents as fast as the engine takes them for a few
 seconds, with the SQLite FULL journal; actions per second reaching the transport.
@@ -524,6 +525,10 @@ async def main_async(args: argparse.Namespace, figures: Figures) -> None:
             (
                 "sqlite FULL",
                 lambda i: SqliteJournalStore(Path(tmp) / f"f{i}.sqlite", synchronous="FULL"),
+            ),
+            (
+                "sqlite process",  # NORMAL, fsync behind the writer (journal/checkpointer.py)
+                lambda i: SqliteJournalStore(Path(tmp) / f"p{i}.sqlite", durability="process"),
             ),
         ]
         # Repeats interleave the journals (memory, NORMAL, FULL, memory, ...), each with a

@@ -263,6 +263,19 @@ def test_a_postgres_dsn_is_never_shown() -> None:
     assert "hunter2" not in str(info.value)
 
 
+def test_journal_durability_defaults_to_process_and_is_checked() -> None:
+    doc = sim_doc()
+    assert parse_config(doc).journal.durability == "process"
+    doc["journal"] = {"sqlite_path": "j.sqlite", "durability": "fsync"}
+    assert parse_config(doc).journal.durability == "fsync"
+    doc["journal"] = {"sqlite_path": "j.sqlite", "durability": "sometimes"}
+    with pytest.raises(ConfigError, match='durability: expected "process" or "fsync"'):
+        parse_config(doc)
+    doc["journal"] = {"postgres_dsn": "postgresql://db/x", "durability": "fsync"}
+    with pytest.raises(ConfigError, match="SQLite only"):
+        parse_config(doc)
+
+
 def test_a_config_error_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = (EXAMPLES / "sim.toml").read_text().replace('max_position = "0.1"', "max_position = 0.1")
     path = tmp_path / "bad.toml"

@@ -93,3 +93,15 @@ def test_the_call_time_check_is_not_a_venues_rule() -> None:
             check_client_order_id(bad)
     with pytest.raises(InvalidOrderError):
         check_client_order_id(long_but_ours, BINANCE_LIKE)
+
+
+def test_an_id_of_an_earlier_run_is_told_from_this_runs_and_from_strangers() -> None:
+    earlier = ClientOrderIdFactory("mm", 1_700_000_000_000)
+    now = ClientOrderIdFactory("mm", 1_700_000_005_000)
+    old = earlier.next()
+    assert now.made_before(old)
+    assert not now.made_before(now.next())  # this run's own
+    assert not now.made_before("mmx-abc-1")  # another prefix
+    assert not now.made_before("mm-abc")  # no counter
+    assert not now.made_before("mm-ab!-1")  # not the format's digits
+    assert not now.made_before("web_manual_1")

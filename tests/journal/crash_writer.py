@@ -36,8 +36,8 @@ def batch_for(first_seq: int, size: int) -> Batch:
     )
 
 
-async def main(path: str, size: int) -> None:
-    store = SqliteJournalStore(path)
+async def main(path: str, size: int, durability: str) -> None:
+    store = SqliteJournalStore(path, durability=durability, fsync_interval_s=0.005)
     await store.open()
     seq = await store.last_seq()
     while True:
@@ -47,4 +47,4 @@ async def main(path: str, size: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "fsync"))

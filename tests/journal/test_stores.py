@@ -131,6 +131,41 @@ async def test_sqlite_is_wal_and_fully_synchronous(sqlite_store: SqliteJournalSt
 
 
 @pytest.mark.asyncio
+async def test_durability_process_commits_before_the_fsync_and_syncs_behind(
+    tmp_path: Path,
+) -> None:
+    """``process``: the writer's commits return once SQLite has handed them to the OS
+    (NORMAL) and it never checkpoints itself (no fsync on the commit path); the checkpointer's
+    own connection does it, and closing leaves everything in the database (the WAL emptied)."""
+    path = tmp_path / "p.sqlite"
+    store = SqliteJournalStore(path, durability="process", fsync_interval_s=60)
+    await store.open()
+    sync = await store._call(lambda: store._db().execute("PRAGMA synchronous").fetchone())
+    auto = await store._call(lambda: store._db().execute("PRAGMA wal_autocheckpoint").fetchone())
+    assert (sync, auto) == ((1,), (0,))  # NORMAL, no checkpoint by the writer
+    await store.commit(Batch(records=[rec(s) for s in range(1, 501)]))
+    assert _wal_size(path) > 0  # committed, not yet checkpointed
+    await store.close()
+    assert _wal_size(path) == 0  # checkpointed at close (the WAL emptied, or gone)
+    reopened = SqliteJournalStore(path, create=False)
+    await reopened.open()
+    try:
+        assert [r.seq for r in await read_all(reopened)] == list(range(1, 501))
+    finally:
+        await reopened.close()
+
+
+def _wal_size(path: Path) -> int:
+    wal = Path(f"{path}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_an_unknown_durability_is_refused() -> None:
+    with pytest.raises(ValueError, match="durability"):
+        SqliteJournalStore("x.sqlite", durability="sometimes")
+
+
+@pytest.mark.asyncio
 async def test_sqlite_runs_every_call_in_one_worker_thread(
     sqlite_store: SqliteJournalStore,
 ) -> None:

@@ -7,7 +7,8 @@ Layout (``examples/*.toml`` show every key with its default)::
     [venue]          kind = "sim" | "binance-testnet" | "binance"; order_transport = "rest" | "ws";
                      recv_window_ms, request_timeout_s; rest_url, stream_url, ws_api_url,
                      market_data_url (real venues only); seed (sim only)
-    [journal]        sqlite_path = "..."  |  postgres_dsn = "..." (+ postgres_schema)
+    [journal]        sqlite_path = "..." (+ durability = "process" | "fsync")
+                     |  postgres_dsn = "..." (+ postgres_schema)
     [oms]            batch_window_ms, reconcile_interval_s, allow_amend, client_id_prefix,
                      dead_man_switch_ms, stop_timeout_s, flatten_overfill
     [risk]           max_orders_per_second, hard_position_multiple, max_anomalies
@@ -106,6 +107,9 @@ class JournalSettings:
     sqlite_path: Path | None = None  # None and no DSN: the runner picks a default path
     postgres_dsn: str | None = field(default=None, repr=False)
     postgres_schema: str = "public"
+    # SQLite: "process" (default) — a request leaves once its batch is in the OS's hands, the
+    # fsync follows behind (mmoms.journal.checkpointer); "fsync" — once it is on disk.
+    durability: str = "process"
 
     def describe(self) -> str:
         """Where the journal is, for people; never includes the DSN (it may hold a password)."""
@@ -225,6 +229,11 @@ def _journal(t: Table) -> JournalSettings:
     path = t.string("sqlite_path", "")
     dsn = t.string("postgres_dsn", "", secret=True)
     schema = t.string("postgres_schema", "public")
+    durability = t.string("durability", "process")
+    if durability not in ("process", "fsync"):
+        raise t.error("durability", f'expected "process" or "fsync", got {durability!r}')
+    if "durability" in t.data and dsn:
+        raise t.error("durability", "SQLite only (PostgreSQL commits are synchronous)")
     if path and dsn:
         raise t.error("postgres_dsn", "give either sqlite_path or postgres_dsn, not both")
     if "postgres_schema" in t.data and not dsn:
@@ -232,7 +241,7 @@ def _journal(t: Table) -> JournalSettings:
     if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", schema):
         raise t.error("postgres_schema", f"expected a lower-case SQL name, got {schema!r}")
     t.finish()
-    return JournalSettings(Path(path) if path else None, dsn or None, schema)
+    return JournalSettings(Path(path) if path else None, dsn or None, schema, durability)
 
 
 def _risk(t: Table, symbols: tuple[Symbol, ...]) -> RiskConfig:

@@ -111,7 +111,9 @@ def open_store(config: RunConfig, override: str | None) -> tuple[JournalStore, s
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise StartError(f"cannot make the journal's directory {path.parent}: {reason}") from None
-    return SqliteJournalStore(path, program=PROGRAM), str(path)
+    durability = config.journal.durability
+    sqlite = SqliteJournalStore(path, program=PROGRAM, durability=durability)
+    return sqlite, str(path)  # the ready line's journal= field: one token
 
 
 async def until_reconciled(

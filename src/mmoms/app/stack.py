@@ -154,7 +154,7 @@ async def start_embedded(
         if journal_path is None:
             raise ValueError("either a journal path or a store is needed")
         journal_path.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteJournalStore(journal_path)
+        store = SqliteJournalStore(journal_path, durability="process")  # the node default
     oms = OrderManager(gateway, store, oms_config or demo_oms_config(), clock=clock or LiveClock())
     try:
         await oms.start()

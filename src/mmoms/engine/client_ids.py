@@ -74,6 +74,7 @@ class ClientOrderIdFactory:
         if not sep:
             session = session.rjust(len(_encode(_SESSION_MAX_MS, digits)), digits[0])
         self._head = f"{prefix}{sep}{session}{sep}"
+        self._mark, self._sep, self._session_width = f"{prefix}{sep}", sep, len(session)
         if len(self._head) + COUNTER_ROOM > rule.max_len:
             raise ValueError(
                 f"client ids {self._head}<counter> do not fit the venue's {rule.max_len} "
@@ -97,6 +98,20 @@ class ClientOrderIdFactory:
     def owns(self, client_order_id: str) -> bool:
         """True for ids of this factory's session."""
         return client_order_id.startswith(self._head)
+
+    def made_before(self, client_order_id: str) -> bool:
+        """True for an id this format made in an earlier session (an earlier run of this
+        engine under the same prefix): ``<prefix><sep><session><sep><counter>``, all digits."""
+        if not client_order_id.startswith(self._mark) or self.owns(client_order_id):
+            return False
+        rest, digits = client_order_id[len(self._mark) :], self._digits
+        if self._sep:
+            session, sep, counter = rest.partition(self._sep)
+        else:
+            session, sep, counter = rest[: self._session_width], "", rest[self._session_width :]
+        if not session or not counter or (self._sep and not sep):
+            return False
+        return all(c in digits for c in session) and all(c in digits for c in counter)
 
 
 def is_valid(client_order_id: str, rule: ClientIdRule = ANY_VENUE_CLIENT_ID) -> bool:

@@ -189,8 +189,9 @@ class OrderManager:
         )  # fmt: skip
         self._followups = followups = Followups(writer, config, metrics)
         reconciler = Reconciler(
-            writer, followups, config, metrics, conditional_apart=caps.stops_kept_apart
-        )
+            writer, followups, config, metrics, conditional_apart=caps.stops_kept_apart,
+            made_before=self._ids.made_before,
+        )  # fmt: skip
         stream = StreamHandler(writer, timings, metrics, clock)
         self._replies = ReplyHandler(writer, followups, timings, config, metrics, clock)
         self._tasks = tasks = VenueTasks(gateway, background, config, clock)

@@ -31,6 +31,12 @@ ask (a ``Fetch*`` effect) and merges the answers; it never awaits.
   id), not through the algo service, whose replies do not say how that order ended (see
   :mod:`mmoms.engine.groups`); the book asks for it (a :class:`QueryWanted`) when the algo
   service says the stop is done without proving how.
+* **Orphans**: an open order the venue lists under a client id this engine made in an earlier
+  run, which the journal does not know — its record was lost with the journal's unsynced tail
+  (an operating-system crash under durability ``process``, :mod:`mmoms.journal.checkpointer`)
+  — is cancelled at once and the difference journaled: nobody would manage it otherwise. The
+  client id prefix names this engine on the account: two engines sharing one prefix on one
+  account would cancel each other's orders (the configuration says so).
 * **Backfill**: an order whose filled quantity is ahead of the fills we hold lost a fill on the
   stream; the symbol's trades since that order are fetched and matched to our orders by venue
   order id, and the book counts each trade once. An order whose venue order id we do not know
@@ -41,12 +47,16 @@ ask (a ``Fetch*`` effect) and merges the answers; it never awaits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from mmoms.core.clock import NANOS_PER_SECOND
+from mmoms.core.commands import CancelOrder
 from mmoms.core.enums import OrderStatus
+from mmoms.core.fsm import Trigger
 from mmoms.core.ids import ClientOrderId, Symbol
 from mmoms.core.order import Order
 from mmoms.core.reports import OrderNotFoundReport
+from mmoms.engine.batcher import Flight
 from mmoms.engine.book_writer import BookWriter
 from mmoms.engine.config import OmsConfig
 from mmoms.engine.followups import Followups
@@ -62,6 +72,7 @@ from mmoms.engine.messages import (
     QueryWanted,
     ReconcileMsg,
     ReconcileWanted,
+    Send,
     StreamReleased,
 )
 from mmoms.engine.metrics import OmsMetrics
@@ -99,6 +110,7 @@ class Reconciler:
         metrics: OmsMetrics,
         *,
         conditional_apart: bool,
+        made_before: Callable[[str], bool],
     ) -> None:
         self._writer = book_writer
         self._followups = followups
@@ -112,6 +124,7 @@ class Reconciler:
         self._backfill_again: dict[Symbol, int] = {}
         # The venue keeps conditional orders apart from its order book until they trigger.
         self._apart = conditional_apart
+        self._made_before = made_before  # an id of ours from an earlier run (orphans)
 
     # -- queries ----------------------------------------------------------------------------------
 
@@ -216,6 +229,7 @@ class Reconciler:
         for report in msg.waiting:
             writer.apply(report)
         differences = describe_changes(before, order_fingerprints(book))
+        out += self._cancel_orphans(differences)
         listed = [r.client_order_id for r in msg.waiting]
         missing = book.missing_from(msg.snapshot, apart=self._apart)
         missing += missing_waiting(book, msg.waiting_symbols, listed)
@@ -240,6 +254,21 @@ class Reconciler:
         if self._reconcile_again is not None:
             again, self._reconcile_again = self._reconcile_again, None
             out += self.on_reconcile_wanted(ReconcileWanted(again))
+        return out
+
+    def _cancel_orphans(self, differences: list[str]) -> Decisions:
+        """Cancel every open order of ours from an earlier run the journal does not know."""
+        writer = self._writer
+        out: Decisions = []
+        for order in writer.book.open_orders():
+            cid = order.client_order_id
+            if not order.external or not self._made_before(cid) or order.status.is_in_flight:
+                continue
+            log.warning("orphan %s: ours, unknown to the journal: cancelling it", cid)
+            differences.append(f"{cid}: ours (an earlier run) but not in the journal: cancelled")
+            writer.mark(order, Trigger.CANCEL_SENT, "orphan: unknown to the journal")
+            cancel = CancelOrder(ts_ns=writer.now, client_order_id=cid, symbol=order.symbol)
+            out.append(Send(Flight(order.symbol, (cancel,))))
         return out
 
     def _stuck_in_flight(self) -> list[Order]:

@@ -76,6 +76,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mmoms.core.clock import Clock, LiveClock
+from mmoms.journal.checkpointer import Checkpointer
 from mmoms.journal.ownership import SidecarLock, this_process
 from mmoms.journal.sqlite_support import (
     INSERT_META,
@@ -124,11 +125,30 @@ class SqliteJournalStore:
         synchronous: str = "FULL",
         read_only: bool = False,
         program: str | None = None,
+        durability: str | None = None,
+        fsync_interval_s: float = 0.05,
     ) -> None:
+        """``durability`` (overrides ``synchronous``): ``"fsync"`` — a commit returns once it is
+        on disk (``synchronous=FULL``); ``"process"`` — once the operating system has it
+        (``NORMAL``), fsynced behind the writer every ``fsync_interval_s``
+        (:mod:`mmoms.journal.checkpointer` says what each survives).
+
+        Raises:
+            ValueError: an unknown level or mode.
+        """
         if keep_snapshots < 1:
             raise ValueError("keep_snapshots must be at least 1")
+        if durability not in (None, "fsync", "process"):
+            raise ValueError(f"unknown durability {durability!r} (fsync, process)")
+        if durability is not None:
+            synchronous = "FULL" if durability == "fsync" else "NORMAL"
         if synchronous not in ("FULL", "EXTRA", "NORMAL", "OFF"):
             raise ValueError(f"unknown synchronous level {synchronous!r}")
+        self._checkpointer = (
+            Checkpointer(Path(path), fsync_interval_s)
+            if durability == "process" and not read_only
+            else None
+        )
         self.path = Path(path)
         self.read_only = read_only
         self._create = create and not read_only
@@ -176,6 +196,8 @@ class SqliteJournalStore:
             self._worker.stop()
             self._worker = None
             raise
+        if self._checkpointer is not None:
+            self._checkpointer.start()
 
     def _open_sync(self) -> None:
         if not self._create and not self.path.is_file():
@@ -211,6 +233,8 @@ class SqliteJournalStore:
             if not self.read_only:
                 conn.execute(META)  # a journal from before identities gains the table
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            if self._checkpointer is not None:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
         except sqlite3.Error as exc:
             conn.close()
             raise JournalError(f"{self.path} is not a readable journal: {exc}") from None
@@ -222,6 +246,8 @@ class SqliteJournalStore:
     async def close(self) -> None:
         if self._worker is None:
             return
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         try:
             await self._call(self._close_sync)
         finally:
@@ -231,6 +257,8 @@ class SqliteJournalStore:
     def _close_sync(self) -> None:
         try:
             if self._conn is not None:
+                if self._checkpointer is not None:  # everything on disk before we let go
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
                 self._conn.close()
                 self._conn = None
         finally:
