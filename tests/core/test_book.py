@@ -28,7 +28,13 @@ from mmoms.core.events import (
 )
 from mmoms.core.fsm import InvalidTransitionError, Trigger
 from mmoms.core.ids import ClientOrderId, Symbol, VenueOrderId
-from mmoms.core.reports import OpenOrdersSnapshot, OrderNotFoundReport, ReportSource
+from mmoms.core.reports import (
+    BalanceReport,
+    OpenOrdersSnapshot,
+    OrderNotFoundReport,
+    PositionReport,
+    ReportSource,
+)
 
 from .factories import MS, SYM, fill, status, stop_loss, submit
 
@@ -708,3 +714,124 @@ def test_missing_from_looks_only_at_the_snapshots_symbols(book: LocalOrderBook) 
     book.apply(status("a", 7, V.NEW))
     empty = OpenOrdersSnapshot(ts_event_ns=5, ts_recv_ns=5, symbols=(SYM,), orders=())
     assert [o.client_order_id for o in book.missing_from(empty)] == ["a"]
+
+
+def test_a_new_order_is_tracked_with_every_term_of_its_command(book: LocalOrderBook) -> None:
+    cmd = msgspec.structs.replace(
+        submit("a", qty="2", price="99", side=Side.SELL),
+        time_in_force=TimeInForce.GTX,
+        reduce_only=True,
+        position_side=PositionSide.SHORT,
+    )
+    (created,) = book.create(cmd, tag="ask1")
+    assert created == OrderCreated(
+        ts_ns=created.ts_ns,
+        client_order_id=A,
+        symbol=SYM,
+        status=OrderStatus.PENDING_NEW,
+        side=Side.SELL,
+        order_type=OrderType.LIMIT,
+        quantity=D(2),
+        price=D(99),
+        time_in_force=TimeInForce.GTX,
+        reduce_only=True,
+        position_side=PositionSide.SHORT,
+        tag="ask1",
+    )
+    order = order_a(book)
+    assert (order.price, order.time_in_force, order.reduce_only, order.position_side) == (
+        D(99),
+        TimeInForce.GTX,
+        True,
+        PositionSide.SHORT,
+    )
+
+
+def test_an_inactive_order_is_not_open(book: LocalOrderBook) -> None:
+    (created,) = book.create(submit("a"), inactive=True)
+    assert created.status is OrderStatus.INACTIVE
+    assert order_a(book).status is OrderStatus.INACTIVE
+    assert book.open_count(SYM) == 0
+
+
+def test_a_report_that_is_not_an_amend_is_not_told_as_one(book: LocalOrderBook) -> None:
+    book.create(submit("a", price="100"))
+    (event,) = book.apply(status("a", 7, V.NEW, price="101"))  # the venue's price wins
+    assert event == OrderAccepted(
+        ts_ns=MS, client_order_id=A, symbol=SYM, status=OrderStatus.NEW, venue_order_id=7
+    )
+    assert order_a(book).price == D(101)
+
+
+def test_the_venues_rejection_and_fills_are_told_exactly(book: LocalOrderBook) -> None:
+    book.create(submit("a"))
+    assert book.apply(status("a", 7, V.REJECTED, ts_ms=2)) == [
+        OrderRejected(
+            ts_ns=2 * MS,
+            client_order_id=A,
+            symbol=SYM,
+            status=OrderStatus.REJECTED,
+            reason="by venue",
+        )
+    ]
+    book.create(submit("b", qty="2"))
+    f = msgspec.structs.replace(
+        fill("b", 8, 1, "0.5", price="99", ts_ms=3), commission=D("0.01"), commission_asset="BNB"
+    )
+    (filled,) = book.apply(f)
+    assert filled == OrderFilled(
+        ts_ns=3 * MS,
+        client_order_id=ClientOrderId("b"),
+        symbol=SYM,
+        status=OrderStatus.PARTIALLY_FILLED,
+        trade_id=f.trade_id,
+        side=Side.BUY,
+        last_qty=D("0.5"),
+        last_price=D(99),
+        filled_qty=D("0.5"),
+        commission=D("0.01"),
+        commission_asset="BNB",
+        liquidity=f.liquidity,
+    )
+
+
+def test_anomaly_reasons_say_what_was_refused(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="1"))
+    (over,) = book.apply(status("a", 7, V.PARTIALLY_FILLED, "2"))
+    assert isinstance(over, OrderAnomaly)
+    assert over.reason == "report filled 2 > quantity 1"
+    book.apply(fill("a", 7, 1, "0.6"))
+    (fill_over,) = book.apply(fill("a", 7, 2, "0.5"))
+    assert isinstance(fill_over, OrderAnomaly)
+    assert fill_over.reason == "trade 2 would overfill the order"
+
+
+def test_position_and_balance_reports_are_kept_as_they_came(book: LocalOrderBook) -> None:
+    pos = PositionReport(
+        ts_event_ns=1,
+        ts_recv_ns=1,
+        symbol=SYM,
+        position_side=PositionSide.LONG,
+        quantity=D(2),
+        entry_price=D(100),
+    )
+    bal = BalanceReport(ts_event_ns=1, ts_recv_ns=1, asset="USDC", wallet_balance=D(10))
+    assert book.apply(pos) == []
+    assert book.apply(bal) == []
+    assert book.venue_positions == {(SYM, PositionSide.LONG): pos}
+    assert book.balances == {"USDC": bal}
+
+
+def test_a_restored_book_finds_its_orders_by_venue_id_and_keeps_their_terms(
+    book: LocalOrderBook,
+) -> None:
+    cmd = msgspec.structs.replace(submit("a"), position_side=PositionSide.LONG)
+    book.create(cmd)
+    book.apply(status("a", 7, V.NEW))
+    book.create(submit("b"))  # no venue id yet
+    restored = LocalOrderBook.restore(book.snapshot(), TestClock())
+    order = restored.get(SYM, A)
+    assert order is not None
+    assert restored.by_venue_id(SYM, VenueOrderId(7)) is order
+    assert order.position_side is PositionSide.LONG
+    assert restored.state_hash() == book.state_hash()
