@@ -63,7 +63,53 @@ TABLE_TIMEOUT_S = 600
 
 # Mutants that behave exactly like the original (no test can kill them), by name, with the
 # reason. docs/mutation.md explains each group. The adjusted score leaves them out.
-EQUIVALENT: dict[str, str] = {}
+_RISK, _BOOK, _DIFF, _STEP = (
+    "mmoms.engine.risk.x\u01c1RiskEngine\u01c1",
+    "mmoms.core.book.x\u01c1LocalOrderBook\u01c1",
+    "mmoms.engine.diff.x_",
+    "mmoms.contingent.step.x\u01c1Step\u01c1",
+)
+_ONE_SLOT = "at most one slot is open and not being canceled, the last: j + 1 == j + 2 == len"
+_TRUTH = "only the counter's truth (or sign) is read"
+EQUIVALENT: dict[str, str] = {
+    f"{_RISK}_reduce_only__mutmut_7": "position > 0 vs >= 0: position == 0 returned just before",
+    f"{_RISK}check_amend__mutmut_28": "no order type for the band: only MARKET is unbanded, "
+    "and only LIMIT orders are amended",
+    f"{_RISK}check_group__mutmut_49": "no order type for the band: a MARKET leg has neither "
+    "price nor trigger price, so the band is skipped anyway",
+    f"{_BOOK}_apply_not_found__mutmut_19": "partially_filled only resolves WORKING; NOT_FOUND "
+    "leads to REJECTED",
+    f"{_BOOK}_apply_not_found__mutmut_23": "as _19",
+    f"{_DIFF}_closest__mutmut_25": "order.price or ...: never falsy there (_within refused a "
+    "priceless order; a limit price is positive)",
+    f"{_DIFF}_closest__mutmut_26": "as _25",
+    f"{_DIFF}diff_side__mutmut_50": "sign 2 instead of 1: sort keys scaled, same order",
+    f"{_DIFF}diff_side__mutmut_53": "sign -2 instead of -1: sort keys scaled, same order",
+    f"{_DIFF}diff_side__mutmut_59": "o.price or 1: only a priceless order (never amendable, "
+    "not LIMIT) moves, within the cancels",
+    f"{_STEP}_cancel_open__mutmut_15": _ONE_SLOT,
+    f"{_STEP}_resize__mutmut_23": _ONE_SLOT,
+    f"{_STEP}_resize__mutmut_60": _ONE_SLOT,
+    f"{_STEP}_cancel_open__mutmut_17": "replaces the leg by an equal one (identity only)",
+    f"{_STEP}_ingest_flatten__mutmut_13": "filled_qty >= filled: assigns the value it has",
+    f"{_STEP}ingest__mutmut_21": "filled_qty >= filled: assigns the value it has",
+    f"{_STEP}_settle_live__mutmut_4": "working -2: only working < 0 is read",
+    f"{_STEP}_settle_live__mutmut_9": _TRUTH,
+    f"{_STEP}_settle_live__mutmut_10": _TRUTH,
+    f"{_STEP}_settle_live__mutmut_11": _TRUTH,
+    f"{_STEP}_beyond_design__mutmut_10": "design negated: only abs(design) is read",
+    f"{_STEP}_beyond_design__mutmut_23": "beyond == 0 returns 0 either way",
+    f"{_STEP}_beyond_design__mutmut_27": "actual is never 0 when beyond > 0",
+    f"{_STEP}_overfill__mutmut_24": "beyond is never 0 there (no flatten when it is)",
+    f"{_BOOK}_attach_fill__mutmut_52": "partially_filled only resolves WORKING; a fill's "
+    "trigger (PARTIALLY_FILLED / FILLED) never leads there",
+    f"{_BOOK}_attach_fill__mutmut_56": "as _52",
+    f"{_RISK}_plain_resting__mutmut_18": "sum() from int 0 instead of Decimal(0): equal values",
+    f"{_STEP}_settle_waiting__mutmut_67": "going live reported as settling: one more pass of "
+    "finish(), which changes nothing",
+    f"{_STEP}_status__mutmut_17": "traded None instead of False: same truth",
+    "_EXPIRED, _REJECTED[swapped]": "both are read only in one symmetric `or`",
+}
 
 
 @dataclass
