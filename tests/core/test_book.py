@@ -835,3 +835,53 @@ def test_a_restored_book_finds_its_orders_by_venue_id_and_keeps_their_terms(
     assert restored.by_venue_id(SYM, VenueOrderId(7)) is order
     assert order.position_side is PositionSide.LONG
     assert restored.state_hash() == book.state_hash()
+
+
+def test_a_new_order_is_stamped_with_its_creation_time() -> None:
+    clock = TestClock()
+    book = LocalOrderBook(clock)
+    book.create(submit("a"))
+    assert (order_a(book).created_ns, order_a(book).updated_ns) == (clock.time_ns(),) * 2
+
+
+def test_a_restored_book_still_attaches_a_fill_that_came_before_its_order(
+    book: LocalOrderBook,
+) -> None:
+    book.apply(fill("ext", 99, 5, "0.3"))
+    restored = LocalOrderBook.restore(book.snapshot(), TestClock())
+    events = restored.apply(status("ext", 99, V.PARTIALLY_FILLED, "0.3"))
+    assert [type(e) for e in events] == [OrderAdopted, OrderFilled]
+    assert restored.position(SYM) == D("0.3")
+
+
+def test_a_fill_of_an_order_we_inferred_rejected_makes_it_live_again(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a", qty="2"))
+    book.mark(SYM, A, Trigger.REJECTED, "refused")  # our inference: the venue fills it anyway
+    (filled,) = book.apply(fill("a", 7, 1, "0.5"))
+    assert isinstance(filled, OrderFilled)
+    assert order_a(book).status is OrderStatus.PARTIALLY_FILLED  # its remainder rests
+    assert book.open_orders(SYM) == [order_a(book)]
+    assert (order_a(book).filled_qty, book.position(SYM)) == (D("0.5"), D("0.5"))
+
+
+def test_a_fill_the_state_machine_refuses_is_kept_and_reported(book: LocalOrderBook) -> None:
+    book.create(submit("a", qty="2"), inactive=True)  # never sent: a fill is not possible
+    filled, anomaly = book.apply(fill("a", 7, 1, "0.5"))
+    assert isinstance(filled, OrderFilled)
+    assert isinstance(anomaly, OrderAnomaly)
+    assert anomaly.reason == (
+        "fill kept, status left as is: no transition from INACTIVE on PARTIALLY_FILLED"
+    )
+    assert (order_a(book).status, book.position(SYM)) == (OrderStatus.INACTIVE, D("0.5"))
+
+
+def test_a_duplicate_ack_with_new_terms_is_an_update_not_an_acceptance(
+    book: LocalOrderBook,
+) -> None:
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2", ts_ms=1))
+    (event,) = book.apply(status("a", 7, V.NEW, qty="3", ts_ms=2))
+    assert type(event) is OrderUpdated
+    assert order_a(book).quantity == D(3)

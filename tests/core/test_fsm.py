@@ -106,6 +106,9 @@ EXPECTED: dict[tuple[S, Trigger], S | str] = {
     (S.REJECTED, T.CANCEL_NOT_FOUND): S.REJECTED,
     # The venue holds it after all (a rejection we inferred): never orphan a live order.
     (S.REJECTED, T.ACCEPTED): S.NEW,
+    # ...or fills it (a rejection we inferred): the remainder is live, the fill a fact.
+    (S.REJECTED, T.PARTIALLY_FILLED): S.PARTIALLY_FILLED,
+    (S.REJECTED, T.FILLED): S.FILLED,
 }
 
 
@@ -159,7 +162,7 @@ def test_terminal_states_stay_terminal_except_a_live_order_the_venue_holds() -> 
         for p, t in EXPECTED.items()
         if p[0].is_terminal and not resolved(t, partially_filled=True).is_terminal
     ]
-    assert leaving == [(S.REJECTED, T.ACCEPTED)]
+    assert leaving == [(S.REJECTED, T.ACCEPTED), (S.REJECTED, T.PARTIALLY_FILLED)]
 
 
 def test_cancel_not_found_never_makes_an_order_live() -> None:

@@ -139,6 +139,8 @@ TRANSITIONS: Final[dict[tuple[S, Trigger], Target]] = {
     (S.REJECTED, T.CANCEL_NOT_FOUND):       S.REJECTED,          # -2011 for a new order that was rejected
     (S.REJECTED, T.REJECTED):               S.REJECTED,
     (S.REJECTED, T.ACCEPTED):               S.NEW,               # the venue holds it after all: never orphan a live order
+    (S.REJECTED, T.PARTIALLY_FILLED):       S.PARTIALLY_FILLED,  # ...and fills it: its remainder is live
+    (S.REJECTED, T.FILLED):                 S.FILLED,            # a complete fill is a fact
 }
 # fmt: on
 
