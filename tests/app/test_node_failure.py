@@ -46,7 +46,11 @@ def test_a_dead_engine_stops_the_node_loudly_and_sweeps_the_venue(
         async def broken(batch: Batch) -> None:
             raise JournalError("disk I/O error")
 
+        def broken_now(batch: Batch) -> None:
+            raise JournalError("disk I/O error")
+
         oms._store.commit = broken  # type: ignore[method-assign]
+        oms._store.commit_now = broken_now  # type: ignore[attr-defined]  # durability "process"
 
     async def main() -> int:
         breaker = asyncio.create_task(break_the_disk())

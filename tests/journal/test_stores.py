@@ -76,6 +76,24 @@ class TestSqliteStore(JournalStoreContract):
             await store.close()
 
 
+class TestSqliteProcessStore(TestSqliteStore):
+    """Durability ``process``: commits on the caller's thread, fsync behind; the same contract."""
+
+    @pytest_asyncio.fixture
+    async def opener(self, tmp_path: Path) -> AsyncIterator[Opener]:
+        opened: list[SqliteJournalStore] = []
+
+        async def open_store() -> JournalStore:
+            store = SqliteJournalStore(tmp_path / "journal.sqlite", durability="process")
+            opened.append(store)
+            await store.open()
+            return store
+
+        yield open_store
+        for store in opened:
+            await store.close()
+
+
 @pytest.mark.postgres
 class TestPostgresStore(JournalStoreContract):
     @pytest_asyncio.fixture

@@ -22,8 +22,9 @@ requests they would have sent, exactly as a crash before a synchronous commit di
   engine (as before): nothing of it or after it is released; :attr:`failed` is raised by the
   loop (:meth:`check`).
 * Backpressure: the loop awaits :meth:`drain` when too many records wait for a commit.
-* A store that keeps the journal in process memory (``commit_now``) is committed inline: no
-  task, no hop, the same order.
+* A store whose commit costs no wait (``commit_now``: the in-memory store, and SQLite with
+  durability ``process``, whose fsync runs behind it) is committed inline: no task, no hop,
+  the same order.
 * ``on_caught_up`` runs when everything sealed is durable — the one moment the book equals the
   journal (batch listeners read the book there).
 
@@ -73,7 +74,6 @@ class CommitPipeline:
     ) -> None:
         """``wake`` tells the loop that a commit failed (it may be waiting on its queue)."""
         self._store = store
-        self._commit_now: Callable[[Batch], None] | None = getattr(store, "commit_now", None)
         self._on_durable = on_durable
         self._on_caught_up = on_caught_up
         self._monotonic_ns = monotonic_ns
@@ -100,8 +100,8 @@ class CommitPipeline:
             return  # an empty batch: the listeners hear of the catch-up anyway
         if not sealed.batch:
             self._release([sealed])
-        elif self._commit_now is not None:
-            self._commit_now(sealed.batch)  # in memory: durable as far as it goes, at once
+        elif (commit_now := getattr(self._store, "commit_now", None)) is not None:
+            commit_now(sealed.batch)  # in memory, or in the OS's hands: as durable as it gets
             self._release([sealed])
         else:
             self._start([sealed])

@@ -149,6 +149,12 @@ class SqliteJournalStore:
             if durability == "process" and not read_only
             else None
         )
+        # With no fsync on the commit path a commit is a write into the OS's cache: done on the
+        # caller's thread, on a connection of its own, it costs no thread hop (the engine's
+        # CommitPipeline calls ``commit_now`` inline, as for the in-memory store).
+        self._inline: sqlite3.Connection | None = None
+        if self._checkpointer is not None:
+            self.commit_now = self._commit_inline
         self.path = Path(path)
         self.read_only = read_only
         self._create = create and not read_only
@@ -197,6 +203,7 @@ class SqliteJournalStore:
             self._worker = None
             raise
         if self._checkpointer is not None:
+            self._inline = self._connect_inline()
             self._checkpointer.start()
 
     def _open_sync(self) -> None:
@@ -246,6 +253,9 @@ class SqliteJournalStore:
     async def close(self) -> None:
         if self._worker is None:
             return
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         if self._checkpointer is not None:
             self._checkpointer.stop()
         try:
@@ -277,11 +287,29 @@ class SqliteJournalStore:
                 SQLite failed (nothing is written).
         """
         self._writable()
-        if batch:
+        if not batch:
+            return
+        if self._checkpointer is not None:
+            self._commit_inline(batch)
+        else:
             await self._call(self._commit_sync, batch)
 
-    def _commit_sync(self, batch: Batch) -> None:
-        db = self._db()
+    def _connect_inline(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
+        return conn
+
+    def _commit_inline(self, batch: Batch) -> None:
+        """Durability ``process``: the commit on the caller's thread (same errors as
+        :meth:`commit`)."""
+        if self._inline is None:
+            raise JournalError(f"the journal store {self.path} is not open")
+        self._commit_sync(batch, self._inline)
+
+    def _commit_sync(self, batch: Batch, db: sqlite3.Connection | None = None) -> None:
+        db = db or self._db()
         try:
             with immediate(db):
                 write_batch(db, batch, self._clock.time_ns)
