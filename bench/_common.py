@@ -288,8 +288,9 @@ async def marks(rest: str, symbols: Sequence[str]) -> dict[str, Any]:
 async def start_oms(
     sim: SimProcess, account: Account, symbols: Sequence[str], journal: Path, **oms: Any
 ) -> tuple[Any, asyncio.Task[None]]:
-    """A gateway (REST, user stream on) and an OMS with a SQLite FULL journal, started and
-    running; wide risk limits (the benchmarks measure the engine, not its refusals)."""
+    """A gateway (REST, user stream on) and an OMS with the node's default journal (SQLite,
+    durability "process": app/config.py JournalSettings), started and running; wide risk limits
+    (the benchmarks measure the engine, not its refusals)."""
     from decimal import Decimal
 
     from mmoms.app.stack import demo_oms_config
@@ -316,7 +317,7 @@ async def start_oms(
         BinanceConfig.local(sim.rest, sim.ws),
         Credentials.hmac(account.api_key, account.api_secret),
     )
-    manager = OrderManager(gateway, SqliteJournalStore(journal), config)
+    manager = OrderManager(gateway, SqliteJournalStore(journal, durability="process"), config)
     await manager.start()
     for symbol, mark in (await marks(sim.rest, symbols)).items():
         manager.set_reference_price(Symbol(symbol), mark)

@@ -15,9 +15,13 @@ is the simulator's sans-I/O exchange, called in-process (no sockets), as in
 ``bench/oms_overhead.py``. The fill is synthetic (the leg stays on the venue, removed after
 each sample); the cancel is real.
 
-Journals: in memory (the CPU cost alone), SQLite ``synchronous=NORMAL`` (WAL: survives a
-process crash) and ``FULL`` (durable: survives a power cut, one fsync per commit). Figures
-are printed (and written as JSON with ``--json``), never asserted.
+Journals: SQLite durability ``process`` — **the node's default** (WAL, ``synchronous=NORMAL``,
+committed on the engine's own thread, fsynced behind the writer by a checkpoint thread:
+``mmoms.journal.checkpointer``) — which the goal is judged on; then for comparison in memory
+(the CPU cost alone: the floor), SQLite ``synchronous=NORMAL`` (WAL: survives a process crash,
+commits on the store's worker thread) and ``FULL`` (durability ``fsync``: survives a power cut,
+one fsync per commit). Figures are printed (and written as JSON with ``--json``), never
+asserted.
 
     .venv/bin/python bench/group_wire_bench.py [--samples 2000] [--quick] [--json PATH]
 """
@@ -53,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.oms_overhead import InProcessVenue, make_oms
 
 NAME = "group_wire"
+DEFAULT = "sqlite process (default)"  # the node's journal: app/config.py JournalSettings
 GOAL_P99_US = 200.0
 BTC = Symbol("BTCUSDC")
 S = StrategyId("bench")
@@ -158,17 +163,18 @@ async def measure(samples: int) -> dict[str, dict[str, float]]:
     series: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         stores: list[tuple[str, Callable[[], JournalStore]]] = [
+            (DEFAULT, lambda: SqliteJournalStore(Path(tmp) / "p.db", durability="process")),
             ("memory", InMemoryJournalStore),
             ("sqlite NORMAL", lambda: SqliteJournalStore(Path(tmp) / "n.db", synchronous="NORMAL")),
             ("sqlite FULL", lambda: SqliteJournalStore(Path(tmp) / "f.db", synchronous="FULL")),
         ]
         print(f"fill report read -> sibling cancel handed to the transport, {samples} OCOs (µs)")
-        print(f"{'journal':14s} {'p50':>8s} {'p99':>8s} {'p999':>8s} {'max':>8s}  goal p99 ≤ 200")
+        print(f"{'journal':26s} {'p50':>8s} {'p99':>8s} {'p999':>8s} {'max':>8s}  goal p99 ≤ 200")
         for label, make in stores:
             s = series[label] = summarize(await fill_to_cancel(make(), samples))
             met = "met" if s["p99"] <= GOAL_P99_US else "NOT met"
             print(
-                f"{label:14s} {s['p50']:8.1f} {s['p99']:8.1f} {s['p999']:8.1f} {s['max']:8.1f}  "
+                f"{label:26s} {s['p50']:8.1f} {s['p99']:8.1f} {s['p999']:8.1f} {s['max']:8.1f}  "
                 f"{met}",
                 flush=True,
             )
@@ -196,10 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "unit": "us",
             "series": series,
             "figures": {"goal_p99_us": GOAL_P99_US},
+            "default_journal": DEFAULT,
             "goal_met": {label: s.get("p99", 1e18) <= GOAL_P99_US for label, s in series.items()},
             "notes": [
                 "start: stream item handed to the engine; end: cancel bytes handed to the "
-                "transport; journal commit (fill + group state + cancel in the outbox) included"
+                "transport; journal commit (fill + group state + cancel in the outbox) included",
+                f"the goal is judged on the node's default journal, {DEFAULT}; memory is the "
+                "engine's CPU floor, NORMAL and FULL (durability fsync) are for comparison",
             ],
         }
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")

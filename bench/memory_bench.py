@@ -5,8 +5,9 @@ not inflate the next; RSS and its peak (VmHWM) are read from ``/proc/self/status
 
 1. **baseline**: Python with mmoms, aiohttp, msgspec and uvloop imported, nothing started.
 2. **OMS, 10 symbols × 20 open orders**: the simulator in a subprocess of its own (not counted),
-   a gateway (REST, user stream on) and an OrderManager with a SQLite FULL journal in this
-   process; RSS after start-up, and after ``--symbols`` × ``--orders`` orders rest acknowledged.
+   a gateway (REST, user stream on) and an OrderManager with the node's default journal (SQLite,
+   durability process) in this process; RSS after start-up, and after ``--symbols`` ×
+   ``--orders`` orders rest acknowledged.
 3. **1 M journaled events**: a synthetic session's journal (:mod:`mmoms.journal.synthetic`,
    snapshot every 100,000 records) is built by one child; another opens and recovers it
    (latest snapshot + replay of the tail, the engine's own start-up path): RSS after recovery,

@@ -9,22 +9,27 @@ Binance replies and the venue costs microseconds, not a network round trip.
 Measured per action: ``intent`` (the strategy's call) → ``request`` (transport handed the
 bytes), with the batching window set to 0 (the window is a deliberate wait, reported apart).
 Journals: in memory (pure CPU cost), SQLite with ``synchronous=NORMAL`` (WAL: survives a
-process crash, not a power cut), ``FULL`` (survives a power cut: one fsync per batch) and
-durability ``process`` (NORMAL with the fsync group-committed behind the writer).
+process crash, not a power cut), ``FULL`` (durability ``fsync``: survives a power cut, one fsync
+per batch) and durability ``process`` — **the node's default** (``[journal] durability``):
+NORMAL, committed on the engine's own thread, the fsync group-committed behind the writer by a
+checkpoint thread (``mmoms.journal.checkpointer``).
 
 Then sustained throughput: place + cancel intents as fast as the engine takes them for a few
-seconds, with the SQLite FULL journal; actions per second reaching the transport.
+seconds, with the default journal (SQLite, durability process); actions per second reaching the
+transport.
 
 Added for the benchmark report (``--json PATH`` writes every figure; ``run_all.py`` reads it):
 
 * bursts: ``--burst-size`` intents at once (a requote), per-order intent → bytes and the whole
-  burst (first intent → last order's bytes), SQLite FULL;
+  burst (first intent → last order's bytes): the default journal, then memory (the engine's
+  floor) and SQLite FULL (durability fsync) for comparison;
 * offered load: place / cancel intents paced at rising rates (``--rates``), intent → bytes
   p50 / p99 per rate, at most 100 orders resting; the highest rate the engine keeps up with
   before latency degrades (≥ 95 % of the offered rate reaches the transport, ≤ 1 % of the
   intents skipped for a full book, p50 within twice that of the lowest rate) is "sustained";
+  the default journal, then SQLite FULL and memory for comparison;
 * ``--profile``: the saturated run again under pyinstrument (cProfile when it is missing), the
-  top frames by own time.
+  top frames by own time (default journal).
 
 For bursts, offered load and the profile the venue is *remote-like*: the transport stamps the
 bytes, yields to the loop (the request is on the wire), then answers order requests from a
@@ -41,7 +46,9 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import os
 import secrets
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -79,6 +86,9 @@ from bench._common import Figures, pin_one_core, summarize
 
 BTC = Symbol("BTCUSDC")
 S = StrategyId("bench")
+# The node's default journal (app/config.py JournalSettings.durability; app/node_parts.py
+# open_store): SQLite, durability "process". Every figure's label names its journal.
+DEFAULT = "sqlite process (default)"
 
 
 class InProcessVenue:
@@ -510,6 +520,45 @@ async def _cprofiled(store: JournalStore, seconds: float, top: int) -> dict[str,
     }
 
 
+# -- floors: what a commit costs before mmoms does anything ------------------------------------
+
+FLOOR_COMMIT = "floor: bare SQLite commit (WAL, NORMAL, one 300-byte row)"
+FLOOR_FSYNC = "floor: fsync of a 4 KiB write"
+
+
+def storage_floors(directory: Path, samples: int) -> dict[str, list[int]]:
+    """What the storage costs on its own: a bare SQLite transaction of one small row (WAL,
+    ``synchronous=NORMAL``, as the default journal commits) and one fsync after a 4 KiB write
+    (what durability ``fsync`` waits for per commit). Nanoseconds per sample."""
+    conn = sqlite3.connect(directory / "floor.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, body BLOB)")
+    row = secrets.token_bytes(300)
+    commits: list[int] = []
+    for i in range(samples + 50):
+        t0 = time.perf_counter_ns()
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO t VALUES (?, ?)", (i, row))
+        conn.execute("COMMIT")
+        if i >= 50:
+            commits.append(time.perf_counter_ns() - t0)
+    conn.close()
+    fsyncs: list[int] = []
+    fd = os.open(directory / "floor.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        block = secrets.token_bytes(4096)
+        for i in range(min(samples, 2000) + 10):
+            os.write(fd, block)
+            t0 = time.perf_counter_ns()
+            os.fsync(fd)
+            if i >= 10:
+                fsyncs.append(time.perf_counter_ns() - t0)
+    finally:
+        os.close(fd)
+    return {FLOOR_COMMIT: commits, FLOOR_FSYNC: fsyncs}
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -527,12 +576,12 @@ async def main_async(args: argparse.Namespace, figures: Figures) -> None:
                 lambda i: SqliteJournalStore(Path(tmp) / f"f{i}.sqlite", synchronous="FULL"),
             ),
             (
-                "sqlite process",  # NORMAL, fsync behind the writer (journal/checkpointer.py)
+                DEFAULT,  # NORMAL, fsync behind the writer (journal/checkpointer.py)
                 lambda i: SqliteJournalStore(Path(tmp) / f"p{i}.sqlite", durability="process"),
             ),
         ]
-        # Repeats interleave the journals (memory, NORMAL, FULL, memory, ...), each with a
-        # fresh engine, so drift on a shared machine falls on all three alike.
+        # Repeats interleave the journals (memory, NORMAL, FULL, process, memory, ...), each
+        # with a fresh engine, so drift on a shared machine falls on all of them alike.
         per_repeat = -(-samples // args.repeats)
         pooled: dict[str, list[int]] = {name: [] for name, _ in stores}
         p50s: dict[str, list[float]] = {name: [] for name, _ in stores}
@@ -545,11 +594,11 @@ async def main_async(args: argparse.Namespace, figures: Figures) -> None:
                 breakdown[name] = BREAKDOWN[-1]
                 figures.extra.setdefault("stages", {})[name] = STAGES[-1]
         print(f"intent -> bytes handed to the transport, {len(pooled['memory'])} orders each (µs)")
-        print(f"{'journal':16s} {'p50':>8s} {'p99':>8s} {'p999':>8s} {'max':>8s} {'mean':>8s}")
+        print(f"{'journal':26s} {'p50':>8s} {'p99':>8s} {'p999':>8s} {'max':>8s} {'mean':>8s}")
         for name, _ in stores:
             lat = pooled[name]
             print(
-                f"{name:16s} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} {pct(lat, 99.9):8.1f} "
+                f"{name:26s} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} {pct(lat, 99.9):8.1f} "
                 f"{max(lat) / 1000:8.1f} {statistics.mean(lat) / 1000:8.1f}   "
                 f"stages p50/p99 µs: {breakdown[name]}",
                 flush=True,
@@ -561,45 +610,60 @@ async def main_async(args: argparse.Namespace, figures: Figures) -> None:
                 "max": max(p50s[name]),
                 "repeats": args.repeats,
             }
-        actions, elapsed = await throughput(
-            SqliteJournalStore(Path(tmp) / "t.sqlite", synchronous="FULL"), seconds
-        )
+
+        def journal(kind: str, name: str) -> JournalStore:
+            """A fresh store: the default (durability process), FULL (fsync) or memory."""
+            if kind == DEFAULT:
+                return SqliteJournalStore(Path(tmp) / f"{name}.sqlite", durability="process")
+            if kind == "sqlite FULL":
+                return SqliteJournalStore(Path(tmp) / f"{name}.sqlite", durability="fsync")
+            return InMemoryJournalStore()
+
+        print("\nthe storage alone (µs)")
+        for label, values in storage_floors(Path(tmp), min(samples, 5000)).items():
+            summary = figures.add(label, values)
+            print(
+                f"  {label:<58} p50 {summary['p50']:8.1f}  p99 {summary['p99']:8.1f}  "
+                f"(n={summary['n']})"
+            )
+        actions, elapsed = await throughput(journal(DEFAULT, "t"), seconds)
         print(
             f"sustained: {actions} actions in {elapsed:.1f} s = {actions / elapsed:,.0f} actions/s "
-            f"(SQLite FULL journal, one core)"
+            f"(journal {DEFAULT}, one core)"
         )
         figures.figures["saturated actions/s, in-process simulator"] = actions / elapsed
 
-        def full(name: str) -> SqliteJournalStore:
-            return SqliteJournalStore(Path(tmp) / f"{name}.sqlite", synchronous="FULL")
-
-        print(f"\nbursts of {args.burst_size} place intents, remote-like venue, SQLite FULL (µs)")
-        per_order, whole = await bursts(full("burst"), args.bursts, args.burst_size)
-        for label, values in (("per order", per_order), ("whole burst", whole)):
-            summary = figures.add(
-                f"burst of {args.burst_size}, {label}, journal sqlite FULL", values
-            )
+        for kind in (DEFAULT, "memory", "sqlite FULL"):  # the default, its floor, durable
             print(
-                f"  {label:<12} p50 {summary['p50']:8.1f}  p99 {summary['p99']:8.1f}  "
-                f"p999 {summary['p999']:8.1f}  (n={summary['n']})"
+                f"\nbursts of {args.burst_size} place intents, remote-like venue, "
+                f"journal {kind} (µs)"
             )
-        actions, elapsed, requests = await saturate(full("sat"), seconds)
+            per_order, whole = await bursts(
+                journal(kind, f"burst-{kind[-4:]}"), args.bursts, args.burst_size
+            )
+            for label, values in (("per order", per_order), ("whole burst", whole)):
+                summary = figures.add(
+                    f"burst of {args.burst_size}, {label}, journal {kind}", values
+                )
+                print(
+                    f"  {label:<12} p50 {summary['p50']:8.1f}  p99 {summary['p99']:8.1f}  "
+                    f"p999 {summary['p999']:8.1f}  (n={summary['n']})"
+                )
+        actions, elapsed, requests = await saturate(journal(DEFAULT, "sat"), seconds)
         print(
             f"saturated, remote-like venue: {actions / elapsed:,.0f} actions/s "
-            f"({actions / max(requests, 1):.1f} actions per request)"
+            f"({actions / max(requests, 1):.1f} actions per request, journal {DEFAULT})"
         )
         figures.figures["saturated actions/s, remote-like venue"] = actions / elapsed
         sweeps: dict[str, Any] = {}
-        for journal in ("sqlite FULL", "memory"):
-            print(
-                f"\noffered load (place/cancel alternating), remote-like venue, journal {journal}"
-            )
+        for kind in (DEFAULT, "sqlite FULL", "memory"):
+            print(f"\noffered load (place/cancel alternating), remote-like venue, journal {kind}")
             print(
                 f"  {'offered/s':>10} {'reached/s':>10} {'p50 µs':>9} {'p99 µs':>9} {'p999 µs':>9}"
             )
             steps = []
             for rate in args.rates:
-                store = full(f"load{rate}") if journal == "sqlite FULL" else InMemoryJournalStore()
+                store = journal(kind, f"load{rate:.0f}-{kind[-4:]}")
                 step = await offered_load(store, rate, args.step_seconds)
                 steps.append(step)
                 lat = step["latency"]
@@ -612,12 +676,13 @@ async def main_async(args: argparse.Namespace, figures: Figures) -> None:
                 if step["skipped"] and step["achieved"] < 0.5 * rate:
                     break  # far past saturation: higher rates say nothing more
             sustained = sustained_rate(steps)
-            sweeps[journal] = steps
-            figures.figures[f"sustained actions/s, journal {journal}"] = sustained
+            sweeps[kind] = steps
+            figures.figures[f"sustained actions/s, journal {kind}"] = sustained
             print(f"  sustained before latency degrades: {sustained:,.0f} actions/s")
         figures.extra["offered_load"] = sweeps
         if args.profile:
-            prof = await profiled(full("prof"), seconds, args.profile_top)
+            prof = await profiled(journal(DEFAULT, "prof"), seconds, args.profile_top)
+            prof["journal"] = DEFAULT
             figures.extra["profile"] = prof
             print(f"\nprofile of the saturated run ({prof['tool']}), top frames by own time:")
             for row in prof["own"]:

@@ -20,11 +20,12 @@ Clients (each pointed at the simulator by base URL only, as in ``tests/sim/test_
                        decode the JSON), over REST and over the WS API — the floor under every
                        row; "above floor" is a library's own cost
 ``mmoms Strategy       the whole OMS: a ``mmoms.Node`` (venue kind ``binance`` at the simulator's
-(whole OMS)``          URLs; defaults: SQLite FULL journal, batching window, risk, user stream)
-                       driven from a ``mmoms.Strategy``: place / amend / cancel → ``on_order``
-                       with OrderAccepted / OrderAmended / OrderCanceled
-``mmoms Strategy       the same node with its journal at ``synchronous=NORMAL`` (not a default:
-(journal NORMAL)``     what the default journal's fsyncs cost)
+(whole OMS)``          URLs; defaults: SQLite journal with durability ``process``, batching
+                       window, risk, user stream) driven from a ``mmoms.Strategy``: place /
+                       amend / cancel → ``on_order`` with OrderAccepted / OrderAmended /
+                       OrderCanceled
+``mmoms Strategy       the same node with ``[journal] durability = "fsync"`` (not the default:
+(durability fsync)``   a commit waits for its fsync; what that durability costs)
 ``NautilusTrader       NautilusTrader's TradingNode, Binance USDⓈ-M data + exec clients (base URLs
 Strategy``             only), driven from its Strategy in a process of its own, in its own venv
                        (``bench/_nautilus_peer.py``; ``scripts/nautilus_env.sh`` makes the venv,
@@ -586,9 +587,10 @@ class StrategyPeer(MmomsStrategy):
         self._finish(f"risk rejected at {self._step}: {rejection!r}"[:300])
 
 
-def _node_config(sim: SimProcess) -> Any:
+def _node_config(sim: SimProcess, durability: str | None = None) -> Any:
     """A node of the kind ``binance`` pointed at the simulator by its URLs, as a user would
-    configure one; every default kept (the SQLite FULL journal, the 10 ms batching window — a
+    configure one; every default kept (the SQLite journal with durability "process" unless
+    ``durability`` says otherwise, the 10 ms batching window — a
     lone action leaves at once, leading-edge) except the dead-man switch (off, the simulator's
     default: its heartbeats are no order traffic) and the limits (wide: the benchmark measures
     the engine, not its refusals)."""
@@ -607,6 +609,8 @@ def _node_config(sim: SimProcess) -> Any:
                      "max_open_orders": 10_000, "max_position": "1000", "price_band_pct": "10"},
         },
     }  # fmt: skip
+    if durability is not None:
+        doc["journal"] = {"durability": durability}
     return parse_config(doc)
 
 
@@ -627,6 +631,7 @@ def _replaced(module: Any, **names: Any) -> Iterator[None]:
 # decide = intent → planned, journal = the write-ahead commit, wire = to the bytes sent, ack =
 # the venue's reply, total = intent → reply.
 STAGES: dict[str, dict[str, dict[str, float]]] = {}
+JOURNALS: dict[str, str] = {}  # strategy node label → its journal, as the node opened it
 
 
 class MmomsStrategyClient(Client):
@@ -635,7 +640,7 @@ class MmomsStrategyClient(Client):
 
     label = STRATEGY_LABEL
     baseline = STRATEGY_LABEL
-    synchronous = "FULL"  # the node's journal: SQLite WAL, synchronous=FULL (its default)
+    durability: str | None = None  # the node's default journal (SQLite, durability "process")
 
     async def setup(self) -> None:
         from dataclasses import replace
@@ -645,7 +650,8 @@ class MmomsStrategyClient(Client):
         from mmoms.core.ids import StrategyId
         from mmoms.venues.binance import BinanceGateway, Credentials
 
-        config = _node_config(self.sim)
+        config = _node_config(self.sim, self.durability)
+        JOURNALS[self.label] = f"SQLite, durability {config.journal.durability}"
         self.strategy = StrategyPeer()
         spec = replace(
             config.strategies[0], strategy_id=StrategyId("bench"), entry="bench/peers.py",
@@ -663,19 +669,9 @@ class MmomsStrategyClient(Client):
                 super().__init__(*args, **kwargs)
                 self.rate.set_limits(BIG_LIMITS)
 
-        real_open = node_module.open_store  # type: ignore[attr-defined]
-        synchronous = self.synchronous
-
-        def open_store(config: Any, override: str | None) -> tuple[Any, str]:
-            if synchronous == "FULL":
-                return real_open(config, override)
-            from mmoms.journal.sqlite import SqliteJournalStore
-
-            path = str(override)  # the node's default store, but for its synchronous level
-            return SqliteJournalStore(path, program="mmoms run", synchronous=synchronous), path
-
-        # The node builds its gateway and store as it starts: replaced only until it trades.
-        with _replaced(node_module, BinanceGateway=Gateway, open_store=open_store):
+        # The node builds its gateway as it starts: replaced only until it trades. Its journal
+        # is the node's own (app/node_parts.py open_store, from the config's durability).
+        with _replaced(node_module, BinanceGateway=Gateway):
             self.task = asyncio.create_task(self.node.run())
             trading = asyncio.create_task(self.node.trading.wait())
             await asyncio.wait({self.task, trading}, timeout=60, return_when="FIRST_COMPLETED")
@@ -704,12 +700,12 @@ class MmomsStrategyClient(Client):
             raise RuntimeError(f"the node stopped with {status}: {self.node.failures}")
 
 
-class MmomsStrategyNormalClient(MmomsStrategyClient):
-    """Not the default: the same node with its journal at ``synchronous=NORMAL`` (no fsync per
-    commit; WAL still atomic), to show what the default journal's fsyncs cost."""
+class MmomsStrategyFsyncClient(MmomsStrategyClient):
+    """Not the default: the same node with ``[journal] durability = "fsync"`` (SQLite
+    ``synchronous=FULL``: a commit returns once on disk), to show what that durability costs."""
 
-    label = "mmoms Strategy (journal NORMAL)"
-    synchronous = "NORMAL"
+    label = "mmoms Strategy (durability fsync)"
+    durability = "fsync"
 
 
 def nautilus_python() -> tuple[Path | None, str]:
@@ -788,7 +784,7 @@ CLIENTS: dict[str, type[Client]] = {
     for c in (
         MmomsClient, MmomsWsClient, CcxtClient, CcxtProClient, SdkRestClient, SdkWsClient,
         PythonBinanceClient, FloorClient, FloorWsClient, MmomsStrategyClient,
-        MmomsStrategyNormalClient, NautilusClient,
+        MmomsStrategyFsyncClient, NautilusClient,
     )
 }  # fmt: skip
 
@@ -942,6 +938,8 @@ async def run(args: argparse.Namespace, figures: Figures) -> None:
     if NautilusClient.info:
         figures.extra["nautilus"] = NautilusClient.info
     report(labels, pooled, p50s, server_p50s, server_last, figures)
+    if JOURNALS:
+        figures.extra["strategy_journals"] = JOURNALS
     if STAGES:
         figures.extra["strategy_stages"] = STAGES
         print("\nthe strategy nodes' engine stages, p50/p99 µs (last repeat, every action):")

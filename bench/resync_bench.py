@@ -1,8 +1,9 @@
 """Benchmark: user-data WebSocket dropped → the OMS reconnected and resynced (not a test).
 
 The simulator (``bench/_simproc.py``) runs in a subprocess on core 0; this process (core 1)
-runs a gateway (REST order entry, user stream on) and an OrderManager with a SQLite FULL journal,
-holding ``--symbols`` × ``--orders`` resting orders. Then, ``--drops`` times:
+runs a gateway (REST order entry, user stream on) and an OrderManager with the node's default
+journal (SQLite, durability process), holding ``--symbols`` × ``--orders`` resting orders.
+Then, ``--drops`` times:
 
 1. wait ``--interval`` seconds (longer than the gateway's 2 s "stable connection": a drop after
    a stable connection reconnects at once, without backoff);
