@@ -215,7 +215,7 @@ class GroupRunner:
                     continue
                 self._timings.start(cmd.client_order_id, decided, decided)
             else:
-                if order is not None and self._stops.disarm(order):
+                if isinstance(cmd, CancelOrder) and order is not None and self._stops.disarm(order):
                     continue  # held here, never sent: cancelled here
                 trigger = Trigger.AMEND_SENT if isinstance(cmd, AmendOrder) else Trigger.CANCEL_SENT
                 if order is None or not writer.mark(order, trigger):
