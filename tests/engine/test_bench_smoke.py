@@ -17,7 +17,7 @@ def test_oms_overhead_benchmark_runs() -> None:
         check=True,
     ).stdout
     assert "intent -> bytes" in out
-    for journal in ("memory", "sqlite NORMAL", "sqlite FULL"):
+    for journal in ("memory", "sqlite NORMAL", "sqlite FULL", "sqlite process"):
         assert journal in out
     assert "actions/s" in out
 
@@ -41,7 +41,12 @@ def test_group_wire_benchmark_runs_as_run_all_calls_it(tmp_path: Path) -> None:
     assert "fill report read -> sibling cancel" in out
     doc = json.loads(figures.read_text())
     assert (doc["name"], doc["unit"]) == ("group_wire", "us")
-    assert set(doc["series"]) == {"memory", "sqlite NORMAL", "sqlite FULL"}
+    assert set(doc["series"]) == {
+        "memory",
+        "sqlite NORMAL",
+        "sqlite FULL",
+        "sqlite process (default)",
+    }
     for label, series in doc["series"].items():
         assert series["n"] == 50, label
         assert 0 < series["p50"] <= series["p99"] <= series["p999"], label

@@ -12,11 +12,15 @@ import pytest
 
 from mmoms.core.clock import LiveClock
 from mmoms.core.enums import OrderStatus, Side
-from mmoms.core.ids import ClientOrderId
+from mmoms.core.ids import ClientOrderId, Symbol
+from mmoms.engine.risk import RiskConfig
 from mmoms.journal.memory import MemoryJournal
 
 from .fake_gateway import SYM, FakeGateway
-from .test_oms import Harness, S, shutdown, start
+from .test_oms import LIMITS, Harness, S, shutdown, start
+from .test_quote_budget import BTCUSDC, ETHUSDC
+
+ETH = Symbol("ETHUSDC")
 
 LONG_WINDOW = dict(batch_window_s=60.0)
 
@@ -25,8 +29,8 @@ def _intents(journal: MemoryJournal) -> int:
     return sum(1 for r in journal.records.values() if r.kind == "IntentReceived")
 
 
-def status(h: Harness, cid: ClientOrderId) -> OrderStatus | None:
-    order = h.oms.book.get(SYM, cid)
+def status(h: Harness, cid: ClientOrderId, symbol: Symbol = SYM) -> OrderStatus | None:
+    order = h.oms.book.get(symbol, cid)
     return None if order is None else order.status
 
 
@@ -76,5 +80,22 @@ async def test_a_cancel_does_not_wait_behind_a_flight_in_flight() -> None:
         h.oms.cancel(S, SYM, resting)
         await h.until(lambda: status(h, resting) is OrderStatus.CANCELED)
         venue.hold_reply[other].set()
+    finally:
+        await shutdown(h)
+
+
+@pytest.mark.asyncio
+async def test_one_symbols_flight_never_holds_another_symbols_order() -> None:
+    venue = FakeGateway(LiveClock(), listed=[BTCUSDC, ETHUSDC])
+    risk = RiskConfig(limits={SYM: LIMITS, ETH: LIMITS}, max_orders_per_second=1000)
+    h = await start(venue, MemoryJournal(), symbols=(SYM, ETH), risk=risk, **LONG_WINDOW)
+    h.oms.set_reference_price(ETH, D(3_000))
+    try:
+        btc = h.oms.place(S, SYM, Side.BUY, D(1), D(94_000))
+        venue.hold_reply[btc] = asyncio.Event()  # BTC's flight stays out
+        await h.until(lambda: btc in venue.orders)
+        eth = h.oms.place(S, ETH, Side.BUY, D(1), D(3_000))
+        await h.until(lambda: status(h, eth, ETH) is OrderStatus.NEW)  # not behind BTC's
+        venue.hold_reply[btc].set()
     finally:
         await shutdown(h)

@@ -103,6 +103,10 @@ class ActionBatcher:
     def has_cancels(self) -> bool:
         return bool(self._cancels)
 
+    def symbols(self) -> set[Symbol]:
+        """The symbols with an action waiting here."""
+        return {a.symbol for d in (self._news, self._amends, self._cancels) for a in d.values()}
+
     def pending_new(self, client_order_id: ClientOrderId) -> SubmitOrder | None:
         """The new order collected under this id in this window, if any."""
         return self._news.get(client_order_id)

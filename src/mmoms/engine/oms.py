@@ -180,7 +180,7 @@ class OrderManager:
         # The effects: applied by the router itself.
         self._outgoing = outgoing = Outgoing(journal, gateway, background, timings, metrics, clock)
         self._quoting = quoting = Quoting(
-            writer, planner, stops, lambda: outgoing.in_flight, timings, config, metrics, clock
+            writer, planner, stops, outgoing.in_flight, timings, config, metrics, clock
         )
         watch = GroupWatch(metrics.latency["protect"])
         self._groups = groups = GroupRunner(
@@ -608,7 +608,7 @@ class OrderManager:
     # -- the few routes that are the engine's own ------------------------------------------------
 
     def _on_reply(self, msg: ReplyMsg) -> list[Decision]:
-        self._outgoing.landed()  # one flight fewer in flight (leading-edge batching)
+        self._outgoing.landed(msg.flight)  # one fewer in flight (leading-edge batching)
         return self._replies.on_reply(msg)
 
     def _after_fill(self, msg: FillBooked) -> list[object]:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from mmoms.core.clock import Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from mmoms.core.errors import MmomsError
+from mmoms.core.ids import Symbol
 from mmoms.engine import failpoints
 from mmoms.engine.batcher import Flight
 from mmoms.engine.journal_writer import JournalWriter
@@ -53,7 +54,8 @@ class Outgoing:
         self._clock = clock
         self.timings = timings
         self.flights: list[Flight] = []  # decided in this batch: sent after its commit
-        self.in_flight = 0  # flights added and not answered yet (leading-edge batching)
+        # flights added and not answered yet, per symbol (leading-edge batching)
+        self.in_flight: dict[Symbol, int] = {}
         self.followups: set[int] = set()  # id() of this batch's flights that are group follow-ups
 
     def add(self, send: Send) -> None:
@@ -62,13 +64,17 @@ class Outgoing:
         for cmd in flight.actions:
             journal.command_sent(cmd, outbox=send.followup)
         self.flights.append(flight)
-        self.in_flight += 1
+        self.in_flight[flight.symbol] = self.in_flight.get(flight.symbol, 0) + 1
         if send.followup:
             self.followups.add(id(flight))
 
-    def landed(self) -> None:
+    def landed(self, flight: Flight) -> None:
         """A flight's answer is back in the loop (the reply handler takes it next)."""
-        self.in_flight -= 1
+        left = self.in_flight[flight.symbol] - 1
+        if left:
+            self.in_flight[flight.symbol] = left
+        else:
+            del self.in_flight[flight.symbol]
 
     def take(self) -> tuple[list[Flight], set[int]]:
         """This batch's flights (and which are group follow-ups), for the batch being sealed."""

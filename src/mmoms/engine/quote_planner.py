@@ -182,6 +182,13 @@ class QuotePlanner:
     def intent_ns(self, cid: ClientOrderId) -> int | None:
         return self._amend_intent_ns.pop(cid, None)
 
+    def waiting_symbols(self) -> set[Symbol]:
+        """The symbols something waits to be decided on (quotes changed, actions queued)."""
+        symbols = self._batcher.symbols()
+        symbols.update(key[1] for key in self._dirty)
+        symbols.update(key[1] for key in self._quotes.waiting)
+        return symbols
+
     @property
     def has_cancels(self) -> bool:
         """An explicit cancel waits to be sent (cancels never wait behind a window)."""

@@ -4,10 +4,11 @@
   what is wanted.
 * **Leading-edge batching.** At the end of each loop batch (:meth:`Quoting.on_batch_end`) what
   the planner has to decide leaves at once — in this batch, one commit — when nothing of ours is
-  in flight to the venue. While a flight is in flight (or the order-rate budget is tight),
-  what arrives is collected instead, and decided the moment the last flight lands, or when
-  the window (``batch_window_s``) runs out, whichever comes first: a burst is netted into
-  batch requests without making a lone action wait. An explicit cancel never waits.
+  in flight to the venue on the symbols it concerns. While a flight on one of them is out (or
+  the order-rate budget is tight), what arrives is collected instead, and decided the moment
+  that flight lands, or when the window (``batch_window_s``) runs out, whichever comes first:
+  a burst is netted into batch requests without making a lone action wait, and one symbol's
+  flight never holds another's quotes. An explicit cancel never waits.
 * When it is decided (:meth:`Quoting.on_flush`) the planner diffs, checks risk, nets and
   batches; each flight is booked and journaled now and returned as a :class:`Send`, which leaves
   once the batch is durable.
@@ -21,12 +22,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
 from mmoms.core.enums import OrderStatus
 from mmoms.core.fsm import Trigger
+from mmoms.core.ids import Symbol
 from mmoms.core.intents import CancelAllIntent, CancelOrderIntent
 from mmoms.engine.batcher import Flight
 from mmoms.engine.book_writer import BookWriter
@@ -57,7 +59,7 @@ class Quoting:
         book_writer: BookWriter,
         planner: QuotePlanner,
         local_stops: LocalStops,
-        in_flight: Callable[[], int],
+        in_flight: Mapping[Symbol, int],
         timings: ActionTimings,
         config: OmsConfig,
         metrics: OmsMetrics,
@@ -66,7 +68,7 @@ class Quoting:
         self._writer = book_writer
         self.planner = planner
         self._stops = local_stops
-        self._in_flight = in_flight  # flights sent (or about to be) and not answered yet
+        self._in_flight = in_flight  # per symbol: flights sent (or about to be), not answered
         self._timings = timings
         self._cfg = config
         self._metrics = metrics
@@ -93,7 +95,8 @@ class Quoting:
             return False  # the gateway refuses to send until then
         if self._cfg.batch_window_s <= 0 or self.planner.has_cancels:
             return True
-        if self._in_flight():
+        in_flight = self._in_flight
+        if in_flight and not in_flight.keys().isdisjoint(self.planner.waiting_symbols()):
             return False  # collect: decided when it lands (or the window runs out)
         risk = self.planner.risk
         return risk.rate_room() * _TIGHT >= risk.config.max_orders_per_second
