@@ -62,7 +62,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
         [sys.executable, str(RUN_ALL), "--quick", "--out", str(report), "--keep", str(work)],
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=480,  # the quick run is ~2-3 min on a busy 2-core machine (peers incl. Nautilus)
         check=False,
         cwd=ROOT,
     )
@@ -70,7 +70,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return report.read_text(), work
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(500)
 def test_every_section_is_in_the_report(quick_run: tuple[str, Path]) -> None:
     text, _ = quick_run
     assert "QUICK (smoke) RUN" in text
@@ -79,7 +79,7 @@ def test_every_section_is_in_the_report(quick_run: tuple[str, Path]) -> None:
     assert "FAILED" not in text
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(500)
 def test_every_benchmark_wrote_its_figures(quick_run: tuple[str, Path]) -> None:
     _, work = quick_run
     expected = {"oms_overhead", "peers", "gateway_latency", "sim_rest", "sim_ws", "contingent"}
@@ -94,7 +94,7 @@ def test_every_benchmark_wrote_its_figures(quick_run: tuple[str, Path]) -> None:
             assert summary["p50"] <= summary["p99"] <= summary["p999"], (name, label)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(500)
 def test_the_peers_and_their_ratios_are_reported(quick_run: tuple[str, Path]) -> None:
     text, work = quick_run
     clients = json.loads((work / "peers.json").read_text())["clients"]
@@ -108,7 +108,7 @@ def test_the_peers_and_their_ratios_are_reported(quick_run: tuple[str, Path]) ->
         assert f"| {peer} |" in text
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(500)
 def test_the_tables_hold_numbers_and_the_goals_have_verdicts(quick_run: tuple[str, Path]) -> None:
     text, _ = quick_run
     goals = text.split("## Goals", 1)[1].split("\n## ", 1)[0]
@@ -128,7 +128,7 @@ def test_the_tables_hold_numbers_and_the_goals_have_verdicts(quick_run: tuple[st
     assert numeric_rows == 3 * len(PEERS)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(500)
 def test_nautilus_is_measured_beside_the_whole_oms_or_says_why_not(
     quick_run: tuple[str, Path],
 ) -> None:
