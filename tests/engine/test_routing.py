@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from mmoms.core.clock import LiveClock
 from mmoms.engine import routing
 from mmoms.engine.messages import TimerMsg
@@ -96,3 +98,18 @@ def test_a_cascade_routes_reactions_then_decisions_breadth_first_and_never_re_en
     router.dispatch(TimerMsg("stop"))  # a wake-up only: routed to nothing
     assert probe.ran[-1] == "later"
     assert probe.ran.count("later") == 2
+
+
+def test_handlers_feeding_each_other_stop_the_engine_loudly_instead_of_spinning() -> None:
+    class _Ping: ...
+
+    def ping(_: object) -> list[object]:
+        return [_Ping()]
+
+    router = routing.Router(routes={_Ping: ping}, effects={}, timers={}, reactions=[])
+    try:
+        routing.MAX_CASCADE, saved = 1_000, routing.MAX_CASCADE
+        with pytest.raises(routing.CascadeError, match=r"_Ping set off more than 1000"):
+            router.dispatch(_Ping())
+    finally:
+        routing.MAX_CASCADE = saved

@@ -56,7 +56,16 @@ Route = Callable[[Any], list[Any]]
 Effect = Callable[[Any], None]
 """Applied by the router: no decisions come back."""
 
-__all__ = ["Effect", "Route", "Router"]
+MAX_CASCADE = 1_000_000
+"""Messages one input may set off. A real cascade is a few per order touched (a snapshot of
+every open order, a reply to a batch); a million is a loop."""
+
+
+class CascadeError(RuntimeError):
+    """One input set off messages without end: handlers feeding each other (a bug)."""
+
+
+__all__ = ["MAX_CASCADE", "CascadeError", "Effect", "Route", "Router"]
 
 
 class Router:
@@ -75,10 +84,24 @@ class Router:
         self._reactions = reactions
 
     def dispatch(self, msg: object) -> None:
-        """Route ``msg`` and everything that comes of it, in order (breadth first)."""
+        """Route ``msg`` and everything that comes of it, in order (breadth first).
+
+        Raises:
+            CascadeError: the cascade did not end within :data:`MAX_CASCADE` messages — a bug
+                (two handlers feeding each other); the engine stops loudly instead of spinning
+                with the event loop blocked.
+        """
         pending: deque[Any] = deque((msg,))
         routes, effects, reactions = self._routes, self._effects, self._reactions
+        routed = 0
         while pending:
+            routed += 1
+            if routed > MAX_CASCADE:
+                kinds = [type(m).__name__ for m in list(pending)[:8]]
+                raise CascadeError(
+                    f"{type(msg).__name__} set off more than {MAX_CASCADE} messages; "
+                    f"still pending: {len(pending)}, first {kinds}"
+                )
             item = pending.popleft()
             kind = type(item)
             effect = effects.get(kind)
