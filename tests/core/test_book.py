@@ -885,3 +885,15 @@ def test_a_duplicate_ack_with_new_terms_is_an_update_not_an_acceptance(
     (event,) = book.apply(status("a", 7, V.NEW, qty="3", ts_ms=2))
     assert type(event) is OrderUpdated
     assert order_a(book).quantity == D(3)
+
+
+def test_a_report_that_states_no_quantity_is_read_with_the_books(book: LocalOrderBook) -> None:
+    """Quantity 0 means "not stated" (a venue's view of a conditional order read back after a
+    restart): the order keeps its quantity, and a fill that reaches it is FILLED."""
+    book.create(submit("a", qty="2"))
+    book.apply(status("a", 7, V.NEW, qty="2", ts_ms=1))
+    book.apply(status("a", 7, V.NEW, qty="0", ts_ms=2))
+    assert (order_a(book).quantity, order_a(book).status) == (D(2), OrderStatus.NEW)
+    book.apply(status("a", 7, V.PARTIALLY_FILLED, "2", qty="0", ts_ms=3))
+    order = order_a(book)
+    assert (order.quantity, order.filled_qty, order.status) == (D(2), D(2), OrderStatus.FILLED)

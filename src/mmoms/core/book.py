@@ -419,6 +419,8 @@ class LocalOrderBook:
         order = self._find(r.symbol, r.client_order_id, r.venue_order_id)
         if order is None:
             return self._adopt(r)
+        if r.quantity == 0:
+            r = _with_quantity(r, order.quantity)
         if order.venue_order_id is None and r.venue_order_id:
             _set(order, "venue_order_id", r.venue_order_id)
             self._by_venue_id[(r.symbol, r.venue_order_id)] = order
@@ -622,3 +624,14 @@ class LocalOrderBook:
             symbol=order.symbol,
             reason=reason,
         )
+
+
+def _with_quantity(r: OrderStatusReport, quantity: Decimal) -> OrderStatusReport:
+    """A report that does not state the order's quantity (0: a venue's view of a conditional
+    order read back after a restart) is read with the quantity the book knows: what it proves
+    filled, capped there, and FILLED once that reaches it — never a quantity of 0."""
+    filled = min(r.filled_qty, quantity)
+    status = r.status
+    if status is VenueOrderStatus.PARTIALLY_FILLED and filled >= quantity:
+        status = VenueOrderStatus.FILLED
+    return msgspec.structs.replace(r, quantity=quantity, filled_qty=filled, status=status)

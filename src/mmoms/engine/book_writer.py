@@ -16,13 +16,10 @@ automatic kill switch), a triggered stop whose outcome only the order it placed 
 
 from __future__ import annotations
 
-import msgspec
-
 from mmoms.contingent import AnyGroupEvent
 from mmoms.core.book import LocalOrderBook
 from mmoms.core.clock import ManualClock
 from mmoms.core.commands import SubmitOrder
-from mmoms.core.enums import VenueOrderStatus
 from mmoms.core.events import Event, OrderEvent, OrderFilled
 from mmoms.core.fsm import Trigger, is_allowed
 from mmoms.core.ids import GroupId, StrategyId
@@ -123,10 +120,6 @@ class BookWriter:
         return True
 
     def apply(self, report: Report) -> None:
-        if type(report) is OrderStatusReport and report.quantity == 0:
-            report = _with_known_quantity(
-                report, self.book.get(report.symbol, report.client_order_id)
-            )
         key = getattr(report, "client_order_id", "")
         self.journal.record(BookReport(report=report), key)  # type: ignore[arg-type]
         self.version += 1
@@ -187,17 +180,3 @@ class BookWriter:
         self.journal.record(entry, getattr(rejection.command, "client_order_id", ""))
         self.notifications.append(entry)
         self.metrics.count(self.metrics.risk_rejections, check.check)
-
-
-def _with_known_quantity(report: OrderStatusReport, order: Order | None) -> OrderStatusReport:
-    """A report that does not state the order's quantity (0: a venue's view of a conditional
-    order after a restart) is read with the quantity the book knows: what it proves filled,
-    capped there, and FILLED once that reaches it — never a quantity of 0."""
-    if order is None:
-        return report
-    quantity = order.quantity
-    filled = min(report.filled_qty, quantity)
-    status = report.status
-    if status is VenueOrderStatus.PARTIALLY_FILLED and filled >= quantity:
-        status = VenueOrderStatus.FILLED
-    return msgspec.structs.replace(report, quantity=quantity, filled_qty=filled, status=status)
