@@ -84,16 +84,19 @@ class LocalStops:
         if cmd.order_type not in _AT_TRIGGER or cmd.trigger_price is None:
             raise ValueError(f"{cmd.order_type} cannot be held locally")  # a bug: see above
         self._armed.setdefault(cmd.symbol, {})[cmd.client_order_id] = cmd
-        self.symbols = frozenset(s for s, stops in self._armed.items() if stops)
+        self._refresh_symbols()
 
     def disarm(self, order: Order) -> bool:
         """Cancel an armed stop here: True if it was armed (the book then says CANCELED)."""
         stops = self._armed.get(order.symbol, {})
         if stops.pop(order.client_order_id, None) is None:
             return False
-        self.symbols = frozenset(s for s, stops in self._armed.items() if stops)
+        self._refresh_symbols()
         self._writer.mark(order, Trigger.CANCELED, "held locally: cancelled before its trigger")
         return True
+
+    def _refresh_symbols(self) -> None:
+        self.symbols = frozenset(s for s, armed in self._armed.items() if armed)
 
     def is_armed(self, symbol: Symbol, cid: ClientOrderId) -> bool:
         return cid in self._armed.get(symbol, {})
@@ -123,5 +126,5 @@ class LocalStops:
             if sent.order_type is OrderType.MARKET:
                 sent = msgspec.structs.replace(sent, price=None, time_in_force=None)
             out.append(Send(Flight(cmd.symbol, (sent,)), followup=order.group_id is not None))
-        self.symbols = frozenset(s for s, armed in self._armed.items() if armed)
+        self._refresh_symbols()
         return out

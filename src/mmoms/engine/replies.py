@@ -91,8 +91,9 @@ class ReplyHandler:
                 and order is not None
                 and not venue_refused(result)
             ):
-                out += self._record_api_error(action, result)
-                out += self._followups.defer(action, order, result, self._reason(result))
+                reason, held = self._record_api_error(action, result)
+                out += held
+                out += self._followups.defer(action, order, result, reason)
                 continue
             # Answered, whatever the answer: the order's state says more. Only this command's
             # entry: a cancel of the same order has its own, settled by its own answer.
@@ -115,8 +116,7 @@ class ReplyHandler:
         writer = self._writer
         if isinstance(action, CancelOrder) and isinstance(exc, OrderNotFound):
             return self._not_found(action, order, "venue: unknown order (ended before cancel)")
-        out = self._record_api_error(action, exc)
-        reason = self._reason(exc)
+        reason, out = self._record_api_error(action, exc)
         may_have_executed = isinstance(exc, VenueError) and exc.may_have_executed
         if not isinstance(exc, MmomsError):
             may_have_executed = True  # not classified: assume the worst, resolve by query
@@ -168,18 +168,12 @@ class ReplyHandler:
             out.append(QueryWanted(order.symbol, order.client_order_id, False))
         return out
 
-    @staticmethod
-    def _reason(exc: BaseException) -> str:
-        """The reason put on the order for a failed request."""
-        code = getattr(exc, "code", None)
-        kind = getattr(exc, "kind", "LOCAL")
-        return f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
-
-    def _record_api_error(self, action: Action, exc: BaseException) -> Decisions:
+    def _record_api_error(self, action: Action, exc: BaseException) -> tuple[str, Decisions]:
         """Journal and count a failed request; hold the window if the gateway refuses for
-        rate."""
+        rate. Returns the reason to put on the order, and the hold."""
         code = getattr(exc, "code", None)
         kind = getattr(exc, "kind", "LOCAL")
+        reason = f"{kind} {code or ''} {getattr(exc, 'venue_message', '') or exc}".strip()
         self._metrics.count(self._metrics.api_errors, str(code) if code is not None else kind)
         self._writer.journal.record(
             ApiErrorRecorded(
@@ -193,7 +187,7 @@ class ReplyHandler:
         )
         now_mono = self._clock.monotonic_ns()
         hold_ns = refused_for_ns(exc, now_mono, self._cfg.retry_unknown_s)
-        return [SendingHeld(now_mono + hold_ns)] if hold_ns else []
+        return reason, [SendingHeld(now_mono + hold_ns)] if hold_ns else []
 
 
 def venue_refused(exc: BaseException) -> bool:

@@ -239,9 +239,7 @@ class SqliteJournalStore:
                 raise JournalError(f"{self.path} is not an mmoms journal (tables missing)")
             if not self.read_only:
                 conn.execute(META)  # a journal from before identities gains the table
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            if self._checkpointer is not None:
-                conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
+            self._writer_pragmas(conn)
         except sqlite3.Error as exc:
             conn.close()
             raise JournalError(f"{self.path} is not a readable journal: {exc}") from None
@@ -297,9 +295,15 @@ class SqliteJournalStore:
     def _connect_inline(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
+        self._writer_pragmas(conn)
         return conn
+
+    def _writer_pragmas(self, conn: sqlite3.Connection) -> None:
+        """How a connection that commits writes: the durability level, and under ``process``
+        no checkpoint of its own (the checkpointer's job)."""
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        if self._checkpointer is not None:
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     def _commit_inline(self, batch: Batch) -> None:
         """Durability ``process``: the commit on the caller's thread (same errors as
