@@ -95,6 +95,17 @@ class LocalStops:
         self._writer.mark(order, Trigger.CANCELED, "held locally: cancelled before its trigger")
         return True
 
+    def held(self, symbol: Symbol | None = None) -> list[Order]:
+        """The orders of the stops held here (on ``symbol``, or all)."""
+        book = self._writer.book
+        return [
+            order
+            for sym, stops in self._armed.items()
+            if symbol in (None, sym)
+            for cid in stops
+            if (order := book.get(sym, cid)) is not None
+        ]
+
     def _refresh_symbols(self) -> None:
         self.symbols = frozenset(s for s, armed in self._armed.items() if armed)
 

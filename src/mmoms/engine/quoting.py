@@ -26,7 +26,6 @@ from collections.abc import Mapping
 
 from mmoms.core.clock import NANOS_PER_SECOND, Clock
 from mmoms.core.commands import AmendOrder, CancelOrder, SubmitOrder
-from mmoms.core.enums import OrderStatus
 from mmoms.core.fsm import Trigger
 from mmoms.core.ids import Symbol
 from mmoms.core.intents import CancelAllIntent, CancelOrderIntent
@@ -119,11 +118,7 @@ class Quoting:
                 self._stops.disarm(order)
             return
         everyone = intent.strategy_id == EVERY_STRATEGY
-        for order in book.orders():
-            if order.status is not OrderStatus.INACTIVE:
-                continue  # only held stops: a group's waiting legs end with their group
-            if intent.symbol not in (None, order.symbol):
-                continue
+        for order in self._stops.held(intent.symbol):
             if everyone or order.strategy_id == intent.strategy_id:
                 self._stops.disarm(order)
 
